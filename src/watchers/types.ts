@@ -1,0 +1,58 @@
+// The contract between a watcher plugin (one file per kind) and the rest of the controller.
+// Rules are pure: (object, context with an injected clock and per-object memory) -> anomalies.
+import type { Config } from "../config/load.ts";
+import type { KubeObject, ResourceRef } from "../kube/types.ts";
+
+export type Severity = "info" | "warning" | "critical";
+
+/** One anomaly on one object; the fields of a cleaned_events.log line (minus `time`). */
+export interface Anomaly {
+  kind: string;
+  namespace: string;
+  name: string;
+  node: string;
+  reason: string;
+  severity: Severity;
+  /** Seed categories: Condition, Warning, Endpoint, Event, Node, Restart, ... */
+  category: string;
+  /** English, clear and actionable. */
+  message: string;
+  /** RFC 3339: when the condition began, judged from the object's own timestamps. */
+  eventTime: string;
+}
+
+/** Read-only view of the informer caches of every watched kind. */
+export interface CacheView {
+  get(kind: string, namespace: string, name: string): KubeObject | undefined;
+  list(kind: string, namespace?: string): Iterable<KubeObject>;
+}
+
+export interface RuleContext {
+  /** Injected clock, ms since epoch. */
+  now: number;
+  config: Config;
+  cache: CacheView;
+  /**
+   * Per-object memory owned by this kind's rules, kept between evaluations of the same object
+   * (restart samples, readiness transitions, first time a condition was observed). Deleted with the object.
+   */
+  memo: Record<string, unknown>;
+}
+
+export interface WatcherPlugin {
+  /** Kind name as in the API ("Pod"). */
+  kind: string;
+  /** Resources to try in order; the first one the API serves is watched (EndpointSlice before Endpoints). */
+  resources: ResourceRef[];
+  /** Every anomaly currently firing for this object. Anything it stops returning is resolved. */
+  evaluate(obj: KubeObject, ctx: RuleContext): Anomaly[];
+  /**
+   * Objects of other kinds whose evaluation reads this object (an EndpointSlice change re-evaluates
+   * its Service). The runtime re-evaluates them after this object changes.
+   */
+  affects?(obj: KubeObject): { kind: string; namespace: string; name: string }[];
+}
+
+export function anomalyKey(a: Pick<Anomaly, "kind" | "namespace" | "name" | "reason">): string {
+  return `${a.kind}/${a.namespace}/${a.name}/${a.reason}`;
+}
