@@ -1,0 +1,105 @@
+// The controller's own structured log: one JSON object per line on stderr
+// {"level","time","msg",...fields}. No dependency (pino transports break in a compiled binary).
+// A redaction pass over every finished line is the safety net that keeps secret config values
+// (SMTP password, Slack webhook URL, ...) out of the log even when they sneak into an error message.
+import type { Config } from "./config/load.ts";
+import { SCHEMA } from "./config/schema.ts";
+
+export type Level = "debug" | "info" | "warn" | "error";
+export type Fields = Record<string, unknown>;
+
+export interface Logger {
+  debug(msg: string, fields?: Fields): void;
+  info(msg: string, fields?: Fields): void;
+  warn(msg: string, fields?: Fields): void;
+  error(msg: string, fields?: Fields): void;
+  /** A logger that adds `fields` to every line (e.g. {component: "log-writer"}). */
+  child(fields: Fields): Logger;
+}
+
+export interface LoggerOptions {
+  level?: Level | string;
+  /** Literal strings that must never appear in output (values of secret config keys). */
+  secrets?: string[];
+  /** Where finished lines go (without newline handling: the line ends with "\n"). Default: stderr. */
+  write?: (line: string) => void;
+  /** Wall clock for the `time` field; injectable for tests. */
+  clock?: () => number;
+}
+
+const RANK: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+export const REDACTED = "<redacted>";
+
+export function parseLevel(text: string | undefined): Level {
+  const t = (text ?? "").trim().toLowerCase();
+  return t in RANK ? (t as Level) : "info";
+}
+
+/** Replaces every occurrence of each secret, raw and in its JSON-escaped form. */
+export function redact(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const s of secrets) {
+    // Very short values (e.g. "1") would shred ordinary text; real secrets are longer.
+    if (s.length < 4) continue;
+    const escaped = JSON.stringify(s).slice(1, -1);
+    out = out.split(s).join(REDACTED);
+    if (escaped !== s) out = out.split(escaped).join(REDACTED);
+  }
+  return out;
+}
+
+/** The values of every secret key in the configuration (for `secrets`). */
+export function secretsOf(cfg: Config): string[] {
+  const out: string[] = [];
+  for (const decl of SCHEMA) {
+    if (!decl.secret) continue;
+    const v = cfg.str(decl.key);
+    if (typeof v === "string" && v !== "") out.push(v);
+  }
+  return out;
+}
+
+// Errors do not survive JSON.stringify (all their fields are non-enumerable).
+function plain(value: unknown): unknown {
+  if (value instanceof Error) {
+    const e = value as NodeJS.ErrnoException;
+    return { name: e.name, message: e.message, ...(e.code ? { code: e.code } : {}) };
+  }
+  if (typeof value === "bigint") return value.toString();
+  return value;
+}
+
+export function createLogger(opts: LoggerOptions = {}): Logger {
+  const min = RANK[parseLevel(opts.level)];
+  const secrets = opts.secrets ?? [];
+  const write = opts.write ?? ((line: string) => void process.stderr.write(line));
+  const clock = opts.clock ?? Date.now;
+
+  const make = (base: Fields): Logger => {
+    const emit = (level: Level, msg: string, fields?: Fields) => {
+      if (RANK[level] < min) return;
+      const record: Fields = { level, time: new Date(clock()).toISOString(), msg };
+      for (const [k, v] of Object.entries({ ...base, ...fields })) {
+        if (k !== "level" && k !== "time" && k !== "msg") record[k] = plain(v);
+      }
+      let line: string;
+      try {
+        line = JSON.stringify(record);
+      } catch {
+        line = JSON.stringify({ level, time: record.time, msg, fields: "<unserialisable>" });
+      }
+      write(redact(line, secrets) + "\n");
+    };
+    return {
+      debug: (m, f) => emit("debug", m, f),
+      info: (m, f) => emit("info", m, f),
+      warn: (m, f) => emit("warn", m, f),
+      error: (m, f) => emit("error", m, f),
+      child: (f) => make({ ...base, ...f }),
+    };
+  };
+  return make({});
+}
+
+/** Discards everything: the default for components constructed without a logger (tests). */
+export const silentLogger: Logger = createLogger({ level: "error", write: () => {} });
