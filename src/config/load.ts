@@ -2,7 +2,7 @@
 // the environment, and command-line overrides. Validates every key against SCHEMA and
 // reports all bad values at once, each naming the key and the expected form.
 import { readFileSync } from "node:fs";
-import { SCHEMA, SCHEMA_BY_KEY, type KeyDecl } from "./schema.ts";
+import { SCHEMA, type KeyDecl } from "./schema.ts";
 
 export type Value = string | number | boolean | string[];
 
@@ -207,8 +207,8 @@ export class Config {
     return SCHEMA.map((decl) => {
       const v = this.values.get(decl.key)!;
       let shown = Array.isArray(v) ? v.join(",") : decl.type === "duration" ? formatDuration(v as number) : String(v);
+      if (decl.type === "size") shown = `${v} bytes`;
       if (decl.secret && shown !== "") shown = "<redacted>";
-      if (decl.type === "size") shown = String(SCHEMA_BY_KEY.get(decl.key) && (this.sources.get(decl.key) === "default" ? decl.default : v));
       return { key: decl.key, value: shown, source: this.sources.get(decl.key)!, secret: !!decl.secret };
     });
   }

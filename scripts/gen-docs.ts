@@ -1,0 +1,43 @@
+// Regenerates the generated sections of README.md from their single sources:
+// the configuration table from src/config/schema.ts and the rules table from src/watchers/RULES.md.
+// `bun scripts/gen-docs.ts --check` exits 1 when README.md is out of date (run by the tests).
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { SCHEMA } from "../src/config/schema.ts";
+
+const root = join(import.meta.dir, "..");
+const readmePath = join(root, "README.md");
+
+export function configTable(): string {
+  const rows = SCHEMA.map((k) => `| \`${k.key}\` | ${k.type}${k.secret ? " (secret)" : ""} | ${k.default === "" ? "—" : `\`${k.default}\``} | ${k.doc.replace(/\|/g, "\\|")} |`);
+  return ["| Key | Type | Default | Meaning |", "|---|---|---|---|", ...rows].join("\n");
+}
+
+function rulesTable(): string {
+  return readFileSync(join(root, "src/watchers/RULES.md"), "utf8").trim();
+}
+
+export function regenerate(readme: string): string {
+  const sections: Record<string, () => string> = { config: configTable, rules: rulesTable };
+  let out = readme;
+  for (const [name, make] of Object.entries(sections)) {
+    const re = new RegExp(`(<!-- generated:${name} -->\\n)[\\s\\S]*?(\\n<!-- /generated:${name} -->)`);
+    if (!re.test(out)) throw new Error(`README.md lacks the markers for the generated ${name} section`);
+    out = out.replace(re, (_m, a: string, b: string) => `${a}${make()}${b}`);
+  }
+  return out;
+}
+
+if (import.meta.main) {
+  const current = readFileSync(readmePath, "utf8");
+  const next = regenerate(current);
+  if (process.argv.includes("--check")) {
+    if (next !== current) {
+      console.error("README.md is out of date: run `bun scripts/gen-docs.ts`");
+      process.exit(1);
+    }
+  } else if (next !== current) {
+    writeFileSync(readmePath, next);
+    console.log("README.md regenerated");
+  }
+}

@@ -1,0 +1,39 @@
+import { Config, ConfigError } from "../config/load.ts";
+import { configOverrides, CONFIG_FLAGS_HELP, stringFlag } from "./args.ts";
+import { EXIT, type Command } from "./command.ts";
+import { channelStatus } from "../config/effective.ts";
+
+export const checkConfigCommand: Command = {
+  name: "check-config",
+  summary: "Validate the configuration and print the effective values (secrets redacted)",
+  usage: `Usage: neurocontroller check-config [--config FILE] [--json]
+
+Reads the configuration exactly as the controller would (defaults < --config file <
+environment < flags; secrets also from <KEY>_FILE), prints every key with its effective
+value and where it came from, and exits 2 naming every invalid key and the expected form.
+
+${CONFIG_FLAGS_HELP}`,
+  booleanFlags: ["json"],
+  flags: ["json"],
+  async run(args) {
+    let config: Config;
+    try {
+      config = Config.load({ file: stringFlag(args, "config"), overrides: configOverrides(args) });
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      console.error(e.message);
+      return EXIT.usage;
+    }
+    const rows = config.describe();
+    if (args.flags.get("json")) {
+      console.log(JSON.stringify({ valid: true, keys: rows, channels: channelStatus(config) }, null, 2));
+      return EXIT.ok;
+    }
+    const width = Math.max(...rows.map((r) => r.key.length));
+    for (const r of rows) console.log(`${r.key.padEnd(width)}  ${r.value === "" ? '""' : r.value}  (${r.source})`);
+    console.log("");
+    for (const [channel, status] of Object.entries(channelStatus(config))) console.log(`${channel}: ${status}`);
+    console.log("configuration is valid");
+    return EXIT.ok;
+  },
+};

@@ -1,0 +1,51 @@
+#!/usr/bin/env bun
+import { parseArgs, UsageError, checkFlags } from "./cli/args.ts";
+import { EXIT } from "./cli/command.ts";
+import { COMMANDS } from "./cli/registry.ts";
+
+function overview(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return `NeuroController — anomaly controller for Raspberry Pi / K3s clusters
+
+Usage: neurocontroller <command> [flags]
+
+Commands:
+${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join("\n")}
+
+Run 'neurocontroller <command> --help' for a command's flags.`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    console.log(overview());
+    return name ? EXIT.ok : EXIT.usage;
+  }
+  if (name === "--version") return main(["version"]);
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    console.error(`unknown command '${name}'\n\n${overview()}`);
+    return EXIT.usage;
+  }
+  try {
+    const args = parseArgs(rest, command.booleanFlags);
+    if (args.flags.get("help")) {
+      console.log(command.usage);
+      return EXIT.ok;
+    }
+    checkFlags(args, command.flags);
+    return await command.run(args);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`neurocontroller ${name}: ${e.message}\n\n${command.usage}`);
+      return EXIT.usage;
+    }
+    console.error(`neurocontroller ${name}: ${(e as Error).message ?? e}`);
+    return EXIT.error;
+  }
+}
+
+if (import.meta.main) {
+  const code = await main(process.argv.slice(2));
+  process.exit(code);
+}
