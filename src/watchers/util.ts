@@ -1,0 +1,182 @@
+// Helpers shared by the watcher plugins: timestamps, conditions, the anomaly builder and the small
+// per-object memories (first-observed times, bounded sample series) that windowed rules need.
+import type { KubeObject, ResourceRef } from "../kube/types.ts";
+import type { Anomaly, RuleContext, Severity } from "./types.ts";
+
+// ---------- time ----------
+
+/** Milliseconds since epoch from an RFC 3339 string (or a Date, which list responses of some clients carry). */
+export function parseTime(value: unknown): number | undefined {
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? undefined : value.getTime();
+  if (typeof value !== "string" || value === "") return undefined;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/** RFC 3339 in UTC; whole seconds print without ".000" so equal instants always give equal strings. */
+export function rfc3339(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.000Z$/, "Z");
+}
+
+/** Short human duration for messages: "45s", "3m20s", "2h5m", "3d". */
+export function formatAge(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return s % 60 ? `${m}m${s % 60}s` : `${m}m`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return m % 60 ? `${h}h${m % 60}m` : `${h}h`;
+  return `${Math.floor(h / 24)}d`;
+}
+
+export function creationTime(obj: KubeObject): number | undefined {
+  return parseTime(obj.metadata.creationTimestamp);
+}
+
+// ---------- conditions ----------
+
+export interface Condition {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+  lastTransitionTime?: string;
+  lastUpdateTime?: string;
+  lastHeartbeatTime?: string;
+}
+
+export function findCondition(obj: KubeObject, type: string): Condition | undefined {
+  const conditions: unknown = obj.status?.conditions;
+  if (!Array.isArray(conditions)) return undefined;
+  return conditions.find((c: Condition) => c?.type === type);
+}
+
+/** " (reason: message)" for a condition, or "" when it says nothing. */
+export function describeCondition(c: Condition | undefined): string {
+  if (!c) return "";
+  const parts = [c.reason, c.message].filter((p) => p && p.trim() !== "");
+  return parts.length ? ` (${parts.join(": ")})` : "";
+}
+
+// ---------- anomalies ----------
+
+export interface AnomalyFields {
+  reason: string;
+  severity: Severity;
+  category: string;
+  message: string;
+  /** When the condition began (ms). */
+  since: number;
+  node?: string;
+  /** Defaults to the object's own kind/namespace/name. */
+  kind?: string;
+  namespace?: string;
+  name?: string;
+}
+
+/** Builds an anomaly about `obj`; `kind` is the plugin's kind because list items carry no `kind`. */
+export function anomalyFor(obj: KubeObject, kind: string, f: AnomalyFields): Anomaly {
+  return {
+    kind: f.kind ?? kind,
+    namespace: f.namespace ?? obj.metadata.namespace ?? "",
+    name: f.name ?? obj.metadata.name,
+    node: f.node ?? "",
+    reason: f.reason,
+    severity: f.severity,
+    category: f.category,
+    message: f.message,
+    eventTime: rfc3339(f.since),
+  };
+}
+
+export function ref(group: string, version: string, plural: string, kind: string, namespaced = true): ResourceRef {
+  return { group, version, plural, kind, namespaced };
+}
+
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+export function percent(ratio: number): string {
+  return `${Math.round(ratio * 100)}%`;
+}
+
+// ---------- memo helpers ----------
+
+/**
+ * When a state with no timestamp of its own became true, remembered in memo[key].
+ * `initial` (an object timestamp, when one bounds the start) is used on first observation,
+ * else `now`. Clearing the state forgets it, so the next occurrence starts a new duration.
+ */
+export function activeSince(
+  memo: RuleContext["memo"],
+  key: string,
+  active: boolean,
+  now: number,
+  initial?: number,
+): number | undefined {
+  if (!active) {
+    delete memo[key];
+    return undefined;
+  }
+  const prior = memo[key];
+  if (typeof prior === "number") return prior;
+  const start = initial !== undefined && initial <= now ? initial : now;
+  memo[key] = start;
+  return start;
+}
+
+export interface Sample {
+  at: number;
+  value: number;
+}
+
+export function samples(memo: RuleContext["memo"], key: string): Sample[] {
+  const s = memo[key];
+  return Array.isArray(s) ? (s as Sample[]) : [];
+}
+
+/**
+ * Appends (at, value) when the value changed, then keeps only what a window ending at `at` needs:
+ * every sample inside it plus the newest one before it (the baseline). A value that went down
+ * (a counter reset) restarts the series. At most `max` samples are kept, so memory stays bounded.
+ */
+export function recordSample(memo: RuleContext["memo"], key: string, at: number, value: number, windowMs: number, max = 32): Sample[] {
+  let list = samples(memo, key);
+  const last = list[list.length - 1];
+  if (last && value < last.value) list = [];
+  if (!last || value !== last.value || list.length === 0) list = [...list, { at, value }];
+  const start = at - windowMs;
+  let firstKept = 0;
+  for (let i = 0; i < list.length; i++) if (list[i]!.at <= start) firstKept = i;
+  list = list.slice(firstKept);
+  if (list.length > max) list = list.slice(list.length - max);
+  memo[key] = list;
+  return list;
+}
+
+/**
+ * How much the value rose within (end - window, end], measured against the newest sample at or before
+ * the window start. Undefined when the series does not reach back that far (the caller decides how
+ * to bound it from the object's own timestamps).
+ */
+export function increaseWithin(list: readonly Sample[], end: number, windowMs: number, current: number): number | undefined {
+  let baseline: Sample | undefined;
+  for (const s of list) if (s.at <= end - windowMs) baseline = s;
+  return baseline ? current - baseline.value : undefined;
+}
+
+/** Cause-and-fix sentence per reason; the same hint is used wherever the reason appears. */
+export const HINTS: Record<string, string> = {
+  CrashLoopBackOff: "Check the container's logs (kubectl logs --previous) and its command, config and dependencies.",
+  CreateContainerError: "Check the container spec (command, volume mounts, security context).",
+  CreateContainerConfigError: "Check that the referenced ConfigMaps, Secrets and keys exist.",
+  RunContainerError: "Check the container's command/entrypoint and the runtime's logs on the node.",
+  ContainerCannotRun: "Check the container's command/entrypoint and that the binary exists for this architecture (arm64 on a Pi).",
+  ImagePullBackOff: "Check the image name and tag, registry reachability and imagePullSecrets.",
+  ErrImagePull: "Check the image name and tag, registry reachability and imagePullSecrets.",
+  InvalidImageName: "Fix the image reference in the Pod spec.",
+  OOMKilled: "Check memory limits and the application's memory use.",
+  Error: "Check the container's logs (kubectl logs --previous).",
+  StartError: "Check the container's command/entrypoint and mounts.",
+};

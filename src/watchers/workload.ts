@@ -1,0 +1,79 @@
+// Rules shared by the replica-owning workloads (Deployment, StatefulSet, DaemonSet):
+// too few ready replicas for too long, and a spec change the controller has not picked up.
+import type { KubeObject } from "../kube/types.ts";
+import type { Anomaly, RuleContext } from "./types.ts";
+import { activeSince, anomalyFor, creationTime, formatAge } from "./util.ts";
+
+export interface ReplicaCounts {
+  desired: number;
+  ready: number;
+  /** Replicas not available (ready for minReadySeconds), as the controller reports it. */
+  unavailable: number;
+  /** What one replica is called in messages: "replica", "daemon Pod". */
+  noun: string;
+  /** Object timestamp bounding when the shortfall began (Available=False transition), if any. */
+  shortSince?: number;
+  /** Extra sentence, e.g. which nodes lack a ready daemon Pod. */
+  detail?: string;
+}
+
+/** UnavailableReplica: ready < desired or unavailable > 0 for longer than RULE_DEPLOYMENT_UNAVAILABLE_FOR. */
+export function unavailableReplicas(obj: KubeObject, kind: string, c: ReplicaCounts, ctx: RuleContext): Anomaly[] {
+  const short = c.desired > 0 && (c.ready < c.desired || c.unavailable > 0);
+  const since = activeSince(ctx.memo, "unavailableSince", short, ctx.now, c.shortSince);
+  if (since === undefined) return [];
+  const age = ctx.now - since;
+  if (age < ctx.config.ms("RULE_DEPLOYMENT_UNAVAILABLE_FOR")) return [];
+  const missing = Math.max(c.desired - c.ready, c.unavailable);
+  return [
+    anomalyFor(obj, kind, {
+      reason: "UnavailableReplica",
+      severity: "warning",
+      category: "Warning",
+      since,
+      message:
+        `${kind} has ${missing} of ${c.desired} ${c.noun}s unavailable (${c.ready} ready) for ${formatAge(age)}.` +
+        `${c.detail ? ` ${c.detail}` : ""} Check its Pods for image pull failures, crashes, failing probes or unschedulable Pods.`,
+    }),
+  ];
+}
+
+/** UnreadyReplicaRatio: unready/desired ≥ DIAGNOSIS_UNREADY_REPLICA_PERCENT for DIAGNOSIS_UNREADY_THRESHOLD_DURATION. */
+export function unreadyRatio(obj: KubeObject, kind: string, c: ReplicaCounts, ctx: RuleContext): Anomaly[] {
+  const threshold = ctx.config.num("DIAGNOSIS_UNREADY_REPLICA_PERCENT");
+  const unready = Math.max(0, c.desired - c.ready);
+  const ratio = c.desired > 0 ? unready / c.desired : 0;
+  const high = c.desired > 0 && unready > 0 && ratio >= threshold;
+  const since = activeSince(ctx.memo, "unreadyRatioSince", high, ctx.now, c.shortSince);
+  if (since === undefined || ctx.now - since < ctx.config.ms("DIAGNOSIS_UNREADY_THRESHOLD_DURATION")) return [];
+  return [
+    anomalyFor(obj, kind, {
+      reason: "UnreadyReplicaRatio",
+      severity: "critical",
+      category: "Warning",
+      since,
+      message:
+        `${unready} of ${c.desired} ${c.noun}s unready (${Math.round(ratio * 100)}%, threshold ${Math.round(threshold * 100)}%) ` +
+        `for ${formatAge(ctx.now - since)}: the ${kind} is severely degraded. Check its Pods and the nodes they run on.`,
+    }),
+  ];
+}
+
+/** GenerationNotObserved: metadata.generation ahead of status.observedGeneration beyond the grace period. */
+export function generationNotObserved(obj: KubeObject, kind: string, ctx: RuleContext): Anomaly[] {
+  const generation = obj.metadata.generation;
+  const observed: number = obj.status?.observedGeneration ?? 0;
+  const behind = typeof generation === "number" && generation > observed;
+  // A brand-new object (generation 1) has been waiting since it was created.
+  const since = activeSince(ctx.memo, "generationSince", behind, ctx.now, generation === 1 ? creationTime(obj) : undefined);
+  if (since === undefined || ctx.now - since < ctx.config.ms("RULE_GENERATION_OBSERVED_GRACE")) return [];
+  return [
+    anomalyFor(obj, kind, {
+      reason: "GenerationNotObserved",
+      severity: "warning",
+      category: "Condition",
+      since,
+      message: `${kind} spec generation ${generation} has not been observed by its controller for ${formatAge(ctx.now - since)} (observed: ${observed}). Check that kube-controller-manager (the k3s server) is running.`,
+    }),
+  ];
+}
