@@ -14,16 +14,18 @@ export function configTable(): string {
 }
 
 function rulesTable(): string {
-  return readFileSync(join(root, "src/watchers/RULES.md"), "utf8").trim();
+  // RULES.md stands alone with its own title; inside README it sits under "## Rules".
+  const text = readFileSync(join(root, "src/watchers/RULES.md"), "utf8").trim();
+  return text.replace(/^# .*\n+/, "").replace(/^(#{2,}) /gm, "#$1 ");
 }
 
 export function regenerate(readme: string): string {
   const sections: Record<string, () => string> = { config: configTable, rules: rulesTable };
   let out = readme;
   for (const [name, make] of Object.entries(sections)) {
-    const re = new RegExp(`(<!-- generated:${name} -->\\n)[\\s\\S]*?(\\n<!-- /generated:${name} -->)`);
+    const re = new RegExp(`(<!-- generated:${name} -->\\n)[\\s\\S]*?(<!-- /generated:${name} -->)`);
     if (!re.test(out)) throw new Error(`README.md lacks the markers for the generated ${name} section`);
-    out = out.replace(re, (_m, a: string, b: string) => `${a}${make()}${b}`);
+    out = out.replace(re, (_m, a: string, b: string) => `${a}${make()}\n${b}`);
   }
   return out;
 }

@@ -13,6 +13,8 @@ export interface RawRecord {
   key: string;
   anomaly: Anomaly;
   at: number;
+  /** A resolution, not an observation. */
+  resolved?: true;
 }
 
 export interface CleanedEntry {
@@ -23,8 +25,6 @@ export interface CleanedEntry {
   count: number;
   status: "firing" | "resolved";
   resolvedAt?: number;
-  /** seq of the newest raw record at resolution time; older records do not re-fire the entry. */
-  resolvedSeq?: number;
 }
 
 export interface CleanerOptions {
@@ -68,32 +68,33 @@ export class Cleaner implements ObservationSink {
 
   /** One firing observation. O(1); at the cap the oldest record is dropped (and counted). */
   record(anomaly: Anomaly, now: number): void {
+    this.push({ seq: this.nextSeq++, key: anomalyKey(anomaly), anomaly, at: now });
+  }
+
+  /**
+   * The key stopped firing (its last source withdrew it). Queued in the same ring as observations
+   * so clean() applies both in arrival order: an older observation can never re-fire a resolved
+   * key, even after the cap evicted that key's entry.
+   */
+  resolve(anomaly: Anomaly, now: number): void {
+    this.push({ seq: this.nextSeq++, key: anomalyKey(anomaly), anomaly, at: now, resolved: true });
+  }
+
+  private push(rec: RawRecord): void {
     const cap = this.ring.length;
     if (this.size === cap) {
       const oldest = this.ring[this.head]!;
       // A record dropped before clean() saw it must still reach the cleaned pool.
-      if (oldest.seq > this.mergedSeq) this.mergeOne(oldest);
+      if (oldest.seq > this.mergedSeq) {
+        this.mergeOne(oldest);
+        this.mergedSeq = oldest.seq;
+      }
       this.head = (this.head + 1) % cap;
       this.size--;
       this.droppedRaw++;
     }
-    const rec: RawRecord = { seq: this.nextSeq++, key: anomalyKey(anomaly), anomaly, at: now };
     this.ring[(this.head + this.size) % cap] = rec;
     this.size++;
-  }
-
-  /** The key stopped firing (its last source withdrew it). */
-  resolve(anomaly: Anomaly, now: number): void {
-    const key = anomalyKey(anomaly);
-    let entry = this.pool.get(key);
-    if (!entry) {
-      entry = { key, anomaly, firstSeen: now, lastSeen: now, count: 0, status: "resolved" };
-      this.pool.set(key, entry);
-    }
-    entry.status = "resolved";
-    entry.resolvedAt = now;
-    entry.resolvedSeq = this.nextSeq - 1;
-    this.enforceCleanedCap();
   }
 
   /** Deduplicates new raw records into the cleaned pool and prunes both pools by age. */
@@ -163,6 +164,12 @@ export class Cleaner implements ObservationSink {
 
   private mergeOne(rec: RawRecord): void {
     const e = this.pool.get(rec.key);
+    if (rec.resolved) {
+      if (!e) return; // never merged as firing (or already evicted): nothing to resolve
+      e.status = "resolved";
+      e.resolvedAt = rec.at;
+      return;
+    }
     if (!e) {
       this.pool.set(rec.key, { key: rec.key, anomaly: rec.anomaly, firstSeen: rec.at, lastSeen: rec.at, count: 1, status: "firing" });
       this.enforceCleanedCap();
@@ -170,13 +177,11 @@ export class Cleaner implements ObservationSink {
     }
     e.count++;
     if (rec.at > e.lastSeen) e.lastSeen = rec.at;
-    if (rec.at < e.firstSeen) e.firstSeen = rec.at; // resolve() may have created the entry first
-    if (e.status === "resolved" && rec.seq > (e.resolvedSeq ?? 0)) {
+    if (e.status === "resolved") {
       // Observed again after it resolved: the same entry fires again (seed dedup key is kept).
       e.status = "firing";
       e.anomaly = rec.anomaly;
       e.resolvedAt = undefined;
-      e.resolvedSeq = undefined;
     }
   }
 

@@ -34,6 +34,7 @@ describe("Cleaner", () => {
     c.record(anomaly({ reason: "BackOff" }), T0);
     c.clean(T0);
     c.resolve(anomaly(), T0 + 1000);
+    c.clean(T0 + 1000); // resolutions are applied in arrival order by clean()
     expect(c.cleaned().get("Pod/default/web-1/NotReady")).toMatchObject({ status: "resolved", resolvedAt: T0 + 1000 });
     expect(c.clean(T0 + 1000 + 5 * 60_000).prunedCleaned).toBe(0);
     expect(c.clean(T0 + 1001 + 5 * 60_000).prunedCleaned).toBe(1);
@@ -74,7 +75,10 @@ describe("Cleaner", () => {
   test("10,000 pod updates (many keys, repeats, flapping) leave both pools bounded by the caps", () => {
     const rawMax = 500;
     const cleaner = new Cleaner({ rawRetentionMs: 60_000, cleanedRetentionMs: 30_000, rawMax, cleanedMax: 400 });
-    const collector = new Collector(cleaner);
+    let resolutions = 0;
+    const collector = new Collector(cleaner, (t) => {
+      if (t.type === "resolved") resolutions++;
+    });
     const cleanEvery = 5000;
     let now = T0;
     let maxRaw = 0;
@@ -95,8 +99,9 @@ describe("Cleaner", () => {
     expect(maxRaw).toBeLessThanOrEqual(rawMax);
     expect(maxCleaned).toBeLessThanOrEqual(400);
     expect(cleaner.rawDropped).toBeGreaterThan(0); // the cap, not luck, bounded it
-    // Every firing observation (5,000 non-flapping updates x 2 reasons) is accounted for.
-    expect(cleaner.rawSize + cleaner.rawDropped + pruned).toBe(10_000);
+    // Every firing observation (5,000 non-flapping updates x 2 reasons) and every resolution is accounted for.
+    expect(resolutions).toBeGreaterThan(0);
+    expect(cleaner.rawSize + cleaner.rawDropped + pruned).toBe(10_000 + resolutions);
     // The collector holds only what is active now: at most one entry per pod and reason.
     expect(collector.activeCount).toBeLessThanOrEqual(3000 * 2);
     expect(collector.sourceCount).toBeLessThanOrEqual(3000);
@@ -111,7 +116,8 @@ describe("Cleaner cleaned-pool cap", () => {
   test("evicts resolved entries before firing ones", () => {
     const c = new Cleaner({ ...opts, rawMax: 100, cleanedMax: 10 });
     for (let i = 0; i < 5; i++) c.record(anomaly({ name: `firing${i}` }), T0 + i);
-    for (let i = 0; i < 5; i++) c.resolve(anomaly({ name: `gone${i}` }), T0 + i);
+    for (let i = 0; i < 5; i++) c.record(anomaly({ name: `gone${i}` }), T0 + i);
+    for (let i = 0; i < 5; i++) c.resolve(anomaly({ name: `gone${i}` }), T0 + 5 + i);
     c.clean(T0 + 10);
     expect(c.cleanedSize).toBe(10);
     c.record(anomaly({ name: "new" }), T0 + 20);

@@ -53,7 +53,7 @@ describe("Collector", () => {
       "resolved:Pod/default/web-1/NotReady",
       "resolved:Pod/default/web-1/HighRestartRate",
     ]);
-    expect(cleaner.rawSize).toBe(2);
+    expect(cleaner.rawSize).toBe(4); // two observations, two resolutions, applied in order by clean()
     cleaner.clean(T0 + 2);
     expect([...cleaner.cleaned().values()].map((e) => e.status)).toEqual(["resolved", "resolved"]);
   });
