@@ -1,0 +1,71 @@
+// Periodic API server health (/readyz, falling back to /healthz). Never throws; reports changes.
+import type { KubeClient } from "./client.ts";
+
+export interface ApiHealthOptions {
+  intervalMs: number;
+  /** Called on the first result and on every change of ok. */
+  onChange?: (ok: boolean, detail: string) => void;
+  timeoutMs?: number;
+}
+
+export class ApiHealthMonitor {
+  ok = false;
+  /** Known after the first check. */
+  checked = false;
+  lastError?: string;
+  lastDetail = "";
+  lastCheckAt?: number;
+  private timer?: ReturnType<typeof setTimeout>;
+  private stopped = false;
+  private inFlight?: Promise<void>;
+
+  constructor(
+    private readonly client: KubeClient,
+    private readonly opts: ApiHealthOptions,
+  ) {}
+
+  start(): void {
+    if (this.timer || this.inFlight || this.stopped) return;
+    this.loop();
+  }
+
+  private loop(): void {
+    this.inFlight = this.check().finally(() => {
+      this.inFlight = undefined;
+      if (!this.stopped) this.timer = setTimeout(() => this.loop(), this.opts.intervalMs);
+    });
+  }
+
+  /** One check now; updates state and fires onChange when ok flipped. */
+  async check(): Promise<void> {
+    let ok = false;
+    let detail: string;
+    try {
+      const r = await this.client.health(this.opts.timeoutMs ?? Math.min(10_000, Math.max(1000, this.opts.intervalMs)));
+      ok = r.ok;
+      detail = `${r.endpoint}: ${r.detail}`;
+    } catch (e) {
+      detail = (e as Error)?.message ?? String(e);
+    }
+    if (this.stopped) return;
+    this.lastCheckAt = Date.now();
+    this.lastDetail = detail;
+    this.lastError = ok ? undefined : detail;
+    const changed = !this.checked || ok !== this.ok;
+    this.checked = true;
+    this.ok = ok;
+    if (changed) {
+      try {
+        this.opts.onChange?.(ok, detail);
+      } catch {
+        /* a listener's bug must not stop health checks */
+      }
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}
