@@ -1,0 +1,282 @@
+// The controller: informers → rules → collector/cleaner → cleaned_events.log, with leader
+// election, persisted state, API health and the HTTP endpoint. Wiring only; each step lives
+// in its own module.
+import { hostname } from "node:os";
+import type { Config } from "../config/load.ts";
+import { httpListen } from "../config/effective.ts";
+import { Cleaner } from "../diagnosis/cleaner.ts";
+import { Collector } from "../diagnosis/collector.ts";
+import { LogWriter } from "../diagnosis/log-writer.ts";
+import { reconcile } from "../diagnosis/reconcile.ts";
+import { defineControllerMetrics } from "../http/metrics.ts";
+import { startHttpServer } from "../http/server.ts";
+import { KubeClient } from "../kube/client.ts";
+import { chooseResource } from "../kube/discovery.ts";
+import { ApiHealthMonitor } from "../kube/health.ts";
+import type { Connection } from "../kube/kubeconfig.ts";
+import { Informer } from "../kube/informer.ts";
+import { LeaderElector } from "../kube/leader.ts";
+import type { Logger } from "../log.ts";
+import { StateStore } from "../store/state-store.ts";
+import { PLUGINS } from "../watchers/registry.ts";
+import type { Anomaly } from "../watchers/types.ts";
+import { Caches, Evaluator } from "./evaluator.ts";
+import { SharedLoggedState } from "./shared-state.ts";
+
+export interface RuntimeOptions {
+  config: Config;
+  connection: Connection;
+  logger: Logger;
+  clock?: () => number;
+  /** Called with every line written to cleaned_events.log (demo prints them). */
+  onLogged?: (line: Record<string, unknown>) => void;
+}
+
+const API_SOURCE = "Cluster/api-server";
+
+export class ControllerRuntime {
+  readonly client: KubeClient;
+  readonly caches = new Caches();
+  readonly collector: Collector;
+  readonly cleaner: Cleaner;
+  readonly evaluator: Evaluator;
+  readonly metrics = defineControllerMetrics();
+  ruleErrors = 0;
+  readonly informers: Informer[] = [];
+  private readonly store: StateStore;
+  private readonly writer: LogWriter;
+  private readonly shared: SharedLoggedState;
+  private readonly health: ApiHealthMonitor;
+  private readonly leader?: LeaderElector;
+  private readonly timers: ReturnType<typeof setInterval>[] = [];
+  private http?: { url: string; stop(): Promise<void> };
+  private leading: boolean;
+  /** Leader when the API server became unreachable: it keeps logging (the outage itself) until it returns. */
+  private leaderWhenApiLost = false;
+  private seededFromShared = false;
+  private writing = false;
+  private stopped = false;
+  private readonly now: () => number;
+
+  constructor(private readonly opts: RuntimeOptions) {
+    const { config, connection, logger } = opts;
+    this.now = opts.clock ?? Date.now;
+    this.client = new KubeClient(connection);
+    this.cleaner = new Cleaner({
+      rawRetentionMs: config.ms("DIAGNOSIS_RETENTION_RAW_DURATION"),
+      cleanedRetentionMs: config.ms("DIAGNOSIS_RETENTION_CLEANED_DURATION"),
+      rawMax: config.num("NEURO_RAW_POOL_MAX"),
+    });
+    this.collector = new Collector(this.cleaner, (t) => {
+      if (t.type === "firing") this.metrics.anomaliesTotal.inc({ reason: t.anomaly.reason });
+    });
+    this.evaluator = new Evaluator(PLUGINS, config, this.caches, this.collector, (kind, obj, err) => {
+      this.ruleErrors++;
+      logger.warn("rule failed on malformed object", { kind, object: `${obj.metadata?.namespace ?? ""}/${obj.metadata?.name ?? ""}`, error: String(err) });
+    });
+    this.store = StateStore.open(config.str("NEURO_STATE_DIR"));
+    this.writer = new LogWriter({
+      dir: config.str("NEURO_LOG_DIR"),
+      maxBytes: config.num("NEURO_LOG_MAX_SIZE"),
+      maxFiles: config.num("NEURO_LOG_MAX_FILES"),
+      logger,
+    });
+    const ns = config.str("LEADER_LEASE_NAMESPACE");
+    const leaseName = config.str("LEADER_LEASE_NAME");
+    this.shared = new SharedLoggedState(this.client, ns, `${leaseName}-state`);
+    const identity = config.str("LEADER_IDENTITY") || `${hostname()}-${process.pid}`;
+    this.leading = !config.bool("LEADER_ELECTION");
+    if (config.bool("LEADER_ELECTION")) {
+      this.leader = new LeaderElector(this.client, {
+        name: leaseName,
+        namespace: ns,
+        identity,
+        leaseDurationMs: config.ms("LEADER_LEASE_DURATION"),
+        renewDeadlineMs: config.ms("LEADER_RENEW_DEADLINE"),
+        retryPeriodMs: config.ms("LEADER_RETRY_PERIOD"),
+        onStartedLeading: () => {
+          logger.info("became leader", { identity });
+          this.seededFromShared = false;
+          this.leading = true;
+          this.metrics.isLeader.set(1);
+        },
+        onStoppedLeading: () => {
+          logger.warn("lost leadership; standing by", { identity });
+          this.leading = false;
+          this.metrics.isLeader.set(0);
+        },
+        onNewLeader: (holder: string) => logger.info("leader is", { holder }),
+      });
+    }
+    this.health = new ApiHealthMonitor(this.client, {
+      intervalMs: config.ms("KUBERNETES_API_HEALTH_CHECK_INTERVAL"),
+      onChange: (ok: boolean, detail: string) => this.onApiHealth(ok, detail),
+    });
+  }
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  get synced(): boolean {
+    return this.informers.length > 0 && this.informers.every((i) => i.synced);
+  }
+
+  async start(): Promise<void> {
+    const { config, logger } = this.opts;
+    const listen = httpListen(config);
+    if (listen) {
+      this.http = startHttpServer({
+        hostname: listen.hostname,
+        port: listen.port,
+        registry: this.metrics.registry,
+        ready: () => this.readiness(),
+      });
+      logger.info("http endpoint listening", { url: this.http.url });
+    }
+    for (const plugin of PLUGINS) {
+      const ref = await this.chooseWithRetry(plugin.resources);
+      if (!ref) {
+        logger.warn("kind not served by this API server; its rules are off", { kind: plugin.kind });
+        continue;
+      }
+      const cache = new Map();
+      const informer = new Informer(this.client, ref, {
+        cache,
+        logger,
+        onEvent: (type: "ADDED" | "MODIFIED" | "DELETED", obj) => {
+          this.metrics.eventsProcessed.inc({ kind: ref.kind });
+          this.evaluator.onEvent(ref.kind, type, obj, this.now());
+        },
+        onRestart: () => this.metrics.informerRestarts.inc({ resource: ref.plural }),
+      });
+      this.caches.register(ref.kind, informer.cache);
+      this.informers.push(informer);
+    }
+    for (const informer of this.informers) informer.start();
+    this.health.start();
+    this.leader?.start();
+    this.every(config.ms("NEURO_EVALUATE_INTERVAL"), () => {
+      if (this.synced) this.evaluator.evaluateAll(this.now());
+    });
+    this.every(config.ms("DIAGNOSIS_CLEAN_INTERVAL"), () => this.cleaner.clean(this.now()));
+    this.every(config.ms("DIAGNOSIS_WRITE_INTERVAL"), () => void this.writeCycle());
+    logger.info("controller started", { server: this.opts.connection.server, informers: this.informers.map((i) => i.ref.plural) });
+  }
+
+  /** Discovery fails while the API server is away; keep trying rather than exiting. */
+  private async chooseWithRetry(candidates: Parameters<typeof chooseResource>[1]) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await chooseResource(this.client, candidates);
+      } catch (e) {
+        if (this.stopped) return null;
+        const waitMs = Math.min(30_000, 500 * 2 ** attempt);
+        this.opts.logger.warn("discovery failed; retrying", { error: String(e), retryInMs: waitMs });
+        await Bun.sleep(waitMs);
+      }
+    }
+  }
+
+  private every(ms: number, fn: () => void): void {
+    this.timers.push(setInterval(fn, ms));
+  }
+
+  private onApiHealth(ok: boolean, detail: string): void {
+    const now = this.now();
+    this.leaderWhenApiLost = ok ? false : this.leaderWhenApiLost || this.leading;
+    this.opts.logger[ok ? "info" : "error"](ok ? "API server reachable" : "API server unreachable", { detail });
+    const anomaly: Anomaly = {
+      kind: "Cluster",
+      namespace: "",
+      name: this.opts.config.str("CLUSTER_ID"),
+      node: "",
+      reason: "APIServerUnreachable",
+      severity: "critical",
+      category: "Cluster",
+      message: `The Kubernetes API server at ${this.opts.connection.server} does not answer its health check (${detail}). Check the K3s server node and network; anomalies are held until it returns.`,
+      eventTime: new Date(now).toISOString().replace(/\.\d+Z$/, "Z"),
+    };
+    this.collector.observe(API_SOURCE, ok ? [] : [anomaly], now);
+  }
+
+  private readiness(): { ok: boolean; reasons: string[] } {
+    const reasons: string[] = [];
+    for (const i of this.informers) if (!i.synced) reasons.push(`informer ${i.ref.plural} not synced`);
+    if (!this.health.ok) reasons.push(`API server unreachable: ${this.health.lastError ?? "unknown"}`);
+    return { ok: reasons.length === 0, reasons };
+  }
+
+  /**
+   * Decides what to log from the desired (active) and logged sets, appends the lines, then
+   * persists. Only the leader logs, and only once every informer has synced — before that the
+   * active set is incomplete and would look like everything resolved.
+   */
+  async writeCycle(): Promise<void> {
+    if (this.writing) return;
+    this.writing = true;
+    try {
+      const now = this.now();
+      this.updateGauges();
+      // Without the API nobody can hold the lease; the last leader goes on logging (the outage
+      // first of all) rather than leaving the cluster silent.
+      const acting = this.leading || this.leaderWhenApiLost;
+      if (!acting || !this.synced) {
+        this.store.flush();
+        return;
+      }
+      if (this.leader && this.leading && !this.seededFromShared) {
+        for (const [key, entry] of await this.shared.load()) {
+          if (!this.store.getLogged(key)) this.store.setLogged(key, { anomaly: entry.anomaly, status: "firing", loggedAt: entry.loggedAt });
+        }
+        this.seededFromShared = true;
+      }
+      // The collector's desired set is current at once; the cleaner's view lags until its next clean().
+      const result = reconcile(this.collector.desired(), this.store.loadLogged(), now, this.opts.config.ms("DIAGNOSIS_RETENTION_CLEANED_DURATION"));
+      const flushed = this.writer.append(result.lines, now);
+      for (const line of flushed.lines) this.opts.onLogged?.(line as unknown as Record<string, unknown>);
+      this.metrics.logLinesWritten.inc(flushed.lines.length);
+      if (flushed.error) this.metrics.logWriteErrors.inc();
+      for (const [key, entry] of result.changed) this.store.setLogged(key, entry);
+      for (const key of result.removed) this.store.deleteLogged(key);
+      this.store.flush();
+      if (this.leader && this.leading) await this.shared.publish(this.firingLogged());
+    } catch (e) {
+      this.opts.logger.error("write cycle failed; will retry", { error: String(e) });
+    } finally {
+      this.writing = false;
+    }
+  }
+
+  private firingLogged() {
+    const out = new Map<string, { anomaly: Anomaly; loggedAt: number }>();
+    for (const [key, e] of this.store.loadLogged()) if (e.status === "firing") out.set(key, { anomaly: e.anomaly, loggedAt: e.loggedAt });
+    return out;
+  }
+
+  private updateGauges(): void {
+    const m = this.metrics;
+    m.rawPoolEntries.set(this.cleaner.rawSize);
+    m.cleanedPoolEntries.set(this.cleaner.cleanedSize);
+    m.rawPoolDropped.advanceTo(this.cleaner.rawDropped);
+    m.logLinesPending.set(this.writer.pendingCount);
+    m.logLinesDropped.advanceTo(this.writer.droppedCount);
+    m.isLeader.set(this.leading ? 1 : 0);
+    m.anomaliesActive.reset();
+    for (const [reason, n] of this.collector.activeByReason()) m.anomaliesActive.set({ reason }, n);
+    const last = Math.max(0, ...this.informers.map((i) => i.lastEventAt ?? 0));
+    if (last) m.watchLag.set((this.now() - last) / 1000);
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    await this.writeCycle();
+    await this.leader?.stop();
+    this.health.stop();
+    for (const i of this.informers) i.stop();
+    await this.http?.stop();
+    this.store.close();
+  }
+}

@@ -1,0 +1,63 @@
+// What the active controller has already logged, kept in a ConfigMap beside its Lease.
+// Every Pi node runs a controller with its own local state.db; when leadership moves to
+// another node, the new leader seeds its logged set from here so it does not re-announce
+// what the previous leader already logged.
+import type { KubeClient } from "../kube/client.ts";
+import type { Anomaly } from "../watchers/types.ts";
+
+export interface SharedLoggedEntry {
+  anomaly: Anomaly;
+  loggedAt: number;
+}
+
+/** Keeps the ConfigMap well under the 1 MiB object limit. */
+export const SHARED_STATE_MAX_ENTRIES = 2000;
+const DATA_KEY = "logged.json";
+
+export class SharedLoggedState {
+  private lastPublished = "";
+
+  constructor(
+    private readonly client: KubeClient,
+    private readonly namespace: string,
+    private readonly name: string,
+  ) {}
+
+  private path(withName = true): string {
+    return `/api/v1/namespaces/${encodeURIComponent(this.namespace)}/configmaps${withName ? `/${encodeURIComponent(this.name)}` : ""}`;
+  }
+
+  /** Firing entries the previous leader logged; empty when there is no ConfigMap yet. */
+  async load(): Promise<Map<string, SharedLoggedEntry>> {
+    try {
+      const cm = (await this.client.request("GET", this.path())) as { data?: Record<string, string> };
+      const parsed = JSON.parse(cm.data?.[DATA_KEY] ?? "{}") as Record<string, SharedLoggedEntry>;
+      this.lastPublished = cm.data?.[DATA_KEY] ?? "";
+      return new Map(Object.entries(parsed));
+    } catch (e) {
+      if ((e as { status?: number }).status === 404) return new Map();
+      throw e;
+    }
+  }
+
+  /** Writes the firing set when it changed. Returns false when nothing needed writing. */
+  async publish(firing: Map<string, SharedLoggedEntry>): Promise<boolean> {
+    const entries = [...firing.entries()].sort((a, b) => b[1].loggedAt - a[1].loggedAt).slice(0, SHARED_STATE_MAX_ENTRIES);
+    const text = JSON.stringify(Object.fromEntries(entries.sort((a, b) => (a[0] < b[0] ? -1 : 1))));
+    if (text === this.lastPublished) return false;
+    const body = {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: this.name, namespace: this.namespace, labels: { "app.kubernetes.io/name": "neurocontroller" } },
+      data: { [DATA_KEY]: text },
+    };
+    try {
+      await this.client.request("PUT", this.path(), { body });
+    } catch (e) {
+      if ((e as { status?: number }).status !== 404) throw e;
+      await this.client.request("POST", this.path(false), { body });
+    }
+    this.lastPublished = text;
+    return true;
+  }
+}
