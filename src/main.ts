@@ -1,5 +1,5 @@
 #!/usr/bin/env bun
-import { parseArgs, UsageError, checkFlags } from "./cli/args.ts";
+import { parseArgs, UsageError } from "./cli/args.ts";
 import { EXIT } from "./cli/command.ts";
 import { COMMANDS } from "./cli/registry.ts";
 
@@ -28,12 +28,11 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.usage;
   }
   try {
-    const args = parseArgs(rest, command.booleanFlags);
+    const args = parseArgs(rest, command.booleanFlags, command.flags);
     if (args.flags.get("help")) {
       console.log(command.usage);
       return EXIT.ok;
     }
-    checkFlags(args, command.flags);
     return await command.run(args);
   } catch (e) {
     if (e instanceof UsageError) {

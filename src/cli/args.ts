@@ -8,7 +8,8 @@ export interface ParsedArgs {
 
 export class UsageError extends Error {}
 
-export function parseArgs(argv: string[], booleanFlags: readonly string[] = []): ParsedArgs {
+/** `known`, when given, lists the flags accepted besides --help, --config and the configuration flags. */
+export function parseArgs(argv: string[], booleanFlags: readonly string[] = [], known?: readonly string[]): ParsedArgs {
   const positionals: string[] = [];
   const flags = new Map<string, string | true>();
   for (let i = 0; i < argv.length; i++) {
@@ -27,6 +28,7 @@ export function parseArgs(argv: string[], booleanFlags: readonly string[] = []):
     }
     const eq = arg.indexOf("=");
     const name = arg.slice(2, eq === -1 ? undefined : eq);
+    if (known && !isKnown(name, known)) throw new UsageError(`unknown flag --${name}`);
     if (eq !== -1) flags.set(name, arg.slice(eq + 1));
     else if (booleanFlags.includes(name) || name === "help") flags.set(name, true);
     else {
@@ -71,11 +73,6 @@ export function stringFlag(args: ParsedArgs, name: string): string | undefined {
   return v;
 }
 
-/** Rejects flags the command does not know, naming them. */
-export function checkFlags(args: ParsedArgs, known: readonly string[]): void {
-  for (const name of args.flags.keys()) {
-    if (name !== "help" && name !== "config" && !known.includes(name) && !(name in FLAG_TO_KEY)) {
-      throw new UsageError(`unknown flag --${name}`);
-    }
-  }
+function isKnown(name: string, known: readonly string[]): boolean {
+  return name === "help" || name === "config" || known.includes(name) || name in FLAG_TO_KEY;
 }

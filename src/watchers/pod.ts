@@ -88,7 +88,7 @@ function stuckWaiting(pod: KubeObject, ctx: RuleContext, node: string): Anomaly[
       .map(({ status, label }) => {
         const restarts = status.restartCount ? ` (${plural(status.restartCount, "restart")})` : "";
         const detail = status.state?.waiting?.message ? `: ${status.state.waiting.message}` : "";
-        return `${label}${restarts}${detail}`;
+        return `${capitalize(label)} is in ${reason}${restarts}${detail}`;
       })
       .join("; ");
     out.push(
@@ -98,7 +98,7 @@ function stuckWaiting(pod: KubeObject, ctx: RuleContext, node: string): Anomaly[
         category: "Condition",
         node,
         since,
-        message: `${capitalize(what)} ${list.length > 1 ? "are" : "is"} in ${reason}. ${HINTS[reason] ?? ""}`.trim(),
+        message: `${what.replace(/\.$/, "")}. ${HINTS[reason] ?? ""}`.trim(),
       }),
     );
   }

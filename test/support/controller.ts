@@ -122,10 +122,11 @@ export class ControllerProcess {
     });
   }
 
+  /** The metric's value summed over all its label sets; undefined when absent. */
   async metric(name: string): Promise<number | undefined> {
     const text = await (await fetch(`${this.url}/metrics`)).text();
-    const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, "m").exec(text);
-    return m ? Number(m[1]) : undefined;
+    const values = [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, "gm"))].map((m) => Number(m[1]));
+    return values.length ? values.reduce((a, b) => a + b, 0) : undefined;
   }
 
   lines(): LogLine[] {

@@ -1,0 +1,111 @@
+// The commands users type, run as processes (source and compiled binary): scan's output and exit
+// codes, check-config's errors and redaction, version stamping, help.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startSimulator, type Simulator } from "../../src/sim/index.ts";
+import { crashLoopPod, healPod, nodeNotReady, nodeReady, seedHealthyCluster, type SeededCluster } from "../../src/sim/scenarios.ts";
+import { command, FLAVORS } from "../support/controller.ts";
+
+// Asynchronous on purpose: the simulator serves from this process's event loop.
+async function run(flavor: (typeof FLAVORS)[number], args: string[], env: Record<string, string> = {}) {
+  const p = Bun.spawn(command(flavor, args), { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: "/nonexistent", ...env }, stdout: "pipe", stderr: "pipe" });
+  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  return { code, out, err };
+}
+
+for (const flavor of FLAVORS) {
+  describe(`cli (${flavor})`, () => {
+    let sim: Simulator;
+    let seeded: SeededCluster;
+    beforeAll(async () => {
+      sim = await startSimulator({ tls: true, clientCertAuth: true });
+      seeded = seedHealthyCluster(sim.store, { nodes: 2, deployments: 3, replicasPerDeployment: 2 });
+    });
+    afterAll(() => sim?.stop());
+
+    test("scan: healthy cluster exits 0 and prints nothing", async () => {
+      const r = await run(flavor, ["scan", "--kubeconfig", sim.kubeconfig(), "--output", "json"]);
+      expect(r.err).toBe("");
+      expect(r.code).toBe(0);
+      expect(r.out).toBe("");
+    });
+
+    test("scan: firing anomalies print as JSON Lines with the log's fields and exit 3", async () => {
+      const pod = seeded.deployments[0]!.pods[0]!;
+      crashLoopPod(sim.store, "default", pod);
+      nodeNotReady(sim.store, seeded.nodes[1]!);
+      // a node that went NotReady long ago: judged from lastTransitionTime, not from when scan started
+      sim.store.patchStatus("nodes", undefined, seeded.nodes[1]!, (s) => {
+        for (const c of s.conditions) if (c.type === "Ready") c.lastTransitionTime = sim.store.timestamp(-600_000);
+      });
+      const r = await run(flavor, ["scan", "--kubeconfig", sim.kubeconfig(), "--output", "json"]);
+      expect(r.code).toBe(3);
+      const lines = r.out.trim().split("\n").map((l) => JSON.parse(l));
+      expect(lines.find((l) => l.reason === "CrashLoopBackOff")).toMatchObject({ kind: "Pod", name: pod, namespace: "default", severity: "warning", status: "firing" });
+      expect(lines.find((l) => l.reason === "NodeNotReady")).toMatchObject({ kind: "Node", name: seeded.nodes[1], severity: "critical" });
+      for (const l of lines) expect(Object.keys(l).slice(0, 10)).toEqual(["time", "eventTime", "kind", "namespace", "name", "node", "reason", "message", "severity", "category"]);
+      expect(lines[0].severity).toBe("critical"); // most severe first
+    });
+
+    test("scan: table output names the objects", async () => {
+      const r = await run(flavor, ["scan", "--kubeconfig", sim.kubeconfig(), "--output", "table"]);
+      expect(r.code).toBe(3);
+      expect(r.out.split("\n")[0]).toMatch(/^SEVERITY\s+KIND\s+OBJECT\s+NODE\s+REASON\s+MESSAGE$/);
+      expect(r.out).toContain("NodeNotReady");
+      expect(r.err).toMatch(/anomalies in \d+ objects/);
+      healPod(sim.store, "default", seeded.deployments[0]!.pods[0]!);
+      nodeReady(sim.store, seeded.nodes[1]!);
+    });
+
+    test("scan: unreachable cluster exits 1 with the server named; bad flag exits 2", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "nc-cli-"));
+      const stopped = await startSimulator({ tls: true });
+      const kc = stopped.kubeconfig(join(dir, "kc.yaml"));
+      await stopped.stop();
+      const r = await run(flavor, ["scan", "--kubeconfig", kc]);
+      expect(r.code).toBe(1);
+      expect(r.err).toContain(stopped.url);
+      expect((await run(flavor, ["scan", "--output", "yaml"])).code).toBe(2);
+      expect((await run(flavor, ["scan", "--bogus"])).err).toContain("unknown flag --bogus");
+    });
+
+    test("scan: no cluster anywhere exits 1 and says where it looked", async () => {
+      const r = await run(flavor, ["scan"], { KUBECONFIG: "/nonexistent/kubeconfig" });
+      expect(r.code).toBe(1);
+      expect(r.err).toContain("no cluster found");
+    });
+
+    test("check-config: valid config prints every key with secrets redacted; channels off until configured", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "nc-cli-"));
+      writeFileSync(join(dir, "pw"), "s3cret-smtp-pass\n");
+      const r = await run(flavor, ["check-config"], { MAIL_PASSWORD_FILE: join(dir, "pw"), SLACK_WEBHOOK_URL: "https://hooks.slack.com/services/T0/B0/tok3n-secret" });
+      expect(r.code).toBe(0);
+      expect(r.out).toContain("DIAGNOSIS_CLEAN_INTERVAL");
+      expect(r.out).toContain("configuration is valid");
+      expect(r.out).toMatch(/email: off \(not configured: MAIL_SMTP_HOST, MAIL_FROM, MAIL_TO unset\)/);
+      expect(r.out + r.err).not.toContain("s3cret-smtp-pass");
+      expect(r.out + r.err).not.toContain("tok3n-secret");
+    });
+
+    test("check-config: invalid values exit 2 naming each key and the expected form", async () => {
+      const r = await run(flavor, ["check-config"], { DIAGNOSIS_WRITE_INTERVAL: "often", NEURO_HTTP_ADDR: "localhost" });
+      expect(r.code).toBe(2);
+      expect(r.err).toContain('DIAGNOSIS_WRITE_INTERVAL="often": expected a duration');
+      expect(r.err).toContain('NEURO_HTTP_ADDR="localhost": expected host:port');
+    });
+
+    test("version and help", async () => {
+      const v = await run(flavor, ["version", "--json"]);
+      expect(v.code).toBe(0);
+      const info = JSON.parse(v.out);
+      expect(info.version).toMatch(/^\d+\.\d+\.\d+/);
+      if (flavor === "binary") expect(info.commit).not.toBe("dev");
+      const h = await run(flavor, ["--help"]);
+      for (const c of ["controller", "scan", "demo", "check-config", "version"]) expect(h.out).toContain(c);
+      expect((await run(flavor, ["scan", "--help"])).out).toContain("Exit codes");
+      expect((await run(flavor, ["nope"])).code).toBe(2);
+    });
+  });
+}
