@@ -68,10 +68,12 @@ function readinessFlapping(node: KubeObject, ctx: RuleContext): Anomaly[] {
   let transitions = (ctx.memo.readyTransitions as Transition[] | undefined) ?? [];
   if (ready) {
     const signature = `${ready.status}@${ready.lastTransitionTime ?? ""}`;
-    if (ctx.memo.readySignature !== signature) {
-      ctx.memo.readySignature = signature;
+    // The first sighting is the node's current state, not a change: counting it would make a
+    // node that went down and up once (two changes) look like it flapped.
+    if (ctx.memo.readySignature !== undefined && ctx.memo.readySignature !== signature) {
       transitions = [...transitions, { at: parseTime(ready.lastTransitionTime) ?? ctx.now }];
     }
+    ctx.memo.readySignature = signature;
   }
   transitions = transitions.filter((t) => ctx.now - t.at <= windowMs).slice(-64);
   ctx.memo.readyTransitions = transitions;

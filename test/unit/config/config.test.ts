@@ -65,7 +65,7 @@ describe("config", () => {
   test("precedence: default < file < env < flag; secrets from _FILE; describe redacts", () => {
     const dir = tmp();
     writeFileSync(join(dir, "nc.env"), '# comment\nCLUSTER_ID="from-file"\nNEURO_LOG_DIR=/file\nMAIL_PASSWORD=hunter2\n');
-    writeFileSync(join(dir, "hook"), "https://hooks.slack.com/services/T/B/SECRET\n");
+    writeFileSync(join(dir, "hook"), "https://hooks.slack.com/services/T/B/zq9tokenzq9\n");
     const c = Config.load({
       env: { NEURO_CONFIG_FILE: join(dir, "nc.env"), NEURO_LOG_DIR: "/env", SLACK_WEBHOOK_URL_FILE: join(dir, "hook") },
       overrides: { CLUSTER_ID: "from-flag" },
@@ -73,10 +73,10 @@ describe("config", () => {
     expect(c.str("CLUSTER_ID")).toBe("from-flag");
     expect(c.str("NEURO_LOG_DIR")).toBe("/env");
     expect(c.str("MAIL_PASSWORD")).toBe("hunter2");
-    expect(c.str("SLACK_WEBHOOK_URL")).toBe("https://hooks.slack.com/services/T/B/SECRET");
+    expect(c.str("SLACK_WEBHOOK_URL")).toBe("https://hooks.slack.com/services/T/B/zq9tokenzq9");
     const shown = JSON.stringify(c.describe());
     expect(shown).not.toContain("hunter2");
-    expect(shown).not.toContain("SECRET");
+    expect(shown).not.toContain("zq9tokenzq9");
     expect(shown).toContain("<redacted>");
   });
 

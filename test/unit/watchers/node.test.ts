@@ -43,7 +43,9 @@ describe("Node readiness flapping", () => {
   const flapping = (a: Anomaly[]) => a.find((x) => x.reason === "NodeReadyFlapping");
   test("3 Ready transitions within 10m fire; 2 do not; clears when the window passes", () => {
     const r = ruleContext();
-    expect(flapping(evaluateNode(node("pi-1", { ready: "False", readySinceMs: 0 }), r.at(sec(1))))).toBeUndefined();
+    // first sighting: the current state, not a transition
+    expect(flapping(evaluateNode(node("pi-1", { ready: "True", readySinceMs: -sec(30) }), r.at(0)))).toBeUndefined();
+    expect(flapping(evaluateNode(node("pi-1", { ready: "False", readySinceMs: sec(1) }), r.at(sec(1))))).toBeUndefined();
     expect(flapping(evaluateNode(node("pi-1", { ready: "True", readySinceMs: min(1) }), r.at(min(1))))).toBeUndefined();
     const a = flapping(evaluateNode(node("pi-1", { ready: "False", readySinceMs: min(2) }), r.at(min(2))))!;
     expect(a).toBeDefined();
@@ -54,6 +56,13 @@ describe("Node readiness flapping", () => {
     expect(b.message).toContain("3 times");
     expect(flapping(evaluateNode(node("pi-1", { ready: "True", readySinceMs: min(4) }), r.at(min(11))))).toBeDefined();
     expect(flapping(evaluateNode(node("pi-1", { ready: "True", readySinceMs: min(4) }), r.at(min(13))))).toBeUndefined();
+  });
+
+  test("a node that went down and came back once is not flapping, even right after it joined", () => {
+    const r = ruleContext();
+    evaluateNode(node("pi-1", { ready: "True", readySinceMs: -sec(10) }), r.at(0));
+    evaluateNode(node("pi-1", { ready: "Unknown", readySinceMs: sec(5) }), r.at(sec(5)));
+    expect(flapping(evaluateNode(node("pi-1", { ready: "True", readySinceMs: sec(20) }), r.at(sec(20))))).toBeUndefined();
   });
 
   test("transitions are placed at the node's own lastTransitionTime, so old ones do not count", () => {
