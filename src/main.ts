@@ -1,5 +1,5 @@
 #!/usr/bin/env bun
-import { parseArgs, UsageError } from "./cli/args.ts";
+import { ConfigUsageError, parseArgs, UsageError } from "./cli/args.ts";
 import { EXIT } from "./cli/command.ts";
 import { COMMANDS } from "./cli/registry.ts";
 
@@ -35,6 +35,10 @@ export async function main(argv: string[]): Promise<number> {
     }
     return await command.run(args);
   } catch (e) {
+    if (e instanceof ConfigUsageError) {
+      console.error(e.message);
+      return EXIT.usage;
+    }
     if (e instanceof UsageError) {
       console.error(`neurocontroller ${name}: ${e.message}\n\n${command.usage}`);
       return EXIT.usage;

@@ -1,3 +1,5 @@
+import { Config, ConfigError } from "../config/load.ts";
+
 // Minimal flag parser: `--flag value`, `--flag=value`, boolean `--flag`, positionals.
 // Flags that name config keys override the environment (see FLAG_TO_KEY).
 
@@ -75,4 +77,20 @@ export function stringFlag(args: ParsedArgs, name: string): string | undefined {
 
 function isKnown(name: string, known: readonly string[]): boolean {
   return name === "help" || name === "config" || known.includes(name) || name in FLAG_TO_KEY;
+}
+
+/** Thrown when the configuration is invalid; main prints it and exits 2. */
+export class ConfigUsageError extends Error {}
+
+/**
+ * The configuration as every command reads it: defaults < --config file < environment < flags.
+ * Invalid values become a ConfigUsageError naming each key (exit 2).
+ */
+export function loadCommandConfig(args: ParsedArgs, env?: Record<string, string | undefined>): Config {
+  try {
+    return Config.load({ env, file: stringFlag(args, "config"), overrides: configOverrides(args) });
+  } catch (e) {
+    if (e instanceof ConfigError) throw new ConfigUsageError(e.message);
+    throw e;
+  }
 }

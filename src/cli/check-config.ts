@@ -1,5 +1,4 @@
-import { Config, ConfigError } from "../config/load.ts";
-import { configOverrides, CONFIG_FLAGS_HELP, stringFlag } from "./args.ts";
+import { CONFIG_FLAGS_HELP, loadCommandConfig } from "./args.ts";
 import { EXIT, type Command } from "./command.ts";
 import { channelStatus } from "../config/effective.ts";
 
@@ -16,14 +15,7 @@ ${CONFIG_FLAGS_HELP}`,
   booleanFlags: ["json"],
   flags: ["json"],
   async run(args) {
-    let config: Config;
-    try {
-      config = Config.load({ file: stringFlag(args, "config"), overrides: configOverrides(args) });
-    } catch (e) {
-      if (!(e instanceof ConfigError)) throw e;
-      console.error(e.message);
-      return EXIT.usage;
-    }
+    const config = loadCommandConfig(args);
     const rows = config.describe();
     if (args.flags.get("json")) {
       console.log(JSON.stringify({ valid: true, keys: rows, channels: channelStatus(config) }, null, 2));

@@ -1,8 +1,7 @@
-import { Config, ConfigError } from "../config/load.ts";
 import { ControllerRuntime } from "../controller/runtime.ts";
 import { loadConnection } from "../kube/kubeconfig.ts";
 import { createLogger, secretsOf } from "../log.ts";
-import { configOverrides, CONFIG_FLAGS_HELP, stringFlag } from "./args.ts";
+import { CONFIG_FLAGS_HELP, loadCommandConfig, stringFlag } from "./args.ts";
 import { EXIT, type Command } from "./command.ts";
 import { runDemo } from "./demo.ts";
 
@@ -24,16 +23,7 @@ Stops cleanly on SIGTERM/SIGINT (final write, lease released).
 ${CONFIG_FLAGS_HELP}`,
   flags: ["kubeconfig", "context"],
   async run(args) {
-    let config: Config;
-    try {
-      config = Config.load({ file: stringFlag(args, "config"), overrides: configOverrides(args) });
-    } catch (e) {
-      if (e instanceof ConfigError) {
-        console.error(e.message);
-        return EXIT.usage;
-      }
-      throw e;
-    }
+    const config = loadCommandConfig(args);
     const connection = loadConnection({ kubeconfig: stringFlag(args, "kubeconfig"), context: stringFlag(args, "context") });
     if (!connection) {
       console.error("no cluster configured (no --kubeconfig, $KUBECONFIG, service account, ~/.kube/config or k3s.yaml): running the built-in demo cluster");

@@ -1,11 +1,11 @@
 import { join, resolve } from "node:path";
-import { Config, ConfigError, parseDuration } from "../config/load.ts";
+import { parseDuration } from "../config/load.ts";
 import { startDemoCluster } from "../controller/demo-cluster.ts";
 import { ControllerRuntime } from "../controller/runtime.ts";
 import { loadConnection } from "../kube/kubeconfig.ts";
 import { createLogger, secretsOf } from "../log.ts";
 import { demoStory, playStory } from "../sim/scenarios.ts";
-import { configOverrides, CONFIG_FLAGS_HELP, stringFlag, UsageError, type ParsedArgs } from "./args.ts";
+import { CONFIG_FLAGS_HELP, UsageError, loadCommandConfig, stringFlag, type ParsedArgs } from "./args.ts";
 import { EXIT, type Command } from "./command.ts";
 import { waitForSignal } from "./controller.ts";
 
@@ -61,16 +61,7 @@ export async function runDemo(args: ParsedArgs, opts: { keepRunning: boolean }):
   const durationMs = parseDuration(durationText);
   if (durationMs === undefined) throw new UsageError(`--duration: expected a duration such as 80s or 2m, not '${durationText}'`);
   const env: Record<string, string | undefined> = { NEURO_LOG_DIR: join(dir, "log"), NEURO_STATE_DIR: join(dir, "state"), ...DEMO_DEFAULTS, ...process.env };
-  let config: Config;
-  try {
-    config = Config.load({ env, file: stringFlag(args, "config"), overrides: configOverrides(args) });
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      console.error(e.message);
-      return EXIT.usage;
-    }
-    throw e;
-  }
+  const config = loadCommandConfig(args, env);
   const tty = process.stdout.isTTY === true;
   const cluster = await startDemoCluster(dir);
   const connection = loadConnection({ kubeconfig: cluster.kubeconfig })!;

@@ -1,9 +1,8 @@
-import { Config, ConfigError } from "../config/load.ts";
 import { scanCluster } from "../controller/snapshot.ts";
 import { KubeClient } from "../kube/client.ts";
 import { loadConnection } from "../kube/kubeconfig.ts";
 import { toLogLine } from "../diagnosis/log-writer.ts";
-import { configOverrides, CONFIG_FLAGS_HELP, stringFlag, UsageError } from "./args.ts";
+import { CONFIG_FLAGS_HELP, UsageError, loadCommandConfig, stringFlag } from "./args.ts";
 import { EXIT, type Command } from "./command.ts";
 import { renderTable } from "./table.ts";
 
@@ -24,16 +23,7 @@ ${CONFIG_FLAGS_HELP}`,
   async run(args) {
     const output = stringFlag(args, "output") ?? (process.stdout.isTTY ? "table" : "json");
     if (output !== "json" && output !== "table") throw new UsageError(`--output must be json or table, not '${output}'`);
-    let config: Config;
-    try {
-      config = Config.load({ file: stringFlag(args, "config"), overrides: configOverrides(args) });
-    } catch (e) {
-      if (e instanceof ConfigError) {
-        console.error(e.message);
-        return EXIT.usage;
-      }
-      throw e;
-    }
+    const config = loadCommandConfig(args);
     const conn = loadConnection({ kubeconfig: stringFlag(args, "kubeconfig"), context: stringFlag(args, "context") });
     if (!conn) {
       console.error("scan: no cluster found (no --kubeconfig, $KUBECONFIG, in-cluster service account, ~/.kube/config or /etc/rancher/k3s/k3s.yaml)");

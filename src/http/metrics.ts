@@ -146,7 +146,7 @@ export function defineControllerMetrics(registry = new Registry()) {
     anomaliesActive: g("anomalies_active", "Anomaly keys currently firing, per reason.", ["reason"]),
     anomaliesTotal: c("anomalies_total", "Anomalies that began firing, per reason.", ["reason"]),
     informerRestarts: c("informer_restarts_total", "Informer restarts after errors, per resource.", ["resource"]),
-    watchLag: g("watch_lag_seconds", "Age of the newest informer event when it was processed."),
+    watchLag: g("watch_lag_seconds", "Seconds since the newest informer event was processed (grows while watches stall)."),
     isLeader: g("is_leader", "1 while this controller holds the leader lease, else 0."),
     logLinesWritten: c("log_lines_written_total", "Lines appended to cleaned_events.log."),
     logWriteErrors: c("log_write_errors_total", "Failed attempts to append to cleaned_events.log."),
