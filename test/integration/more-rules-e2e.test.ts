@@ -1,0 +1,135 @@
+// The remaining kinds and rules end to end, table-driven: an object in a failing state is created,
+// the controller logs the anomaly, the object is deleted, the controller logs it resolved.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { KubeObject } from "../../src/kube/types.ts";
+import { startSimulator, type Simulator } from "../../src/sim/index.ts";
+import { seedHealthyCluster } from "../../src/sim/scenarios.ts";
+import { ControllerProcess, FLAVORS } from "../support/controller.ts";
+
+interface Case {
+  name: string;
+  plural: string;
+  make: (ts: (offsetMs?: number) => string) => KubeObject;
+  expect: { kind: string; reason: string; severity?: string };
+}
+
+const labels = { app: "case" };
+const podSpec = { containers: [{ name: "app", image: "app:1" }] };
+
+const CASES: Case[] = [
+  {
+    name: "Pod unschedulable for longer than RULE_POD_PENDING_FOR",
+    plural: "pods",
+    make: (ts) => ({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "big-pod", namespace: "default", creationTimestamp: ts(-60_000) },
+      spec: podSpec,
+      status: { phase: "Pending", conditions: [{ type: "PodScheduled", status: "False", reason: "Unschedulable", message: "0/3 nodes are available: 3 Insufficient memory.", lastTransitionTime: ts(-60_000) }] },
+    }),
+    expect: { kind: "Pod", reason: "Unschedulable" },
+  },
+  {
+    name: "Pod evicted by its node",
+    plural: "pods",
+    make: (ts) => ({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "evicted-pod", namespace: "default" },
+      spec: { ...podSpec, nodeName: "pi-node-1" },
+      status: { phase: "Failed", reason: "Evicted", message: "The node was low on resource: memory.", startTime: ts(-120_000) },
+    }),
+    expect: { kind: "Pod", reason: "Evicted" },
+  },
+  {
+    name: "Node under memory pressure",
+    plural: "nodes",
+    make: (ts) => ({
+      apiVersion: "v1",
+      kind: "Node",
+      metadata: { name: "pi-pressure" },
+      spec: {},
+      status: {
+        conditions: [
+          { type: "Ready", status: "True", lastTransitionTime: ts(-600_000) },
+          { type: "MemoryPressure", status: "True", reason: "KubeletHasInsufficientMemory", lastTransitionTime: ts(-30_000) },
+        ],
+      },
+    }),
+    expect: { kind: "Node", reason: "MemoryPressure" },
+  },
+  {
+    name: "Deployment past its progress deadline",
+    plural: "deployments",
+    make: (ts) => ({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "stuck", namespace: "default", generation: 2 },
+      spec: { replicas: 1, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: podSpec } },
+      status: {
+        observedGeneration: 2,
+        replicas: 1,
+        readyReplicas: 1,
+        availableReplicas: 1,
+        updatedReplicas: 0,
+        conditions: [
+          { type: "Available", status: "True", lastTransitionTime: ts(-900_000) },
+          { type: "Progressing", status: "False", reason: "ProgressDeadlineExceeded", message: 'ReplicaSet "stuck-2" has timed out progressing.', lastTransitionTime: ts(-60_000) },
+        ],
+      },
+    }),
+    expect: { kind: "Deployment", reason: "ProgressDeadlineExceeded", severity: "critical" },
+  },
+  {
+    name: "StatefulSet short of ready replicas",
+    plural: "statefulsets",
+    make: () => ({
+      apiVersion: "apps/v1",
+      kind: "StatefulSet",
+      metadata: { name: "db", namespace: "default", generation: 1 },
+      spec: { replicas: 3, serviceName: "db", selector: { matchLabels: labels }, template: { metadata: { labels }, spec: podSpec } },
+      status: { observedGeneration: 1, replicas: 3, readyReplicas: 1, availableReplicas: 1 },
+    }),
+    expect: { kind: "StatefulSet", reason: "UnavailableReplica" },
+  },
+  {
+    name: "DaemonSet with unavailable daemon pods",
+    plural: "daemonsets",
+    make: () => ({
+      apiVersion: "apps/v1",
+      kind: "DaemonSet",
+      metadata: { name: "agent", namespace: "default", generation: 1 },
+      spec: { selector: { matchLabels: labels }, template: { metadata: { labels }, spec: podSpec } },
+      status: { observedGeneration: 1, desiredNumberScheduled: 3, currentNumberScheduled: 3, numberReady: 1, numberAvailable: 1, numberUnavailable: 2, numberMisscheduled: 0 },
+    }),
+    expect: { kind: "DaemonSet", reason: "UnavailableReplica" },
+  },
+];
+
+for (const flavor of FLAVORS) {
+  describe(`more rules end to end (${flavor})`, () => {
+    let sim: Simulator;
+    let ctl: ControllerProcess;
+    beforeAll(async () => {
+      sim = await startSimulator({ tls: true, clientCertAuth: true });
+      seedHealthyCluster(sim.store, { nodes: 2, deployments: 1, replicasPerDeployment: 1 });
+      ctl = await ControllerProcess.start(flavor, sim.kubeconfig(), { LEADER_ELECTION: "false" });
+      await ctl.ready();
+    });
+    afterAll(async () => {
+      await ctl?.stop();
+      await sim?.stop();
+    });
+
+    for (const c of CASES) {
+      test(`${c.name}: fires, and resolves when the object is deleted`, async () => {
+        const obj = sim.store.create(c.make((ms = 0) => sim.store.timestamp(ms)));
+        const fired = await ctl.line({ kind: c.expect.kind, name: obj.metadata.name, reason: c.expect.reason, status: "firing" });
+        if (c.expect.severity) expect(fired.severity).toBe(c.expect.severity);
+        expect(fired.message.length).toBeGreaterThan(20);
+        sim.store.delete(c.plural, obj.metadata.namespace, obj.metadata.name);
+        await ctl.line({ kind: c.expect.kind, name: obj.metadata.name, reason: c.expect.reason, status: "resolved" });
+      });
+    }
+  });
+}
