@@ -1,3 +1,4 @@
+import { rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseDuration } from "../config/load.ts";
 import { startDemoCluster } from "../controller/demo-cluster.ts";
@@ -63,6 +64,8 @@ export async function runDemo(args: ParsedArgs, opts: { keepRunning: boolean }):
   const env: Record<string, string | undefined> = { NEURO_LOG_DIR: join(dir, "log"), NEURO_STATE_DIR: join(dir, "state"), ...DEMO_DEFAULTS, ...process.env };
   const config = loadCommandConfig(args, env);
   const tty = process.stdout.isTTY === true;
+  // Every demo starts a fresh simulated cluster, so what an earlier demo logged means nothing now.
+  rmSync(join(dir, "state"), { recursive: true, force: true });
   const cluster = await startDemoCluster(dir);
   const connection = loadConnection({ kubeconfig: cluster.kubeconfig })!;
   console.log(`demo cluster: ${cluster.sim.url} (kubeconfig ${cluster.kubeconfig})`);
