@@ -226,9 +226,7 @@ export class ControllerRuntime {
         return;
       }
       if (this.leader && this.leading && !this.seededFromShared) {
-        for (const [key, entry] of await this.shared.load()) {
-          if (!this.store.getLogged(key)) this.store.setLogged(key, { anomaly: entry.anomaly, status: "firing", loggedAt: entry.loggedAt });
-        }
+        this.adoptSharedLoggedSet(await this.shared.load());
         this.seededFromShared = true;
       }
       // The collector's desired set is current at once; the cleaner's view lags until its next clean().
@@ -245,6 +243,18 @@ export class ControllerRuntime {
       this.opts.logger.error("write cycle failed; will retry", { error: String(e) });
     } finally {
       this.writing = false;
+    }
+  }
+
+  /**
+   * What the previous leader published is the truth about what is firing in the log; this node's
+   * own memory of an earlier term may be stale (another leader may have resolved those since).
+   */
+  private adoptSharedLoggedSet(shared: Map<string, { anomaly: Anomaly; loggedAt: number }> | null): void {
+    if (!shared) return; // first leader ever: only the local state exists
+    for (const [key, entry] of this.store.loadLogged()) if (entry.status === "firing" && !shared.has(key)) this.store.deleteLogged(key);
+    for (const [key, entry] of shared) {
+      if (this.store.getLogged(key)?.status !== "firing") this.store.setLogged(key, { anomaly: entry.anomaly, status: "firing", loggedAt: entry.loggedAt });
     }
   }
 

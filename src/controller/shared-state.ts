@@ -27,15 +27,15 @@ export class SharedLoggedState {
     return `/api/v1/namespaces/${encodeURIComponent(this.namespace)}/configmaps${withName ? `/${encodeURIComponent(this.name)}` : ""}`;
   }
 
-  /** Firing entries the previous leader logged; empty when there is no ConfigMap yet. */
-  async load(): Promise<Map<string, SharedLoggedEntry>> {
+  /** Firing entries the previous leader logged; null when there is no ConfigMap yet (first leader). */
+  async load(): Promise<Map<string, SharedLoggedEntry> | null> {
     try {
       const cm = (await this.client.request("GET", this.path())) as { data?: Record<string, string> };
       const parsed = JSON.parse(cm.data?.[DATA_KEY] ?? "{}") as Record<string, SharedLoggedEntry>;
       this.lastPublished = cm.data?.[DATA_KEY] ?? "";
       return new Map(Object.entries(parsed));
     } catch (e) {
-      if ((e as { status?: number }).status === 404) return new Map();
+      if ((e as { status?: number }).status === 404) return null;
       throw e;
     }
   }
