@@ -18,6 +18,9 @@ const commit = (await $`git -C ${root} rev-parse --short=12 HEAD`.nothrow().quie
 const dirty = (await $`git -C ${root} status --porcelain --untracked-files=no`.nothrow().quiet()).stdout.toString().trim() ? "-dirty" : "";
 const buildDate = new Date().toISOString().replace(/\.\d+Z$/, "Z");
 
+// The eBPF object first (no-op with a note when clang is absent: the committed object is embedded).
+await $`bun ${join(root, "agent/build-bpf.ts")}`.nothrow();
+
 mkdirSync(outdir, { recursive: true });
 const outfile = join(outdir, `neurocontroller-${target}`);
 const result = await Bun.build({

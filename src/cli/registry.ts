@@ -6,5 +6,9 @@ import { demoCommand } from "./demo.ts";
 import { scanCommand } from "./scan.ts";
 import { simCommand } from "./sim.ts";
 import { versionCommand } from "./version.ts";
+import { alertsCommand } from "./alerts.ts";
+import { statusCommand } from "./status.ts";
+import { agentCommand } from "./agent.ts";
+import { traceCommand } from "./trace-top.ts";
 
-export const COMMANDS: Command[] = [controllerCommand, scanCommand, demoCommand, checkConfigCommand, simCommand, versionCommand];
+export const COMMANDS: Command[] = [controllerCommand, scanCommand, demoCommand, checkConfigCommand, simCommand, versionCommand, agentCommand, traceCommand, alertsCommand, statusCommand];

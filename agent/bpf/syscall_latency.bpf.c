@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: GPL-2.0
+// Syscall latency of the threads in the trace pool.
+//
+// Portable by construction: no vmlinux.h, no CO-RE (bpf_core_read), no pt_regs macros. The
+// tracepoint contexts below are written from /sys/kernel/tracing/events/{raw_syscalls,sched}/*/format,
+// whose layout is the same on x86_64 and arm64 (both LP64), so this one object loads on kernels
+// without BTF (stock Raspberry Pi OS) and on both architectures. Only the object's own BTF (map
+// definitions, line info) is used; libbpf never needs the kernel's.
+#include <linux/types.h>
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+char LICENSE[] SEC("license") = "GPL"; // bpf_ktime_get_ns / ringbuf are GPL-only helpers on old kernels
+
+/* raw_syscalls/sys_enter: 8 bytes of common fields, then id and args[6]. */
+struct sys_enter_ctx {
+	__u64 common;
+	__s64 id;
+	__u64 args[6];
+};
+
+/* raw_syscalls/sys_exit */
+struct sys_exit_ctx {
+	__u64 common;
+	__s64 id;
+	__s64 ret;
+};
+
+/* sched/sched_process_fork (kernel >= 6.x: __data_loc comm fields; pids at 12 and 20) */
+struct fork_ctx {
+	__u64 common;
+	__u32 parent_comm_loc;
+	__s32 parent_pid;
+	__u32 child_comm_loc;
+	__s32 child_pid;
+};
+
+/* Pool entry: which binding a thread (or a whole process) belongs to. */
+#define POOL_PROCESS 1 /* key is a tgid: every thread of the process matches */
+#define POOL_INHERITED 2 /* added in-kernel at fork/clone; user space cleans it up with its binding */
+struct pool_val {
+	__u32 bind_id;
+	__u32 flags;
+};
+
+struct start_val {
+	__u64 ts;
+	__u32 bind_id;
+	__u32 nr;
+};
+
+struct agg_key {
+	__u32 bind_id;
+	__u32 tid;
+	__u32 nr;
+	__u32 pad;
+};
+
+struct agg_val {
+	__u64 count;
+	__u64 total_ns;
+	__u64 max_ns;
+	__u64 first_ns; /* enter time of the first call (CLOCK_MONOTONIC) */
+	__u64 last_ns;  /* exit time of the last call */
+};
+
+/* Ring-buffer record of one syscall slower than the threshold. */
+struct slow_event {
+	__u64 start_ns;
+	__u64 dur_ns;
+	__s64 ret;
+	__u32 bind_id;
+	__u32 tid;
+	__u32 nr;
+	__u32 pid;
+};
+
+/* Index of drop counters (percpu, summed by user space). */
+#define DROP_RINGBUF 0
+#define DROP_AGG_FULL 1
+#define DROP_START_FULL 2
+#define DROP_POOL_FULL 3
+#define DROP_SLOTS 4
+
+/* Index of config values. */
+#define CFG_SLOW_NS 0
+#define CFG_INHERIT 1
+#define CFG_SLOTS 2
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct pool_val);
+} pool SEC(".maps");
+
+/* LRU: a thread that dies inside a syscall (exit_group) never reaches sys_exit; LRU reclaims it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, struct start_val);
+} starts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct agg_key);
+	__type(value, struct agg_val);
+} aggs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024); /* resized by the loader before load */
+} slow_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, DROP_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, CFG_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} config SEC(".maps");
+
+static __always_inline void count_drop(__u32 slot)
+{
+	__u64 *v = bpf_map_lookup_elem(&drops, &slot);
+	if (v)
+		*v += 1; /* per-CPU slot: no atomics needed */
+}
+
+static __always_inline __u64 config_get(__u32 slot)
+{
+	__u64 *v = bpf_map_lookup_elem(&config, &slot);
+	return v ? *v : 0;
+}
+
+/* A thread matches by its own tid, or by its tgid when the process as a whole is bound. */
+static __always_inline struct pool_val *pool_match(__u64 pid_tgid)
+{
+	__u32 tid = (__u32)pid_tgid;
+	__u32 tgid = pid_tgid >> 32;
+	struct pool_val *p = bpf_map_lookup_elem(&pool, &tid);
+	if (p)
+		return p;
+	p = bpf_map_lookup_elem(&pool, &tgid);
+	if (p && (p->flags & POOL_PROCESS))
+		return p;
+	return 0;
+}
+
+SEC("tracepoint/raw_syscalls/sys_enter")
+int on_sys_enter(struct sys_enter_ctx *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct pool_val *p = pool_match(pid_tgid);
+	if (!p)
+		return 0; /* the common case: one or two hash lookups and out */
+	__u32 tid = (__u32)pid_tgid;
+	struct start_val s = { .ts = bpf_ktime_get_ns(), .bind_id = p->bind_id, .nr = (__u32)ctx->id };
+	if (bpf_map_update_elem(&starts, &tid, &s, BPF_ANY))
+		count_drop(DROP_START_FULL);
+	return 0;
+}
+
+SEC("tracepoint/raw_syscalls/sys_exit")
+int on_sys_exit(struct sys_exit_ctx *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+	/* Keyed by the start entry, not the pool: a syscall that began while bound is still counted. */
+	struct start_val *s = bpf_map_lookup_elem(&starts, &tid);
+	if (!s)
+		return 0;
+	__u64 now = bpf_ktime_get_ns();
+	__u64 start = s->ts;
+	__u64 dur = now - start;
+	__u32 bind_id = s->bind_id;
+	__u32 nr = s->nr;
+	bpf_map_delete_elem(&starts, &tid);
+
+	struct agg_key k = { .bind_id = bind_id, .tid = tid, .nr = nr };
+	struct agg_val *a = bpf_map_lookup_elem(&aggs, &k);
+	if (!a) {
+		struct agg_val init = { .count = 1, .total_ns = dur, .max_ns = dur, .first_ns = start, .last_ns = now };
+		/* NOEXIST: if user space drained and another CPU re-created it meanwhile, fall through to update */
+		if (bpf_map_update_elem(&aggs, &k, &init, BPF_NOEXIST) == 0)
+			goto slow;
+		a = bpf_map_lookup_elem(&aggs, &k);
+		if (!a) {
+			count_drop(DROP_AGG_FULL);
+			goto slow;
+		}
+	}
+	/* One writer per key (the key holds the tid), so plain stores are race-free. */
+	a->count += 1;
+	a->total_ns += dur;
+	if (dur > a->max_ns)
+		a->max_ns = dur;
+	a->last_ns = now;
+slow:;
+	__u64 threshold = config_get(CFG_SLOW_NS);
+	if (threshold == 0 || dur < threshold)
+		return 0;
+	struct slow_event *e = bpf_ringbuf_reserve(&slow_events, sizeof(*e), 0);
+	if (!e) {
+		count_drop(DROP_RINGBUF);
+		return 0;
+	}
+	e->start_ns = start;
+	e->dur_ns = dur;
+	e->ret = ctx->ret;
+	e->bind_id = bind_id;
+	e->tid = tid;
+	e->nr = nr;
+	e->pid = pid_tgid >> 32;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* Children (processes and threads) of a bound thread inherit its binding. */
+SEC("tracepoint/sched/sched_process_fork")
+int on_fork(struct fork_ctx *ctx)
+{
+	if (!config_get(CFG_INHERIT))
+		return 0;
+	struct pool_val *p = pool_match(bpf_get_current_pid_tgid());
+	if (!p)
+		return 0;
+	__u32 child = (__u32)ctx->child_pid;
+	/* A new process's pid is its tgid, so POOL_PROCESS covers its future threads; for a new thread the
+	 * key equals its tid and matches directly. */
+	struct pool_val v = { .bind_id = p->bind_id, .flags = POOL_PROCESS | POOL_INHERITED };
+	if (bpf_map_update_elem(&pool, &child, &v, BPF_NOEXIST))
+		count_drop(DROP_POOL_FULL);
+	return 0;
+}

@@ -1,0 +1,66 @@
+import { Agent, agentOptionsFromConfig } from "../../agent/agent.ts";
+import { AgentEnvironmentError } from "../../agent/libbpf.ts";
+import { Config, ConfigError } from "../config/load.ts";
+import { createLogger, secretsOf } from "../log.ts";
+import { configOverrides, CONFIG_FLAGS_HELP, stringFlag } from "./args.ts";
+import { EXIT, type Command } from "./command.ts";
+
+export const agentCommand: Command = {
+  name: "agent",
+  summary: "Run the eBPF syscall-latency agent (trace pool, spans over MQTT)",
+  usage: `Usage: neurocontroller agent [--node NAME] [--socket PATH]
+
+Loads the syscall-latency eBPF program (no kernel BTF needed), accepts PID/TID↔trace bindings on
+the Unix socket AGENT_SOCKET_PATH and on MQTT <prefix>/trace/bind/<node>, and publishes syscall
+spans of bound processes to <prefix>/spans/<node> (MQTT_URL). Stops cleanly on SIGTERM/SIGINT.
+Needs root or CAP_BPF + CAP_PERFMON, libbpf.so.1 (apt install libbpf1) and tracefs (mounted if missing).
+
+Exit codes: 0 stopped by signal, 1 eBPF/broker unavailable (the reason is printed), 2 configuration error.
+
+  --node NAME      AGENT_NODE_NAME (default: host name)
+  --socket PATH    AGENT_SOCKET_PATH (empty string disables the socket)
+
+${CONFIG_FLAGS_HELP}`,
+  flags: ["node", "socket"],
+  async run(args) {
+    let config: Config;
+    const overrides = configOverrides(args);
+    const node = stringFlag(args, "node");
+    const socket = stringFlag(args, "socket");
+    if (node !== undefined) overrides.AGENT_NODE_NAME = node;
+    if (socket !== undefined) overrides.AGENT_SOCKET_PATH = socket;
+    try {
+      config = Config.load({ file: stringFlag(args, "config"), overrides });
+    } catch (e) {
+      if (e instanceof ConfigError) {
+        console.error(e.message);
+        return EXIT.usage;
+      }
+      throw e;
+    }
+    if (!config.str("MQTT_URL")) {
+      console.error("agent: MQTT_URL is not set: spans go to the controller over MQTT (e.g. MQTT_URL=mqtt://controller:1883)");
+      return EXIT.usage;
+    }
+    const log = createLogger({ level: config.str("NEURO_LOG_LEVEL"), secrets: secretsOf(config) });
+    let agent: Agent;
+    try {
+      agent = await Agent.start(agentOptionsFromConfig(config, log));
+    } catch (e) {
+      if (e instanceof AgentEnvironmentError) {
+        console.error(`agent: ${e.message}`);
+        return EXIT.error;
+      }
+      throw e;
+    }
+    log.info("agent running", { node: agent.topics.spans });
+    const signal = await new Promise<string>((resolve) => {
+      process.once("SIGTERM", () => resolve("SIGTERM"));
+      process.once("SIGINT", () => resolve("SIGINT"));
+    });
+    log.info("stopping", { signal });
+    await agent.stop();
+    log.info("stopped", agent.stats());
+    return EXIT.ok;
+  },
+};
