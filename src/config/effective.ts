@@ -15,7 +15,18 @@ export function channelStatus(config: Config): Record<string, string> {
     : config.str("SLACK_WEBHOOK_URL") === ""
       ? "off (not configured: SLACK_WEBHOOK_URL unset)"
       : "on (webhook set)";
-  return { email, slack };
+  const mqttUrl = config.str("MQTT_URL").trim();
+  let broker = "";
+  try {
+    const u = new URL(mqttUrl);
+    broker = `${u.protocol}//${u.host}`; // never the user:password part
+  } catch {}
+  const mqtt = !config.bool("ENABLE_MQTT_ALERT")
+    ? "off (ENABLE_MQTT_ALERT=false)"
+    : mqttUrl === ""
+      ? "off (not configured: MQTT_URL unset)"
+      : `on (${broker || "invalid MQTT_URL"})`;
+  return { email, slack, mqtt };
 }
 
 export function httpListen(config: Config): { hostname: string; port: number } | null {

@@ -45,6 +45,19 @@ export const SCHEMA: KeyDecl[] = [
   d("slack", "ENABLE_SLACK_ALERT", "bool", "true", "Send Slack alerts. Slack stays off until SLACK_WEBHOOK_URL is set."),
   d("slack", "SLACK_WEBHOOK_URL", "url", "", "Slack incoming-webhook URL.", { secret: true }),
   d("slack", "SLACK_ALERT_DISPATCH_INTERVAL", "duration", "5s", "Minimum time between two Slack messages.", { min: 100 }),
+  d("email", "MAIL_SMTP_TLS", "string", "starttls", "Transport security: starttls (upgrade required, port 587), tls (implicit TLS, port 465) or none (plain text; only on a trusted network)."),
+  d("email", "MAIL_SMTP_CA_FILE", "string", "", "PEM file of the CA that signed the SMTP server's certificate (empty: the system's CAs)."),
+  d("mqtt", "ENABLE_MQTT_ALERT", "bool", "true", "Publish alerts over MQTT. MQTT stays off until MQTT_URL is set."),
+  d("mqtt", "MQTT_URL", "string", "", "Broker URL: mqtt://host:1883 or mqtts://host:8883 (TLS)."),
+  d("mqtt", "MQTT_USERNAME", "string", "", "Broker user name (empty: anonymous)."),
+  d("mqtt", "MQTT_PASSWORD", "string", "", "Broker password.", { secret: true }),
+  d("mqtt", "MQTT_CA_FILE", "string", "", "PEM file of the CA that signed the broker's certificate, for mqtts:// (empty: the system's CAs)."),
+  d("mqtt", "MQTT_TOPIC_PREFIX", "string", "", "Topic prefix (empty: neurocontroller/<CLUSTER_ID>). Alerts go to <prefix>/alerts, incident state to <prefix>/incidents/<id>, online/offline to <prefix>/status."),
+  d("mqtt", "MQTT_CLIENT_ID", "string", "", "MQTT client id (empty: neurocontroller-<CLUSTER_ID>-<host name>); must be unique on the broker."),
+  d("mqtt", "MQTT_RECONNECT_MAX", "duration", "30s", "Reconnect delays double from 1s up to this while the broker is unreachable.", { min: 1000 }),
+  d("outbox", "ALERT_SEND_TIMEOUT", "duration", "30s", "A channel that has not acknowledged a notification within this time is treated as down (the notification is retried).", { min: 100 }),
+  d("outbox", "ALERT_RETRY_MIN_BACKOFF", "duration", "2s", "First retry delay after a failed delivery; doubles (with jitter) per failure.", { min: 10 }),
+  d("outbox", "ALERT_RETRY_MAX_BACKOFF", "duration", "5m", "Upper bound of the retry delay while a channel stays down (notifications are kept and retried forever).", { min: 100 }),
 
   // --- runtime ---
   d("runtime", "CLUSTER_ID", "string", "default", "Name of this cluster in alerts, MQTT topics and the leader-election state."),
@@ -66,6 +79,17 @@ export const SCHEMA: KeyDecl[] = [
   d("leader", "LEADER_RETRY_PERIOD", "duration", "2s", "How often leaders renew and standbys try to acquire.", { min: 100 }),
   d("leader", "LEADER_IDENTITY", "string", "", "This controller's identity in the Lease (empty: host name + process id)."),
 
+  // --- alerting (src/alerting/: levels, grouping timers, per-channel budgets) ---
+  d("alerting", "ALERT_GROUP_WAIT", "duration", "30s", "How long a new incident is held before its first notification, so related anomalies arrive in the same message (Alertmanager group_wait). High-risk incidents skip it."),
+  d("alerting", "ALERT_GROUP_INTERVAL", "duration", "5m", "Minimum time between two notifications about the same incident when it changes (Alertmanager group_interval); resolved notifications also go out on this schedule.", { min: 1000 }),
+  d("alerting", "ALERT_REPEAT_INTERVAL", "duration", "4h", "An incident that is still firing and unchanged is re-sent after this long (Alertmanager repeat_interval).", { min: 1000 }),
+  d("alerting", "ALERT_LEVEL_STRICT_SEVERITY", "string", "critical", "Lowest anomaly severity (info, warning or critical) that makes an incident strict (email as well as Slack and MQTT). UnreadyReplicaRatio is always at least strict."),
+  d("alerting", "ALERT_LEVEL_HIGH_RISK_KINDS", "list", "Node,Cluster", "A critical anomaly on one of these kinds makes its incident high-risk (immediate email, Slack and MQTT)."),
+  d("alerting", "ALERT_LEVEL_HIGH_RISK_MIN_PODS", "int", "5", "An incident involving at least this many distinct Pods is high-risk.", { min: 1 }),
+  d("alerting", "ALERT_LEVEL_HIGH_RISK_WORKLOAD_DOWN", "bool", "true", "An incident in which a whole Deployment/StatefulSet/DaemonSet has no ready replica is high-risk."),
+  d("alerting", "ALERT_EMAIL_MAX_PER_HOUR", "int", "20", "Email budget: a token bucket of this size refilled at this many per hour. Notifications over budget are delayed and merged, never dropped.", { min: 1 }),
+  d("alerting", "ALERT_MQTT_MAX_PER_MINUTE", "int", "60", "MQTT alert budget: a token bucket of this size refilled at this many per minute. Over budget: delayed and merged, never dropped.", { min: 1 }),
+
   // --- rules ---
   d("rules", "RULE_POD_RESTART_COUNT", "int", "5", "Container restarts within RULE_POD_RESTART_WINDOW that raise HighRestartRate.", { min: 1 }),
   d("rules", "RULE_POD_RESTART_WINDOW", "duration", "10m", "Window for RULE_POD_RESTART_COUNT.", { min: 1000 }),
@@ -83,6 +107,30 @@ export const SCHEMA: KeyDecl[] = [
   d("rules", "RULE_EVENT_UNHEALTHY_COUNT", "int", "3", "Unhealthy (probe failure) occurrences within RULE_EVENT_UNHEALTHY_WINDOW that raise an anomaly.", { min: 1 }),
   d("rules", "RULE_EVENT_UNHEALTHY_WINDOW", "duration", "40s", "Window for RULE_EVENT_UNHEALTHY_COUNT.", { min: 1000 }),
   d("rules", "RULE_JOB_FAILED", "bool", "true", "Raise JobFailed for Jobs whose Failed condition is True."),
+
+  // --- agent (eBPF syscall latency; `neurocontroller agent`, see agent/README.md; MQTT via MQTT_*) ---
+  d("agent", "AGENT_NODE_NAME", "string", "", "Node name in span topics (<prefix>/spans/<node>) and bind topics (<prefix>/trace/bind/<node>); empty: the host name."),
+  d("agent", "AGENT_SOCKET_PATH", "string", "/run/neurocontroller/agent.sock", "Unix socket where applications bind their pid/tid to a trace (HTTP/JSON: POST /bind, POST /unbind); empty disables it."),
+  d("agent", "AGENT_SOCKET_MODE", "string", "0660", "File mode of the bind socket (octal); who may write to it may have any process traced."),
+  d("agent", "AGENT_SLOW_SYSCALL", "duration", "10ms", "A traced syscall at least this long is reported individually (with its timestamp) besides the per-syscall totals; 0 disables outliers.", { min: 0 }),
+  d("agent", "AGENT_BIND_TTL", "duration", "30s", "Lifetime of a binding that does not give ttlMs; bindings expire so a forgotten unbind (or a reused pid) cannot trace forever.", { min: 100 }),
+  d("agent", "AGENT_BIND_TTL_MAX", "duration", "5m", "Upper bound on the ttlMs a binding may ask for.", { min: 100 }),
+  d("agent", "AGENT_POOL_MAX", "int", "1024", "Bindings kept at once; past this the binding closest to expiry is evicted (counted in neuro_agent_pool_evictions).", { min: 1, max: 4000 }),
+  d("agent", "AGENT_INHERIT_CHILDREN", "bool", "true", "Threads and processes started by a bound thread are traced under the same binding (sched_process_fork, in-kernel)."),
+  d("agent", "AGENT_FLUSH_INTERVAL", "duration", "1s", "How often the per-syscall totals are read from the kernel and published as a span batch.", { min: 50 }),
+  d("agent", "AGENT_QUEUE_MAX", "int", "500", "Span batches kept in memory while the broker is unreachable; the oldest are dropped (counted and reported) past this.", { min: 1 }),
+  d("agent", "AGENT_RINGBUF_SIZE", "size", "256KiB", "Kernel ring buffer for slow-syscall events (rounded up to a power of two).", { min: 4096 }),
+
+  // --- trace (controller side: span aggregation and export, src/trace/) ---
+  d("trace", "TRACE_ENABLE", "bool", "true", "Subscribe to agent span batches (<prefix>/spans/+) when MQTT_URL is set."),
+  d("trace", "TRACE_APM_SERVER_URL", "url", "", "Elastic APM Server base URL; spans are POSTed to <url>/intake/v2/events (NDJSON). Empty disables the APM export."),
+  d("trace", "TRACE_APM_SECRET_TOKEN", "string", "", "APM Server secret token (Authorization: Bearer).", { secret: true }),
+  d("trace", "TRACE_APM_API_KEY", "string", "", "APM Server API key (Authorization: ApiKey), used instead of the secret token when set.", { secret: true }),
+  d("trace", "TRACE_OTLP_ENDPOINT", "url", "", "OTLP/HTTP endpoint (JSON); spans are POSTed to <endpoint>/v1/traces unless the URL already ends with it. Empty disables the OTLP export."),
+  d("trace", "TRACE_OTLP_HEADERS", "list", "", "Extra OTLP request headers as name=value, comma separated (e.g. authorization=Bearer x).", { secret: true }),
+  d("trace", "TRACE_EXPORT_INTERVAL", "duration", "2s", "How often aggregated spans are exported.", { min: 100 }),
+  d("trace", "TRACE_MAX_TRACES", "int", "5000", "Traces aggregated between two exports; past this the batch is exported early.", { min: 10 }),
+  d("trace", "TRACE_ALERT_SYSCALL_LATENCY", "duration", "1s", "A single syscall at least this long in a service's trace raises SyscallLatencyHigh for the service; 0 disables.", { min: 0 }),
 ];
 
 export const SCHEMA_BY_KEY: ReadonlyMap<string, KeyDecl> = new Map(SCHEMA.map((k) => [k.key, k]));

@@ -1,0 +1,54 @@
+// The contract between the alerting pipeline and the channel adapters. AlertGroupData is the one
+// format every channel renders (DESIGN.md "External contracts"); a Notification is one
+// AlertGroupData addressed to one channel, with an id that makes redelivery idempotent.
+
+// The payload types are the alerting pipeline's (src/alerting/types.ts), re-exported so channel code
+// and tests import from one place.
+import type { AlertGroupData, AlertItem, AlertLevel, Channel as AlertChannel, Notification } from "../alerting/types.ts";
+
+export type { AlertGroupData, AlertItem, AlertLevel, Notification };
+export type ChannelName = AlertChannel;
+
+export interface Channel {
+  readonly name: ChannelName;
+  /**
+   * Resolves only once the receiver acknowledged (HTTP 2xx, SMTP 250 after DATA, MQTT PUBACK).
+   * Rejects with RetryableError (receiver down / busy) or PermanentError (the message itself or the
+   * configuration is wrong; retrying cannot help). Any other error is treated as retryable.
+   */
+  send(n: Notification, signal?: AbortSignal): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Worth trying again later; `retryAfterMs` is the receiver's own hint (Slack's Retry-After). */
+export class RetryableError extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = "RetryableError";
+  }
+}
+
+/** Retrying cannot help: the notification is dead-lettered (kept in the outbox with the reason). */
+export class PermanentError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PermanentError";
+  }
+}
+
+/** Rejects with a RetryableError when `signal` aborts, so a stalled receiver cannot hold a worker forever. */
+export function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined, what: string): Promise<T> {
+  if (!signal) return work;
+  if (signal.aborted) return Promise.reject(new RetryableError(`${what}: aborted`));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new RetryableError(`${what}: aborted (${signal.reason instanceof Error ? signal.reason.message : "timeout or shutdown"})`));
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(
+      (v) => (signal.removeEventListener("abort", onAbort), resolve(v)),
+      (e) => (signal.removeEventListener("abort", onAbort), reject(e)),
+    );
+  });
+}

@@ -1,0 +1,98 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { Database } from "bun:sqlite";
+import { incidentLine } from "../channels/alert-lines.ts";
+import type { AlertGroupData } from "../channels/types.ts";
+import { STATE_FILE_NAME } from "../store/db.ts";
+import { loadCliConfig, retainedIncidents, subscriberConnection } from "./alerts.ts";
+import { CONFIG_FLAGS_HELP, stringFlag } from "./args.ts";
+import { EXIT, type Command } from "./command.ts";
+
+interface LocalStatus {
+  /** Incidents whose last delivered notification was "firing". */
+  open: { incidentId: string; title: string; level: string; alertCount: number; deliveredAt: number }[];
+  outbox: Record<string, { pending: number; dead: number }>;
+}
+
+/** Reads state.db read-only (never creates or migrates it); undefined when absent or without the tables. */
+export function localStatus(stateDir: string): LocalStatus | undefined {
+  const file = join(stateDir, STATE_FILE_NAME);
+  if (!existsSync(file)) return undefined;
+  let db: Database | undefined;
+  try {
+    db = new Database(file, { readonly: true });
+    const open = db
+      .query(
+        `SELECT incident_id AS incidentId, title, level, alert_count AS alertCount, delivered_at AS deliveredAt, status FROM notification_log l
+         WHERE delivered_at = (SELECT MAX(delivered_at) FROM notification_log WHERE incident_id = l.incident_id) GROUP BY incident_id`,
+      )
+      .all() as (LocalStatus["open"][number] & { status: string })[];
+    const counts = db.query("SELECT channel, SUM(dead_at IS NULL) AS pending, SUM(dead_at IS NOT NULL) AS dead FROM outbox GROUP BY channel").all() as {
+      channel: string;
+      pending: number;
+      dead: number;
+    }[];
+    return {
+      open: open.filter((r) => r.status === "firing").map(({ status: _s, ...r }) => r),
+      outbox: Object.fromEntries(counts.map((c) => [c.channel, { pending: c.pending, dead: c.dead }])),
+    };
+  } catch {
+    return undefined;
+  } finally {
+    db?.close();
+  }
+}
+
+export const statusCommand: Command = {
+  name: "status",
+  summary: "Print open incidents (retained MQTT state and/or the local state database)",
+  usage: `Usage: neurocontroller status [--json]
+
+Open incidents from the broker's retained <prefix>/incidents/# topics (when MQTT_URL is set) and,
+on the controller's own host, from the state database in NEURO_STATE_DIR (incidents whose last
+notification was "firing", plus undelivered and dead-lettered notifications per channel).
+
+Exit codes: 0 no open incident, 3 incidents open, 1 nothing could be read, 2 configuration error.
+
+${CONFIG_FLAGS_HELP}`,
+  booleanFlags: ["json"],
+  flags: ["json"],
+  async run(args) {
+    const config = loadCliConfig(stringFlag(args, "config"), args);
+    if (!config) return EXIT.usage;
+    const colour = !!process.stdout.isTTY && !process.env.NO_COLOR;
+    let fromMqtt: AlertGroupData[] | undefined;
+    let mqttError: string | undefined;
+    if (config.str("MQTT_URL").trim()) {
+      try {
+        const conn = await subscriberConnection(config, 5000);
+        fromMqtt = [...(await retainedIncidents(conn)).values()];
+        await conn.close();
+      } catch (e) {
+        mqttError = (e as Error).message;
+      }
+    }
+    const local = localStatus(config.str("NEURO_STATE_DIR"));
+    if (!fromMqtt && !local) {
+      console.error(`status: no source: ${mqttError ?? "MQTT_URL is not set"}; no state database in ${config.str("NEURO_STATE_DIR")}`);
+      return EXIT.error;
+    }
+    const openCount = fromMqtt?.length ?? local?.open.length ?? 0;
+    if (args.flags.get("json")) {
+      console.log(JSON.stringify({ mqtt: fromMqtt ?? null, mqttError: mqttError ?? null, local: local ?? null }, null, 2));
+      return openCount ? EXIT.firing : EXIT.ok;
+    }
+    if (fromMqtt) {
+      console.log(`open incidents (MQTT ${config.str("MQTT_TOPIC_PREFIX") || "retained state"}): ${fromMqtt.length}`);
+      for (const g of fromMqtt) console.log(`  ${incidentLine(g, colour)}`);
+    } else if (mqttError) console.error(`MQTT: ${mqttError}`);
+    if (local) {
+      if (!fromMqtt) {
+        console.log(`open incidents (local state): ${local.open.length}`);
+        for (const i of local.open) console.log(`  ${i.incidentId} [${i.level}] ${i.title} — ${i.alertCount} alerts, notified ${new Date(i.deliveredAt).toISOString()}`);
+      }
+      for (const [channel, c] of Object.entries(local.outbox)) console.log(`outbox ${channel}: ${c.pending} pending, ${c.dead} dead-lettered`);
+    }
+    return openCount ? EXIT.firing : EXIT.ok;
+  },
+};
