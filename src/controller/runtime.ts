@@ -21,7 +21,10 @@ import { StateStore } from "../store/state-store.ts";
 import { PLUGINS } from "../watchers/registry.ts";
 import type { Anomaly } from "../watchers/types.ts";
 import { Caches, Evaluator } from "./evaluator.ts";
-import { SharedLoggedState } from "./shared-state.ts";
+import { SharedLoggedState, type SharedState } from "./shared-state.ts";
+import { AlertingRuntime, type AlertingSnapshot } from "./alerting-runtime.ts";
+import { SilenceStore } from "../alerting/silence-store.ts";
+import { TraceBridge, traceBridgeOptionsFromConfig } from "../trace/bridge.ts";
 
 export interface RuntimeOptions {
   config: Config;
@@ -33,6 +36,7 @@ export interface RuntimeOptions {
 }
 
 const API_SOURCE = "Cluster/api-server";
+const TRACE_SOURCE = "Trace/syscall-latency";
 
 export class ControllerRuntime {
   readonly client: KubeClient;
@@ -41,7 +45,9 @@ export class ControllerRuntime {
   readonly cleaner: Cleaner;
   readonly evaluator: Evaluator;
   readonly metrics = defineControllerMetrics();
-  ruleErrors = 0;
+  readonly alerting: AlertingRuntime;
+  private bridge?: TraceBridge;
+  private leaderServices: Promise<void> = Promise.resolve();
   readonly informers: Informer[] = [];
   private readonly store: StateStore;
   private readonly writer: LogWriter;
@@ -71,7 +77,7 @@ export class ControllerRuntime {
       if (t.type === "firing") this.metrics.anomaliesTotal.inc({ reason: t.anomaly.reason });
     });
     this.evaluator = new Evaluator(PLUGINS, config, this.caches, this.collector, (kind, obj, err) => {
-      this.ruleErrors++;
+      this.metrics.ruleErrors.inc({ kind });
       logger.warn("rule failed on malformed object", { kind, object: `${obj.metadata?.namespace ?? ""}/${obj.metadata?.name ?? ""}`, error: String(err) });
     });
     this.store = StateStore.open(config.str("NEURO_STATE_DIR"));
@@ -99,15 +105,18 @@ export class ControllerRuntime {
           this.seededFromShared = false;
           this.leading = true;
           this.metrics.isLeader.set(1);
+          this.setLeaderServices(true);
         },
         onStoppedLeading: () => {
           logger.warn("lost leadership; standing by", { identity });
           this.leading = false;
           this.metrics.isLeader.set(0);
+          this.setLeaderServices(false);
         },
         onNewLeader: (holder: string) => logger.info("leader is", { holder }),
       });
     }
+    this.alerting = new AlertingRuntime(config, this.store, new SilenceStore(this.client, ns, `${leaseName}-silences`), this.metrics, logger);
     this.health = new ApiHealthMonitor(this.client, {
       intervalMs: config.ms("KUBERNETES_API_HEALTH_CHECK_INTERVAL"),
       onChange: (ok: boolean, detail: string) => this.onApiHealth(ok, detail),
@@ -155,12 +164,14 @@ export class ControllerRuntime {
     }
     for (const informer of this.informers) informer.start();
     this.health.start();
-    this.leader?.start();
+    if (this.leader) this.leader.start();
+    else this.setLeaderServices(true);
     this.every(config.ms("NEURO_EVALUATE_INTERVAL"), () => {
       if (this.synced) this.evaluator.evaluateAll(this.now());
     });
     this.every(config.ms("DIAGNOSIS_CLEAN_INTERVAL"), () => this.cleaner.clean(this.now()));
     this.every(config.ms("DIAGNOSIS_WRITE_INTERVAL"), () => void this.writeCycle());
+    this.every(config.ms("DIAGNOSIS_ALERT_DISPATCH_INTERVAL"), () => void this.alertCycle());
     logger.info("controller started", { server: this.opts.connection.server, informers: this.informers.map((i) => i.ref.plural) });
   }
 
@@ -225,10 +236,7 @@ export class ControllerRuntime {
         this.store.flush();
         return;
       }
-      if (this.leader && this.leading && !this.seededFromShared) {
-        this.adoptSharedLoggedSet(await this.shared.load());
-        this.seededFromShared = true;
-      }
+      await this.seedFromSharedState();
       // The collector's desired set is current at once; the cleaner's view lags until its next clean().
       const result = reconcile(this.collector.desired(), this.store.loadLogged(), now, this.opts.config.ms("DIAGNOSIS_RETENTION_CLEANED_DURATION"));
       const flushed = this.writer.append(result.lines, now);
@@ -238,7 +246,7 @@ export class ControllerRuntime {
       for (const [key, entry] of result.changed) this.store.setLogged(key, entry);
       for (const key of result.removed) this.store.deleteLogged(key);
       this.store.flush();
-      if (this.leader && this.leading) await this.shared.publish(this.firingLogged());
+      if (this.leader && this.leading) await this.shared.publish(this.firingLogged(), this.alerting.snapshot());
     } catch (e) {
       this.opts.logger.error("write cycle failed; will retry", { error: String(e) });
     } finally {
@@ -246,14 +254,58 @@ export class ControllerRuntime {
     }
   }
 
+  /** Once per term, before the new leader logs or alerts anything. */
+  private async seedFromSharedState(): Promise<void> {
+    if (!this.leader || !this.leading || this.seededFromShared) return;
+    this.adoptSharedState(await this.shared.load());
+    this.seededFromShared = true;
+  }
+
+  /** Channels, outbox dispatch and the trace bridge run on the leader only (one sender per cluster). */
+  private setLeaderServices(on: boolean): void {
+    this.leaderServices = this.leaderServices.then(async () => {
+      try {
+        if (on) {
+          await this.alerting.activate();
+          const bridgeOpts = traceBridgeOptionsFromConfig(this.opts.config, this.opts.logger);
+          if (bridgeOpts && !this.bridge) {
+            this.bridge = new TraceBridge({ ...bridgeOpts, onAnomalies: (a) => this.collector.observe(TRACE_SOURCE, a, this.now()) });
+          }
+        } else {
+          await this.alerting.deactivate();
+          await this.bridge?.close();
+          this.bridge = undefined;
+        }
+      } catch (e) {
+        this.opts.logger.error(on ? "cannot start alert channels" : "error stopping alert channels", { error: String(e) });
+      }
+    });
+  }
+
+  /** Incidents and notifications from the active set, every DIAGNOSIS_ALERT_DISPATCH_INTERVAL. */
+  async alertCycle(): Promise<void> {
+    if (this.alerting.busy || !(this.leading || this.leaderWhenApiLost) || !this.synced) return;
+    this.alerting.busy = true;
+    try {
+      await this.seedFromSharedState();
+      const submitted = await this.alerting.tick(this.collector.desired(), this.caches, this.now());
+      if (submitted > 0) this.store.flush(); // the incident ids behind those notifications must survive a crash
+    } catch (e) {
+      this.opts.logger.error("alert cycle failed; will retry", { error: String(e) });
+    } finally {
+      this.alerting.busy = false;
+    }
+  }
+
   /**
    * What the previous leader published is the truth about what is firing in the log; this node's
    * own memory of an earlier term may be stale (another leader may have resolved those since).
    */
-  private adoptSharedLoggedSet(shared: Map<string, { anomaly: Anomaly; loggedAt: number }> | null): void {
+  private adoptSharedState(shared: SharedState | null): void {
     if (!shared) return; // first leader ever: only the local state exists
-    for (const [key, entry] of this.store.loadLogged()) if (entry.status === "firing" && !shared.has(key)) this.store.deleteLogged(key);
-    for (const [key, entry] of shared) {
+    this.alerting.adopt(shared.alerting as AlertingSnapshot | undefined);
+    for (const [key, entry] of this.store.loadLogged()) if (entry.status === "firing" && !shared.logged.has(key)) this.store.deleteLogged(key);
+    for (const [key, entry] of shared.logged) {
       if (this.store.getLogged(key)?.status !== "firing") this.store.setLogged(key, { anomaly: entry.anomaly, status: "firing", loggedAt: entry.loggedAt });
     }
   }
@@ -272,6 +324,7 @@ export class ControllerRuntime {
     m.logLinesPending.set(this.writer.pendingCount);
     m.logLinesDropped.advanceTo(this.writer.droppedCount);
     m.isLeader.set(this.leading ? 1 : 0);
+    for (const [channel, n] of Object.entries(this.alerting.pendingByChannel())) m.outboxPending.set({ channel }, n);
     m.anomaliesActive.reset();
     for (const [reason, n] of this.collector.activeByReason()) m.anomaliesActive.set({ reason }, n);
     const last = Math.max(0, ...this.informers.map((i) => i.lastEventAt ?? 0));
@@ -283,6 +336,8 @@ export class ControllerRuntime {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
     await this.writeCycle();
+    this.setLeaderServices(false);
+    await this.leaderServices;
     await this.leader?.stop();
     this.health.stop();
     for (const i of this.informers) i.stop();

@@ -12,10 +12,19 @@ export interface SharedLoggedEntry {
 
 /** Keeps the ConfigMap well under the 1 MiB object limit. */
 export const SHARED_STATE_MAX_ENTRIES = 2000;
+const SHARED_ALERTING_MAX_BYTES = 512 * 1024;
 const DATA_KEY = "logged.json";
+const ALERTING_KEY = "alerting.json";
+
+export interface SharedState {
+  logged: Map<string, SharedLoggedEntry>;
+  /** Incident and pipeline state (absent when too large to share). */
+  alerting?: unknown;
+}
 
 export class SharedLoggedState {
   private lastPublished = "";
+  private lastAlerting = "";
 
   constructor(
     private readonly client: KubeClient,
@@ -27,29 +36,32 @@ export class SharedLoggedState {
     return `/api/v1/namespaces/${encodeURIComponent(this.namespace)}/configmaps${withName ? `/${encodeURIComponent(this.name)}` : ""}`;
   }
 
-  /** Firing entries the previous leader logged; null when there is no ConfigMap yet (first leader). */
-  async load(): Promise<Map<string, SharedLoggedEntry> | null> {
+  /** What the previous leader published; null when there is no ConfigMap yet (first leader). */
+  async load(): Promise<SharedState | null> {
     try {
       const cm = (await this.client.request("GET", this.path())) as { data?: Record<string, string> };
       const parsed = JSON.parse(cm.data?.[DATA_KEY] ?? "{}") as Record<string, SharedLoggedEntry>;
       this.lastPublished = cm.data?.[DATA_KEY] ?? "";
-      return new Map(Object.entries(parsed));
+      this.lastAlerting = cm.data?.[ALERTING_KEY] ?? "";
+      return { logged: new Map(Object.entries(parsed)), alerting: this.lastAlerting ? JSON.parse(this.lastAlerting) : undefined };
     } catch (e) {
       if ((e as { status?: number }).status === 404) return null;
       throw e;
     }
   }
 
-  /** Writes the firing set when it changed. Returns false when nothing needed writing. */
-  async publish(firing: Map<string, SharedLoggedEntry>): Promise<boolean> {
+  /** Writes the firing set and the alerting state when they changed. Returns false when nothing needed writing. */
+  async publish(firing: Map<string, SharedLoggedEntry>, alerting?: unknown): Promise<boolean> {
     const entries = [...firing.entries()].sort((a, b) => b[1].loggedAt - a[1].loggedAt).slice(0, SHARED_STATE_MAX_ENTRIES);
     const text = JSON.stringify(Object.fromEntries(entries.sort((a, b) => (a[0] < b[0] ? -1 : 1))));
-    if (text === this.lastPublished) return false;
+    let alertingText = alerting === undefined ? "" : JSON.stringify(alerting);
+    if (alertingText.length > SHARED_ALERTING_MAX_BYTES) alertingText = ""; // a standby then starts its own view
+    if (text === this.lastPublished && alertingText === this.lastAlerting) return false;
     const body = {
       apiVersion: "v1",
       kind: "ConfigMap",
       metadata: { name: this.name, namespace: this.namespace, labels: { "app.kubernetes.io/name": "neurocontroller" } },
-      data: { [DATA_KEY]: text },
+      data: { [DATA_KEY]: text, ...(alertingText ? { [ALERTING_KEY]: alertingText } : {}) },
     };
     try {
       await this.client.request("PUT", this.path(), { body });
@@ -58,6 +70,7 @@ export class SharedLoggedState {
       await this.client.request("POST", this.path(false), { body });
     }
     this.lastPublished = text;
+    this.lastAlerting = alertingText;
     return true;
   }
 }

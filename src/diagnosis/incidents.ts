@@ -90,7 +90,7 @@ interface Grouped {
   links: Map<string, ObjectRef[]>;
 }
 
-function group(active: ReadonlyMap<string, Anomaly>, cache: CacheView): Grouped {
+function group(active: ReadonlyMap<string, Anomaly>, cache: CacheView, prev: IncidentState): Grouped {
   const unhealthyNodes = new Set<string>();
   for (const a of active.values()) if (a.kind === "Node" && SEVERITY_RANK[a.severity] >= SEVERITY_RANK.warning) unhealthyNodes.add(a.name);
   const sets = new DisjointSet();
@@ -100,6 +100,18 @@ function group(active: ReadonlyMap<string, Anomaly>, cache: CacheView): Grouped 
     const linked = linksOf(a, cache, unhealthyNodes);
     links.set(key, linked);
     for (const l of linked) sets.union(subject, refKey(l));
+  }
+  // Membership is sticky: what was correlated stays together while it is still firing, even when the
+  // link that joined it clears (a node back Ready must not split its crash-looping pods into new incidents).
+  for (const inc of Object.values(prev.incidents)) {
+    let first: string | undefined;
+    for (const m of inc.members) {
+      const a = active.get(m.key);
+      if (!a) continue;
+      const subject = refKey(subjectOf(a));
+      if (first === undefined) first = subject;
+      else sets.union(first, subject);
+    }
   }
   const components = new Map<string, string[]>();
   for (const [key, a] of active) {
@@ -200,7 +212,7 @@ export function correlate(
   cache: CacheView,
   now: number,
 ): { state: IncidentState; changes: IncidentChange[] } {
-  const { components: byRoot, links } = group(active, cache);
+  const { components: byRoot, links } = group(active, cache, prev);
   // Deterministic processing order whatever the map's insertion order.
   const components = [...byRoot.values()].map((keys) => keys.sort()).sort((a, b) => (a[0]! < b[0]! ? -1 : 1));
   const matched = matchPrevious(components, prev);

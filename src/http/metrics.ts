@@ -155,6 +155,13 @@ export function defineControllerMetrics(registry = new Registry()) {
     rawPoolEntries: g("raw_pool_entries", "Records in the Cleaner's raw pool."),
     cleanedPoolEntries: g("cleaned_pool_entries", "Entries in the Cleaner's cleaned (deduplicated) pool."),
     rawPoolDropped: c("raw_pool_dropped_total", "Raw records dropped because the raw pool was at NEURO_RAW_POOL_MAX."),
+    incidentsOpen: g("incidents_open", "Incidents currently open."),
+    notificationsSent: c("notifications_sent_total", "Notifications acknowledged by their receiver, per channel.", ["channel"]),
+    notificationRetries: c("notification_retries_total", "Failed delivery attempts that will be retried, per channel.", ["channel"]),
+    notificationsFailed: c("notifications_failed_total", "Notifications dead-lettered after a permanent error, per channel.", ["channel"]),
+    outboxPending: g("outbox_pending", "Notifications persisted and not yet acknowledged, per channel.", ["channel"]),
+    malformedCommands: c("malformed_commands_total", "Rejected messages on the MQTT command topic."),
+    ruleErrors: c("rule_errors_total", "Objects a rule could not evaluate (malformed), per kind.", ["kind"]),
   };
 }
 

@@ -143,18 +143,22 @@ describe("correlate", () => {
     expect(keysOf(r2.state)[0]).toHaveLength(4);
   });
 
-  test("an incident that splits keeps its id for the larger part", () => {
+  test("membership is sticky: when the node recovers, its still-failing pods stay in its incident (no new incidents, no re-announcement)", () => {
     const cache = memCache([...app("web"), ...app("api"), node("pi-1", { ready: "False", readySinceMs: -min(5) })]);
     const all = [nodeDown(), podCrash("web-1"), podCrash("web-2"), podCrash("api-1")];
     const r1 = correlate(emptyIncidentState(), activeOf(...all), cache, T0);
+    expect(r1.changes.length).toBe(1);
     const id = r1.changes[0]!.incident.id;
     cache.put(node("pi-1"));
     const r2 = correlate(r1.state, activeOf(podCrash("web-1"), podCrash("web-2"), podCrash("api-1")), cache, T0 + min(1));
-    const kept = r2.changes.find((c) => c.incident.id === id)!;
-    expect(kept.type).toBe("updated");
-    expect(kept.incident.members.map((m) => m.anomaly.name)).toEqual(["web-1", "web-2"]);
-    expect(kept.left.sort()).toEqual(["Node//pi-1/NodeNotReady", "Pod/default/api-1/CrashLoopBackOff"]);
-    expect(r2.changes.find((c) => c.incident.id !== id)!.type).toBe("opened");
+    expect(r2.changes.map((c) => [c.type, c.incident.id])).toEqual([["updated", id]]);
+    const kept = r2.changes[0]!;
+    expect(kept.incident.members.map((m) => m.anomaly.name).sort()).toEqual(["api-1", "web-1", "web-2"]);
+    expect(kept.left).toEqual(["Node//pi-1/NodeNotReady"]);
+    // a sibling pod of the same Deployment failing later joins that incident through the topology
+    const r3 = correlate(r2.state, activeOf(podCrash("web-1"), podCrash("web-2"), podCrash("api-1"), podCrash("api-2")), cache, T0 + min(2));
+    expect(r3.changes.map((c) => [c.type, c.incident.id])).toEqual([["updated", id]]);
+    expect(r3.changes[0]!.joined).toEqual(["Pod/default/api-2/CrashLoopBackOff"]);
   });
 
   test("is pure: the previous state is not modified", () => {
