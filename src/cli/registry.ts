@@ -1,14 +1,27 @@
-// Every subcommand, registered in one place.
+// Every subcommand, registered in one place (the order is the order of `--help`).
 import type { Command } from "./command.ts";
+import { agentCommand } from "./agent.ts";
+import { alertsCommand } from "./alerts.ts";
 import { checkConfigCommand } from "./check-config.ts";
 import { controllerCommand } from "./controller.ts";
 import { demoCommand } from "./demo.ts";
 import { scanCommand } from "./scan.ts";
+import { silenceCommand } from "./silence.ts";
 import { simCommand } from "./sim.ts";
-import { versionCommand } from "./version.ts";
-import { alertsCommand } from "./alerts.ts";
 import { statusCommand } from "./status.ts";
-import { agentCommand } from "./agent.ts";
 import { traceCommand } from "./trace-top.ts";
+import { versionCommand } from "./version.ts";
 
-export const COMMANDS: Command[] = [controllerCommand, scanCommand, demoCommand, checkConfigCommand, simCommand, versionCommand, agentCommand, traceCommand, alertsCommand, statusCommand];
+export const COMMANDS: Command[] = [
+  controllerCommand,
+  agentCommand,
+  scanCommand,
+  alertsCommand,
+  statusCommand,
+  silenceCommand,
+  traceCommand,
+  demoCommand,
+  simCommand,
+  checkConfigCommand,
+  versionCommand,
+];
