@@ -19,8 +19,28 @@ function rulesTable(): string {
   return text.replace(/^# .*\n+/, "").replace(/^(#{2,}) /gm, "#$1 ");
 }
 
+/** A component's own README, headings shifted two levels down to sit under a README section. */
+const included = (path: string) => () => {
+  let fenced = false;
+  return readFileSync(join(root, path), "utf8")
+    .trim()
+    .split("\n")
+    .map((line) => {
+      if (line.startsWith("```")) fenced = !fenced;
+      return !fenced && /^#{1,4} /.test(line) ? `##${line}` : line;
+    })
+    .join("\n");
+};
+
+export const INCLUDED: Record<string, string> = {
+  alerting: "src/alerting/README.md",
+  channels: "src/channels/README.md",
+  agent: "agent/README.md",
+};
+
 export function regenerate(readme: string): string {
   const sections: Record<string, () => string> = { config: configTable, rules: rulesTable };
+  for (const [name, path] of Object.entries(INCLUDED)) sections[name] = included(path);
   let out = readme;
   for (const [name, make] of Object.entries(sections)) {
     const re = new RegExp(`(<!-- generated:${name} -->\\n)[\\s\\S]*?(<!-- /generated:${name} -->)`);
