@@ -125,6 +125,7 @@ export class AlertingRuntime {
     this.pipeline = out.state;
     this.store.setKv(STATE_KEY, JSON.stringify(this.snapshot()));
     this.metrics.incidentsOpen.set(this.openIncidents);
+    this.metrics.alertCycles.inc();
     return submitted;
   }
 

@@ -156,6 +156,7 @@ export function defineControllerMetrics(registry = new Registry()) {
     cleanedPoolEntries: g("cleaned_pool_entries", "Entries in the Cleaner's cleaned (deduplicated) pool."),
     rawPoolDropped: c("raw_pool_dropped_total", "Raw records dropped because the raw pool was at NEURO_RAW_POOL_MAX."),
     incidentsOpen: g("incidents_open", "Incidents currently open."),
+    alertCycles: c("alert_cycles_total", "Alert pipeline steps run (leader only)."),
     notificationsSent: c("notifications_sent_total", "Notifications acknowledged by their receiver, per channel.", ["channel"]),
     notificationRetries: c("notification_retries_total", "Failed delivery attempts that will be retried, per channel.", ["channel"]),
     notificationsFailed: c("notifications_failed_total", "Notifications dead-lettered after a permanent error, per channel.", ["channel"]),

@@ -168,6 +168,19 @@ for (const flavor of FLAVORS) {
       const incident = mqttAlerts(r).find((a) => a.status === "firing" && a.alerts.some((x: { reason: string; name: string }) => x.reason === "NodeNotReady" && x.name === node));
       expect(incident).toBeDefined();
       expect(r.slack.delivered().some((p) => JSON.stringify(p.body).includes(incident.incidentId))).toBe(true);
+
+      // a clean restart with the incident still open re-announces nothing
+      const sentBefore = { slack: r.slack.delivered().length, email: r.smtp.received.length, mqtt: mqttAlerts(r).length };
+      expect(await ctl.stop()).toBe(0);
+      ctl = new ControllerProcess(flavor, ctl.kubeconfig, ctl.port, env, { logDir: ctl.logDir, stateDir: ctl.stateDir });
+      ctl.spawn();
+      controllers.push(ctl);
+      await ctl.ready();
+      // more pipeline steps than one ALERT_GROUP_INTERVAL (3s) holds: any re-announcement would have gone out
+      await waitFor(async () => ((await ctl.metric("neurocontroller_alert_cycles_total")) ?? 0) >= 20, { timeoutMs: 30_000, message: "alert cycles after restart" });
+      await waitFor(async () => (await ctl.metric("neurocontroller_outbox_pending")) === 0, { message: "outbox idle" });
+      expect(await ctl.metric("neurocontroller_incidents_open")).toBeGreaterThanOrEqual(1);
+      expect({ slack: r.slack.delivered().length, email: r.smtp.received.length, mqtt: mqttAlerts(r).length }).toEqual(sentBefore);
       expect(await ctl.stop()).toBe(0);
     });
   });
