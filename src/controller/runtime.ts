@@ -19,7 +19,7 @@ import { LeaderElector } from "../kube/leader.ts";
 import type { Logger } from "../log.ts";
 import { StateStore } from "../store/state-store.ts";
 import { PLUGINS } from "../watchers/registry.ts";
-import type { Anomaly } from "../watchers/types.ts";
+import { anomalyKey, type Anomaly } from "../watchers/types.ts";
 import { Caches, Evaluator } from "./evaluator.ts";
 import { SharedLoggedState, type SharedState } from "./shared-state.ts";
 import { AlertingRuntime, type AlertingSnapshot } from "./alerting-runtime.ts";
@@ -48,6 +48,7 @@ export class ControllerRuntime {
   readonly alerting: AlertingRuntime;
   private bridge?: TraceBridge;
   private leaderServices: Promise<void> = Promise.resolve();
+  private readonly latency = new Map<string, { anomaly: Anomaly; lastSeen: number }>();
   readonly informers: Informer[] = [];
   private readonly store: StateStore;
   private readonly writer: LogWriter;
@@ -168,6 +169,7 @@ export class ControllerRuntime {
     else this.setLeaderServices(true);
     this.every(config.ms("NEURO_EVALUATE_INTERVAL"), () => {
       if (this.synced) this.evaluator.evaluateAll(this.now());
+      if (this.latency.size) this.refreshLatencyAnomalies(this.now());
     });
     this.every(config.ms("DIAGNOSIS_CLEAN_INTERVAL"), () => this.cleaner.clean(this.now()));
     this.every(config.ms("DIAGNOSIS_WRITE_INTERVAL"), () => void this.writeCycle());
@@ -269,7 +271,7 @@ export class ControllerRuntime {
           await this.alerting.activate();
           const bridgeOpts = traceBridgeOptionsFromConfig(this.opts.config, this.opts.logger);
           if (bridgeOpts && !this.bridge) {
-            this.bridge = new TraceBridge({ ...bridgeOpts, onAnomalies: (a) => this.collector.observe(TRACE_SOURCE, a, this.now()) });
+            this.bridge = new TraceBridge({ ...bridgeOpts, onAnomalies: (a) => this.recordLatencyAnomalies(a) });
           }
         } else {
           await this.alerting.deactivate();
@@ -280,6 +282,22 @@ export class ControllerRuntime {
         this.opts.logger.error(on ? "cannot start alert channels" : "error stopping alert channels", { error: String(e) });
       }
     });
+  }
+
+  /**
+   * Slow-syscall anomalies arrive only when traced requests are exported; like Warning events they
+   * stay firing while seen within RULE_EVENT_MAX_AGE, then resolve (re-checked every evaluation).
+   */
+  private recordLatencyAnomalies(anomalies: Anomaly[]): void {
+    const now = this.now();
+    for (const a of anomalies) this.latency.set(anomalyKey(a), { anomaly: a, lastSeen: now });
+    this.refreshLatencyAnomalies(now);
+  }
+
+  private refreshLatencyAnomalies(now: number): void {
+    const maxAge = this.opts.config.ms("RULE_EVENT_MAX_AGE");
+    for (const [key, e] of this.latency) if (now - e.lastSeen > maxAge) this.latency.delete(key);
+    this.collector.observe(TRACE_SOURCE, [...this.latency.values()].map((e) => e.anomaly), now);
   }
 
   /** Incidents and notifications from the active set, every DIAGNOSIS_ALERT_DISPATCH_INTERVAL. */
