@@ -4,6 +4,7 @@
 // MODIFIEDs, and a stop() that emits no error.
 import { silentLogger, type Logger } from "../log.ts";
 import { KubeApiError, type KubeClient } from "./client.ts";
+import { abortableSleep } from "./abortable-sleep.ts";
 import { objectKey, type KubeObject, type ResourceRef, type WatchEvent } from "./types.ts";
 
 export type InformerEventType = "ADDED" | "MODIFIED" | "DELETED";
@@ -49,19 +50,6 @@ export function backoffDelay(attempt: number, opts: BackoffOptions = {}, random 
   const base = Math.min(max, initial * 2 ** Math.min(attempt, 30));
   // "Equal jitter": half fixed, half random, so restarts of many informers spread out.
   return Math.round(base / 2 + random() * (base / 2));
-}
-
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const t = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 export class Informer {

@@ -5,6 +5,7 @@
 // Expiry is measured from when THIS elector observed the lease record change (local clock), never
 // from the renewTime written by another node, so clock skew between Pis cannot cause two leaders.
 import { KubeApiError, type KubeClient } from "./client.ts";
+import { abortableSleep } from "./abortable-sleep.ts";
 
 export interface LeaseSpec {
   holderIdentity?: string;
@@ -208,17 +209,7 @@ export class LeaderElector {
   }
 
   private sleep(ms: number): Promise<void> {
-    const signal = this.abort.signal;
-    return new Promise((resolve) => {
-      if (signal.aborted) return resolve();
-      const done = () => {
-        clearTimeout(t);
-        signal.removeEventListener("abort", done);
-        resolve();
-      };
-      const t = setTimeout(done, ms);
-      signal.addEventListener("abort", done, { once: true });
-    });
+    return abortableSleep(ms, this.abort.signal);
   }
 
   private async run(): Promise<void> {

@@ -5,6 +5,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
+import type { LogRecord } from "../../src/diagnosis/log-writer.ts";
 import { waitFor } from "./wait.ts";
 
 export const ROOT = resolve(import.meta.dir, "../..");
@@ -47,19 +48,8 @@ export const FAST_ENV: Record<string, string> = {
   RULE_ENDPOINTS_EMPTY_FOR: "1s",
 };
 
-export interface LogLine {
-  time: string;
-  eventTime: string;
-  kind: string;
-  namespace: string;
-  name: string;
-  node: string;
-  reason: string;
-  message: string;
-  severity: string;
-  category: string;
-  status: "firing" | "resolved";
-}
+/** One parsed cleaned_events.log line: the contract type the writer produces. */
+export type LogLine = LogRecord;
 
 export class ControllerProcess {
   proc!: Subprocess<"ignore", "pipe", "pipe">;
