@@ -12,6 +12,7 @@ const SYMBOLS = {
   bpf_map__fd: { args: ["ptr"], returns: "i32" },
   bpf_map__set_max_entries: { args: ["ptr", "u32"], returns: "i32" },
   bpf_program__attach: { args: ["ptr"], returns: "ptr" },
+  bpf_program__set_autoload: { args: ["ptr", "bool"], returns: "i32" },
   bpf_link__destroy: { args: ["ptr"], returns: "i32" },
   bpf_map_update_elem: { args: ["i32", "ptr", "ptr", "u64"], returns: "i32" },
   bpf_map_lookup_elem: { args: ["i32", "ptr", "ptr"], returns: "i32" },
@@ -24,6 +25,7 @@ const SYMBOLS = {
   libbpf_num_possible_cpus: { args: [], returns: "i32" },
   libbpf_get_error: { args: ["ptr"], returns: "i64" },
   libbpf_strerror: { args: ["i32", "ptr", "usize"], returns: "i32" },
+  libbpf_version_string: { args: [], returns: "cstring" },
 } as const;
 
 export type LibBpf = ReturnType<typeof dlopen<typeof SYMBOLS>>["symbols"];
@@ -31,6 +33,7 @@ export type LibBpf = ReturnType<typeof dlopen<typeof SYMBOLS>>["symbols"];
 export class AgentEnvironmentError extends Error {}
 
 let lib: LibBpf | undefined;
+let loadedFrom: string | undefined;
 
 /** Candidate paths: the soname first (ld.so search path), then Debian's multiarch locations. */
 const CANDIDATES = ["libbpf.so.1", "/usr/lib/x86_64-linux-gnu/libbpf.so.1", "/usr/lib/aarch64-linux-gnu/libbpf.so.1", "/usr/lib64/libbpf.so.1", "/usr/lib/libbpf.so.1"];
@@ -41,6 +44,7 @@ export function libbpf(): LibBpf {
   for (const path of CANDIDATES) {
     try {
       lib = dlopen(path, SYMBOLS).symbols;
+      loadedFrom = path;
       return lib;
     } catch (e) {
       errors.push(`${path}: ${(e as Error).message}`);
@@ -50,6 +54,12 @@ export function libbpf(): LibBpf {
     `libbpf.so.1 not found (the eBPF agent needs libbpf >= 1.0): install it with 'apt install libbpf1' ` +
       `(Debian/Raspberry Pi OS) or 'dnf install libbpf'.\n  tried: ${errors.join("\n         ")}`,
   );
+}
+
+/** Which candidate was opened and libbpf's own version ("v1.1"), opening it if needed. */
+export function libbpfInfo(): { path: string; version: string } {
+  const l = libbpf();
+  return { path: loadedFrom!, version: String(l.libbpf_version_string()) };
 }
 
 /** Errno name for the few codes the agent explains. */

@@ -3,8 +3,9 @@
 // ring_buffer__consume: a blocking ring_buffer__poll stalls the traced process in some VMs
 // (DESIGN.md), and consume never blocks the event loop either.
 import { dlopen, JSCallback, ptr, read, type Pointer } from "bun:ffi";
+import { readFileSync } from "node:fs";
 import defaultObjectPath from "./bpf/syscall_latency.bpf.o" with { type: "file" };
-import { libbpf, openOpts, strerror } from "./libbpf.ts";
+import { AgentEnvironmentError, libbpf, openOpts, strerror } from "./libbpf.ts";
 import { explainBpfError, preflight } from "./preflight.ts";
 
 /** Layouts shared with syscall_latency.bpf.c. */
@@ -13,6 +14,11 @@ export const POOL_INHERITED = 2;
 const DROP_NAMES = ["ringbuf", "aggFull", "startFull", "poolFull"] as const;
 const CFG_SLOW_NS = 0;
 const CFG_INHERIT = 1;
+/**
+ * sched_process_fork's layout differs between kernels: child_pid's offset → the program written for it
+ * (comm as __data_loc on newer kernels, char[16] on Debian bookworm's 6.1 and older ones).
+ */
+export const FORK_PROGRAMS: Readonly<Record<number, string>> = { 20: "on_fork", 44: "on_fork_comm_array" };
 const SLOW_EVENT_SIZE = 40; // sizeof(struct slow_event)
 
 export type Drops = Record<(typeof DROP_NAMES)[number], number>;
@@ -55,7 +61,34 @@ export interface ProbeOptions {
   mountTracefs?: boolean;
 }
 
-const PROGRAMS = ["on_sys_enter", "on_sys_exit", "on_fork"];
+const SYSCALL_PROGRAMS = ["on_sys_enter", "on_sys_exit"];
+
+/** child_pid's offset from a sched_process_fork format file's text (undefined when absent). */
+export function parseForkChildPidOffset(format: string): number | undefined {
+  const m = /field:pid_t child_pid;\s*offset:(\d+);/.exec(format);
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * The fork program matching this kernel's sched_process_fork layout, or undefined when inheritance is off;
+ * throws when it is on and the layout is unknown.
+ */
+export function forkProgram(tracefs: string, inherit: boolean): string | undefined {
+  if (!inherit) return undefined;
+  const file = `${tracefs}/events/sched/sched_process_fork/format`;
+  let off: number | undefined;
+  try {
+    off = parseForkChildPidOffset(readFileSync(file, "utf8"));
+  } catch {
+    // unreadable: reported below
+  }
+  const prog = off === undefined ? undefined : FORK_PROGRAMS[off];
+  if (prog) return prog;
+  throw new AgentEnvironmentError(
+    `${file}: ${off === undefined ? "no readable child_pid field" : `child_pid at offset ${off}, a layout this agent does not know (${Object.keys(FORK_PROGRAMS).join(" or ")})`}, ` +
+      "so children cannot inherit bindings: set AGENT_INHERIT_CHILDREN=false to run without that",
+  );
+}
 
 export async function embeddedObject(): Promise<Uint8Array> {
   return new Uint8Array(await Bun.file(defaultObjectPath).arrayBuffer());
@@ -71,24 +104,27 @@ export class SyscallProbe {
   private readonly ncpu: number;
   /** Slow events delivered into JS since open. */
   eventsIn = 0;
+  /** The programs attached (the fork one depends on the kernel's tracepoint layout). */
+  readonly attached: string[] = [];
 
   private constructor(
     private obj: Pointer,
     private readonly keep: unknown[],
     private readonly opts: ProbeOptions,
+    private readonly tracefs: string,
   ) {
     this.ncpu = libbpf().libbpf_num_possible_cpus();
   }
 
   /** Opens, loads and attaches; throws AgentEnvironmentError with the reason when it cannot. */
   static async open(opts: ProbeOptions = {}): Promise<SyscallProbe> {
-    preflight({ mountTracefs: opts.mountTracefs });
+    const { tracefs } = preflight({ mountTracefs: opts.mountTracefs });
     const lib = libbpf();
     const bytes = opts.object ?? (await embeddedObject());
     const o = openOpts({ objectName: "syscall_latency", btfCustomPath: opts.btfCustomPath });
     const obj = lib.bpf_object__open_mem(ptr(bytes), bytes.length, ptr(o.buf)) as Pointer | null;
     if (!obj) throw explainBpfError("open", Number(lib.libbpf_get_error(null)));
-    const probe = new SyscallProbe(obj, [bytes, o], opts);
+    const probe = new SyscallProbe(obj, [bytes, o], opts, tracefs);
     try {
       probe.load();
       return probe;
@@ -106,6 +142,13 @@ export class SyscallProbe {
       const size = Math.max(4096, 2 ** Math.ceil(Math.log2(this.opts.ringbufBytes)));
       if (m) lib.bpf_map__set_max_entries(m, size);
     }
+    // Only the fork program for this kernel's layout is loaded (none without inheritance).
+    const fork = forkProgram(this.tracefs, this.opts.inherit !== false);
+    for (const name of Object.values(FORK_PROGRAMS)) {
+      const prog = name === fork ? null : this.program(name, false);
+      if (prog) lib.bpf_program__set_autoload(prog, false);
+    }
+    const programs = fork ? [...SYSCALL_PROGRAMS, fork] : SYSCALL_PROGRAMS;
     const err = lib.bpf_object__load(this.obj);
     if (err) throw explainBpfError("load", err, strerror(err));
     // Map fds exist only after load.
@@ -117,15 +160,14 @@ export class SyscallProbe {
     this.fds = { pool: fd("pool"), aggs: fd("aggs"), drops: fd("drops"), config: fd("config"), slow_events: fd("slow_events") };
     this.setConfig(CFG_SLOW_NS, BigInt(Math.round(this.opts.slowThresholdNs ?? 0)));
     this.setConfig(CFG_INHERIT, this.opts.inherit === false ? 0n : 1n);
-    for (const name of PROGRAMS) {
-      const prog = lib.bpf_object__find_program_by_name(this.obj, Buffer.from(`${name}\0`));
-      if (!prog) throw new Error(`BPF object has no program '${name}'`);
-      const link = lib.bpf_program__attach(prog) as Pointer | null;
+    for (const name of programs) {
+      const link = lib.bpf_program__attach(this.program(name)) as Pointer | null;
       if (!link) {
         const code = Number(lib.libbpf_get_error(null));
         throw explainBpfError(`attach of ${name}`, code, strerror(code));
       }
       this.links.push(link);
+      this.attached.push(name);
     }
     this.cb = new JSCallback((_ctx: Pointer, data: Pointer, size: number) => this.onSample(data, size), {
       args: ["ptr", "ptr", "usize"],
@@ -135,6 +177,14 @@ export class SyscallProbe {
     if (!this.rb) throw explainBpfError("ring buffer setup", Number(lib.libbpf_get_error(null)));
     const every = this.opts.consumeIntervalMs ?? 50;
     if (every > 0) this.timer = setInterval(() => this.consume(), every);
+  }
+
+  private program(name: string): Pointer;
+  private program(name: string, required: false): Pointer | null;
+  private program(name: string, required = true): Pointer | null {
+    const prog = libbpf().bpf_object__find_program_by_name(this.obj, Buffer.from(`${name}\0`)) as Pointer | null;
+    if (!prog && required) throw new Error(`BPF object has no program '${name}'`);
+    return prog;
   }
 
   private onSample(data: Pointer, size: number | bigint): number {

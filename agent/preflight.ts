@@ -21,6 +21,13 @@ export function hasBpfPrivileges(caps = effectiveCaps()): boolean {
   return has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON));
 }
 
+/** The names of the capabilities the agent needs and `caps` lacks (empty when it may trace). */
+export function missingBpfCaps(caps = effectiveCaps()): string[] {
+  if (hasBpfPrivileges(caps)) return [];
+  const has = (c: bigint) => ((caps >> c) & 1n) === 1n;
+  return [has(CAP_BPF) ? "" : "CAP_BPF", has(CAP_PERFMON) ? "" : "CAP_PERFMON"].filter(Boolean);
+}
+
 export const PRIVILEGE_HELP =
   "the eBPF agent needs CAP_BPF and CAP_PERFMON (kernel >= 5.8; CAP_SYS_ADMIN on older kernels): run it as root, " +
   "or under systemd with AmbientCapabilities=CAP_BPF CAP_PERFMON (see systemd/neurocontroller-agent.service), " +
@@ -51,7 +58,8 @@ export interface PreflightOptions {
 export function preflight(opts: PreflightOptions = {}): { tracefs: string } {
   if (process.platform !== "linux") throw new AgentEnvironmentError(`the eBPF agent runs on Linux only (this is ${process.platform})`);
   if (!existsSync("/proc/self/status")) throw new AgentEnvironmentError("/proc is not mounted");
-  if (!hasBpfPrivileges()) throw new AgentEnvironmentError(PRIVILEGE_HELP);
+  const missing = missingBpfCaps();
+  if (missing.length) throw new AgentEnvironmentError(`this process (uid ${process.getuid?.()}) lacks ${missing.join(" and ")}: ${PRIVILEGE_HELP}`);
   const tracefs = ensureTracefs(opts.mountTracefs ?? false);
   if (!tracefs) {
     const noEvents = TRACEFS_DIRS.some((d) => existsSync(`${d}/events`));
@@ -64,7 +72,7 @@ export function preflight(opts: PreflightOptions = {}): { tracefs: string } {
 export function explainBpfError(step: string, code: number, detail = ""): AgentEnvironmentError {
   const n = Math.abs(code);
   let why = "";
-  if (n === 1 || n === 13) why = hasBpfPrivileges() ? "the kernel refused it (kernel lockdown, or a security module denies bpf())" : PRIVILEGE_HELP;
+  if (n === 1 || n === 13) why = hasBpfPrivileges() ? "the kernel refused it (the verifier rejected a program: see libbpf's log above; or kernel lockdown, or a security module denies bpf())" : PRIVILEGE_HELP;
   else if (n === 38) why = "this kernel has no bpf() system call (CONFIG_BPF_SYSCALL off, or running under qemu-user, which does not emulate bpf())";
   else if (n === 22 || n === 95) why = "the kernel does not support what the program needs (BPF ring buffer: kernel >= 5.8)";
   else if (n === 2) why = tracefsDir() ? "a tracepoint or file is missing" : TRACEFS_HELP;

@@ -5,7 +5,8 @@
 // tracepoint contexts below are written from /sys/kernel/tracing/events/{raw_syscalls,sched}/*/format,
 // whose layout is the same on x86_64 and arm64 (both LP64), so this one object loads on kernels
 // without BTF (stock Raspberry Pi OS) and on both architectures. Only the object's own BTF (map
-// definitions, line info) is used; libbpf never needs the kernel's.
+// definitions, line info) is used; libbpf never needs the kernel's. Where a layout changed between
+// kernel versions (sched_process_fork), user space reads the offset from the format file at load.
 #include <linux/types.h>
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -26,12 +27,24 @@ struct sys_exit_ctx {
 	__s64 ret;
 };
 
-/* sched/sched_process_fork (kernel >= 6.x: __data_loc comm fields; pids at 12 and 20) */
+/* sched/sched_process_fork has two layouts in the kernels we meet, hence two programs; the loader reads
+ * child_pid's offset from the tracepoint's format file and loads only the matching one (a program that
+ * reads past a tracepoint's record cannot attach to it):
+ *   on_fork:            comm as __data_loc (newer kernels, e.g. 6.18): child_pid at 20;
+ *   on_fork_comm_array: comm as char[16] (Debian bookworm's 6.1 and older kernels): child_pid at 44. */
 struct fork_ctx {
 	__u64 common;
 	__u32 parent_comm_loc;
 	__s32 parent_pid;
 	__u32 child_comm_loc;
+	__s32 child_pid;
+};
+
+struct fork_ctx_comm_array {
+	__u64 common;
+	char parent_comm[16];
+	__s32 parent_pid;
+	char child_comm[16];
 	__s32 child_pid;
 };
 
@@ -225,19 +238,29 @@ slow:;
 }
 
 /* Children (processes and threads) of a bound thread inherit its binding. */
-SEC("tracepoint/sched/sched_process_fork")
-int on_fork(struct fork_ctx *ctx)
+static __always_inline int inherit(__u32 child)
 {
 	if (!config_get(CFG_INHERIT))
 		return 0;
 	struct pool_val *p = pool_match(bpf_get_current_pid_tgid());
 	if (!p)
 		return 0;
-	__u32 child = (__u32)ctx->child_pid;
 	/* A new process's pid is its tgid, so POOL_PROCESS covers its future threads; for a new thread the
 	 * key equals its tid and matches directly. */
 	struct pool_val v = { .bind_id = p->bind_id, .flags = POOL_PROCESS | POOL_INHERITED };
 	if (bpf_map_update_elem(&pool, &child, &v, BPF_NOEXIST))
 		count_drop(DROP_POOL_FULL);
 	return 0;
+}
+
+SEC("tracepoint/sched/sched_process_fork")
+int on_fork(struct fork_ctx *ctx)
+{
+	return inherit((__u32)ctx->child_pid);
+}
+
+SEC("tracepoint/sched/sched_process_fork")
+int on_fork_comm_array(struct fork_ctx_comm_array *ctx)
+{
+	return inherit((__u32)ctx->child_pid);
 }

@@ -1,5 +1,6 @@
 import { Agent, agentOptionsFromConfig } from "../../agent/agent.ts";
 import { AgentEnvironmentError } from "../../agent/libbpf.ts";
+import { runSelfTest } from "../../agent/self-test.ts";
 import { Config, ConfigError } from "../config/load.ts";
 import { createLogger, secretsOf } from "../log.ts";
 import { configOverrides, CONFIG_FLAGS_HELP, stringFlag } from "./args.ts";
@@ -9,6 +10,7 @@ export const agentCommand: Command = {
   name: "agent",
   summary: "Run the eBPF syscall-latency agent (trace pool, spans over MQTT)",
   usage: `Usage: neurocontroller agent [--node NAME] [--socket PATH]
+       neurocontroller agent --self-test
 
 Loads the syscall-latency eBPF program (no kernel BTF needed), accepts PID/TID↔trace bindings on
 the Unix socket AGENT_SOCKET_PATH and on MQTT <prefix>/trace/bind/<node>, and publishes syscall
@@ -17,12 +19,22 @@ Needs root or CAP_BPF + CAP_PERFMON, libbpf.so.1 (apt install libbpf1) and trace
 
 Exit codes: 0 stopped by signal, 1 eBPF/broker unavailable (the reason is printed), 2 configuration error.
 
+--self-test checks that this node can trace, without MQTT or configuration: preflight (privileges,
+libbpf, tracefs), load of the shipped object with kernel BTF lookup pointed at a nonexistent file,
+attach, a child process it starts bound and its sleep (clock_nanosleep) measured — itself and in a
+forked child (inheritance) — then unbind and detach. Prints "self-test: ok arch=… kernel=… observed …";
+exits 0 when the node can trace, 1 with the reason (which capability, file or kernel feature) when not.
+Run it as the agent runs (root, or CAP_BPF + CAP_PERFMON).
+
   --node NAME      AGENT_NODE_NAME (default: host name)
   --socket PATH    AGENT_SOCKET_PATH (empty string disables the socket)
+  --self-test      check the node and exit (see above)
 
 ${CONFIG_FLAGS_HELP}`,
-  flags: ["node", "socket"],
+  flags: ["node", "socket", "self-test"],
+  booleanFlags: ["self-test"],
   async run(args) {
+    if (args.flags.get("self-test")) return runSelfTest();
     let config: Config;
     const overrides = configOverrides(args);
     const node = stringFlag(args, "node");

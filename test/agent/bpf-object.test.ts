@@ -1,12 +1,12 @@
 // The shipped object: reproducible from source, free of CO-RE relocations, loadable without kernel
 // BTF (libbpf's btf_custom_path pointed at a nonexistent file), and detached cleanly.
 import { describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { $ } from "bun";
 import { BPF_DIR, buildBpf, hasClang } from "../../agent/build-bpf.ts";
-import { embeddedObject, SyscallProbe } from "../../agent/loader.ts";
+import { embeddedObject, FORK_PROGRAMS, forkProgram, parseForkChildPidOffset, SyscallProbe } from "../../agent/loader.ts";
 import { AgentEnvironmentError } from "../../agent/libbpf.ts";
 import { ebpfUnavailable } from "./helpers.ts";
 
@@ -48,6 +48,47 @@ describe("syscall_latency.bpf.o", () => {
     const out = mkdtempSync(join(tmpdir(), "neuro-bpf-"));
     const [built] = await buildBpf(out);
     expect(readFileSync(built!).equals(readFileSync(OBJ))).toBe(true);
+  });
+
+  test("sched_process_fork: child_pid's offset is read from the format file, for both kernel layouts", () => {
+    const common = `format:
+\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;
+\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;
+\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;
+\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;
+`;
+    // Debian bookworm 6.1 (as printed by the arm64 image in qemu-system-aarch64) and older kernels
+    const arrays = `${common}
+\tfield:char parent_comm[16];\toffset:8;\tsize:16;\tsigned:0;
+\tfield:pid_t parent_pid;\toffset:24;\tsize:4;\tsigned:1;
+\tfield:char child_comm[16];\toffset:28;\tsize:16;\tsigned:0;
+\tfield:pid_t child_pid;\toffset:44;\tsize:4;\tsigned:1;
+`;
+    // newer kernels (this host's 6.18)
+    const dataLoc = `${common}
+\tfield:__data_loc char[] parent_comm;\toffset:8;\tsize:4;\tsigned:0;
+\tfield:pid_t parent_pid;\toffset:12;\tsize:4;\tsigned:1;
+\tfield:__data_loc char[] child_comm;\toffset:16;\tsize:4;\tsigned:0;
+\tfield:pid_t child_pid;\toffset:20;\tsize:4;\tsigned:1;
+`;
+    expect(parseForkChildPidOffset(arrays)).toBe(44);
+    expect(parseForkChildPidOffset(dataLoc)).toBe(20);
+    expect(parseForkChildPidOffset(common)).toBeUndefined();
+    expect(FORK_PROGRAMS).toEqual({ 20: "on_fork", 44: "on_fork_comm_array" });
+    // unknown layout with inheritance on: refused with the file and the way out; off: no fork program
+    const dir = mkdtempSync(join(tmpdir(), "neuro-tracefs-"));
+    const write = (text: string) => {
+      mkdirSync(join(dir, "events/sched/sched_process_fork"), { recursive: true });
+      writeFileSync(join(dir, "events/sched/sched_process_fork/format"), text);
+    };
+    write(arrays);
+    expect(forkProgram(dir, true)).toBe("on_fork_comm_array");
+    write(dataLoc);
+    expect(forkProgram(dir, true)).toBe("on_fork");
+    write(dataLoc.replace("offset:20", "offset:28"));
+    expect(() => forkProgram(dir, true)).toThrow(/child_pid at offset 28, a layout this agent does not know .*AGENT_INHERIT_CHILDREN=false/);
+    expect(forkProgram(dir, false)).toBeUndefined();
+    expect(() => forkProgram("/nonexistent", true)).toThrow(AgentEnvironmentError);
   });
 
   const skip = ebpfUnavailable();

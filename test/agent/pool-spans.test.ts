@@ -5,7 +5,8 @@ import mqtt from "mqtt";
 import { BindError, TracePool, type PoolSink } from "../../agent/pool.ts";
 import { SpanPublisher } from "../../agent/spans.ts";
 import { syscallName, syscallNumber } from "../../agent/syscalls/index.ts";
-import { explainBpfError, PRIVILEGE_HELP, TRACEFS_HELP } from "../../agent/preflight.ts";
+import { explainBpfError, missingBpfCaps, PRIVILEGE_HELP, TRACEFS_HELP } from "../../agent/preflight.ts";
+import { unifiedTable } from "../../agent/syscalls/generate.ts";
 import type { SyscallSpan } from "../../src/trace/types.ts";
 import { parseSpanBatch, type SpanBatch } from "../../src/trace/types.ts";
 import { TestMosquitto } from "../support/mosquitto.ts";
@@ -95,11 +96,29 @@ describe("syscall tables and error messages", () => {
     expect(syscallNumber("openat", "aarch64")).toBe(56);
     expect(syscallNumber("openat", "x86_64")).toBe(257);
     expect(syscallName(9999, "x86_64")).toBe("syscall_9999");
+    expect(syscallNumber("", "x86_64")).toBeUndefined();
+  });
+
+  test("424 and up come from the one unified table (same numbers on every architecture since Linux 5.1)", () => {
+    for (const arch of ["x86_64", "aarch64"] as const) {
+      expect([syscallName(424, arch), syscallName(435, arch), syscallName(441, arch)]).toEqual(["pidfd_send_signal", "clone3", "epoll_pwait2"]);
+      expect(syscallName(380, arch)).toBe("syscall_380"); // the unassigned gap below 424
+    }
+    expect(syscallName(334, "x86_64")).toBe("rseq");
+    expect(syscallName(293, "aarch64")).toBe("rseq");
+    const x = new Map([[1, "write"], [435, "clone3"]]);
+    expect(unifiedTable([x, new Map([[64, "write"], [435, "clone3"]])])).toEqual(new Map([[435, "clone3"]]));
+    expect(() => unifiedTable([x, new Map([[435, "other"]])])).toThrow("435");
   });
 
   test("errors name the capability, the package or the mount", () => {
     expect(PRIVILEGE_HELP).toContain("CAP_BPF");
     expect(PRIVILEGE_HELP).toContain("CAP_PERFMON");
+    const bit = (...n: number[]) => n.reduce((m, c) => m | (1n << BigInt(c)), 0n);
+    expect(missingBpfCaps(bit())).toEqual(["CAP_BPF", "CAP_PERFMON"]);
+    expect(missingBpfCaps(bit(39))).toEqual(["CAP_PERFMON"]);
+    expect(missingBpfCaps(bit(39, 38))).toEqual([]);
+    expect(missingBpfCaps(bit(21))).toEqual([]); // CAP_SYS_ADMIN covers both (kernels < 5.8)
     expect(TRACEFS_HELP).toContain("mount -t tracefs nodev /sys/kernel/tracing");
     expect(explainBpfError("load", -38).message).toContain("qemu-user");
   });

@@ -1,7 +1,8 @@
 // The flashing path: image/build-image.sh builds the Raspberry Pi arm64 image, the Pi boot files are
 // checked by content (QEMU cannot emulate a Pi 4), then the very same disk image boots under
 // qemu-system-aarch64 -M virt -cpu cortex-a72 with the kernel + initrd taken from its boot partition,
-// and a marker unit (added with --overlay) reports over the serial console what the node reached.
+// and a marker unit (added with --overlay) reports over the serial console what the node reached,
+// including `neurocontroller agent --self-test` (real eBPF on the arm64 kernel: bpf() needs a full VM).
 // Slow (a cold build emulates an arm64 debootstrap and initramfs): runs only with NEURO_SLOW_TESTS=1;
 // CI runs it as its own time-bounded step (see image/README.md).
 import { afterAll, describe, expect, test } from "bun:test";
@@ -53,6 +54,11 @@ for i in $(seq 1 240); do
   sleep 1
 done
 sync
+# the user-facing node check, as root: real eBPF on the arm64 kernel (no MQTT needed)
+st=$(/usr/local/bin/neurocontroller agent --self-test 2>&1); rc=$?
+echo "$st" | sed 's/^/NEURO-SELFTEST-LOG /'
+echo "NEURO-SELFTEST-LOG $(uname -r) fork-format: $(grep -o 'child_pid;[[:space:]]*offset:[0-9]*' /sys/kernel/tracing/events/sched/sched_process_fork/format 2>&1) kernel-btf: $(ls /sys/kernel/btf/vmlinux 2>&1)"
+echo "NEURO-SELFTEST rc=$rc $(echo "$st" | grep -m1 -e '^self-test: ok' -e '^self-test: FAILED' | cut -c1-400)"
 a=$(systemctl is-active neurocontroller-agent.service)
 why=$(journalctl -u neurocontroller-agent.service -o cat --no-pager | grep -m1 'agent:' | tr -d '\\n' | cut -c1-160)
 # why the controller restarted, if it did (first lines of its journal that are not demo output)
@@ -159,6 +165,13 @@ describe.skipIf(!SLOW)("Raspberry Pi image (NEURO_SLOW_TESTS=1)", () => {
     expect(marker).toMatch(/events=[1-9]/); // the demo cluster's anomalies were written (no cluster configured)
     // the agent: no MQTT_URL in this node's config → it stops and says why (documented)
     expect(marker).toMatch(/agent=active|agent_reason=\[agent: .+\]/);
+    // eBPF on arm64 for real: the shipped no-BTF object loads, attaches and measures a bound child.
+    for (const l of serial.split("\n").filter((l) => l.includes("NEURO-SELFTEST-LOG"))) log(l.trim().slice(0, 400));
+    const selfTest = /NEURO-SELFTEST rc=(\d+) (.*)/.exec(serial);
+    log(`self-test: ${selfTest?.[0].trim() ?? "(no NEURO-SELFTEST line)"}`);
+    expect(selfTest?.[1]).toBe("0");
+    expect(selfTest![2]).toMatch(/^self-test: ok arch=aarch64 kernel=\S+-arm64 btf=not-used attached=raw_syscalls observed (clock_)?nanosleep x1 total \d+ ms inherited (clock_)?nanosleep x1 total \d+ ms detached=ok/);
+    expect(Number(/observed \S+ x1 total (\d+) ms/.exec(selfTest![2])![1])).toBeGreaterThanOrEqual(270);
     qemu.kill("SIGKILL");
     await qemu.exited;
     // secrets were moved off the FAT partition
