@@ -5,8 +5,8 @@
 #                             [--overlay DIR] [--compress]
 #
 # Stages (the first two are cached in --cache, default /var/cache/neurocontroller/image):
-#   1. debootstrap --arch=arm64 --foreign + second stage under qemu-aarch64-static     (~3-5 min once)
-#   2. linux-image-arm64 (.deb fetched once) + raspi-firmware + one initramfs          (minutes once)
+#   1. debootstrap --arch=arm64 --foreign + second stage under qemu-aarch64-static  (~15-20 min once)
+#   2. linux-image-arm64 (.deb fetched once) + raspi-firmware + one initramfs       (~15-20 min once)
 #   3. per build: the binary, the units, the first-boot unit, fstab; then the disk image assembled
 #      without loop devices: mkfs.vfat + mtools (boot), mkfs.ext4 -d (root), sfdisk + dd.
 # Pi 5 (bcm2712) is not supported by bookworm's kernel/firmware: use Raspberry Pi OS there.
@@ -28,7 +28,7 @@ while [ $# -gt 0 ]; do
     --cache) CACHE=$2; shift 2 ;;
     --overlay) OVERLAY=$2; shift 2 ;;
     --compress) COMPRESS=1; shift ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -68,7 +68,6 @@ ln -sfn "/usr/local/lib/neurocontroller/neurocontroller-$VERSION" "$ROOT/usr/loc
 install -m 0644 "$UNITS"/neurocontroller.service "$UNITS"/neurocontroller-agent.service "$UNITS"/neurocontroller.slice \
   "$HERE/files/neurocontroller-firstboot.service" "$ROOT/etc/systemd/system/"
 install -m 0755 "$HERE/files/neurocontroller-firstboot" "$ROOT/usr/local/sbin/"
-install -D -m 0755 "$HERE/files/neurocontroller-kubeconfig-generator" "$ROOT/etc/systemd/system-generators/neurocontroller-kubeconfig"
 install -D -m 0644 "$HERE/README.md" "$ROOT/usr/local/share/doc/neurocontroller/image-README.md"
 install -d -m 0755 "$ROOT/etc/neurocontroller"
 install -m 0600 /dev/null "$ROOT/etc/neurocontroller/neurocontroller.env"

@@ -5,25 +5,45 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
 
+# Debian bookworm packages the suite needs, as command:package; only missing ones are installed.
 need_apt=()
-for pair in openssl:openssl zstd:zstd qemu-aarch64-static:qemu-user-static debootstrap:debootstrap systemd-nspawn:systemd-container kubectl:kubectl; do
-  cmd=${pair%%:*} pkg=${pair#*:}
-  command -v "$cmd" >/dev/null 2>&1 || need_apt+=("$pkg")
-done
+want() { # want CMD:PKG… — queue PKG when CMD is not on PATH
+  local pair
+  for pair in "$@"; do
+    command -v "${pair%%:*}" >/dev/null 2>&1 || need_apt+=("${pair#*:}")
+  done
+}
+# Certificates, the arm64 binary under qemu-user, kustomize (Debian's kubectl is kubernetes-client).
+want openssl:openssl zstd:zstd qemu-aarch64-static:qemu-user-static kubectl:kubernetes-client readelf:binutils
 # Real servers and the eBPF toolchain: mosquitto for MQTT, clang + libbpf headers to rebuild the BPF
-# object, libbpf1 to load it, python3 for the traced test child.
-for pair in mosquitto:mosquitto mosquitto_sub:mosquitto-clients clang:clang llvm-objdump:llvm python3:python3; do
-  cmd=${pair%%:*} pkg=${pair#*:}
-  command -v "$cmd" >/dev/null 2>&1 || need_apt+=("$pkg")
-done
+# object, libbpf1 to load it, bpftool to inspect it, python3 for the traced test child.
+want mosquitto:mosquitto mosquitto_sub:mosquitto-clients mosquitto_pub:mosquitto-clients clang:clang \
+  llvm-objdump:llvm bpftool:bpftool python3:python3
 [ -e /usr/include/bpf/bpf_helpers.h ] || need_apt+=(libbpf-dev)
 ls /usr/lib/*/libbpf.so.1 >/dev/null 2>&1 || need_apt+=(libbpf1)
 # The arm64 binary runs under qemu-user with the cross glibc as its sysroot (-L /usr/aarch64-linux-gnu).
 [ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ] || need_apt+=(libc6-arm64-cross)
+# Appliance tests (test/appliance/): systemd units booted in systemd-nspawn containers made with
+# debootstrap, provisioned by Debian's Ansible (ansible-core + the collections package, which has
+# community.docker's nsenter connection) and linted by ansible-lint; the budget bench pins with taskset.
+want systemd-analyze:systemd systemd-nspawn:systemd-container debootstrap:debootstrap nsenter:util-linux \
+  taskset:util-linux ansible-playbook:ansible ansible-lint:ansible-lint
+[ -d /usr/lib/python3/dist-packages/ansible_collections/community/docker ] || need_apt+=(ansible)
+# The slow image test (NEURO_SLOW_TESTS=1, a separate CI step): image/build-image.sh's tools and the
+# arm64 VM that boots the image.
+if [ "${NEURO_SLOW_TESTS:-}" = 1 ]; then
+  want qemu-system-aarch64:qemu-system-arm update-binfmts:binfmt-support mkfs.vfat:dosfstools mcopy:mtools \
+    mdir:mtools sfdisk:fdisk mkfs.ext4:e2fsprogs flock:util-linux
+fi
+mapfile -t need_apt < <(printf '%s\n' "${need_apt[@]}" | awk 'NF && !seen[$0]++')
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "[test] installing ${need_apt[*]} (apt)"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null; }; then
+      echo "[test] apt-get install ${need_apt[*]} failed" >&2
+      echo "0 passed, 1 failed"
+      exit 1
+    fi
   else
     echo "[test] missing ${need_apt[*]}: install them (apt-get install ${need_apt[*]}) or run as root" >&2
     exit 1
@@ -38,7 +58,9 @@ fi
 echo "[test] building the binaries (dist/: linux-x64 + linux-arm64, reused when sources are unchanged)"
 bun scripts/build.ts --all --no-zst || { echo "0 passed, 1 failed"; exit 1; }
 
-report=$(mktemp -d)/junit.xml
+# NEURO_JUNIT_OUT: where to keep the JUnit report (.ci/run adds up the reports of its steps).
+report=${NEURO_JUNIT_OUT:-$(mktemp -d)/junit.xml}
+rm -f "$report"
 bun test --timeout 120000 --reporter=junit --reporter-outfile="$report" "$@" 2>&1
 status=$?
 

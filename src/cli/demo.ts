@@ -1,4 +1,4 @@
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseDuration } from "../config/load.ts";
 import { startDemoCluster } from "../controller/demo-cluster.ts";
@@ -38,7 +38,12 @@ Starts the Kubernetes API simulator (HTTPS, client-certificate auth) with a heal
 a story — a crash loop, an image pull failure, a node going NotReady, a deployment and its service
 losing every ready replica, an OOM kill — and runs the controller against it. Every line the
 controller writes to cleaned_events.log is printed as it happens, so you see anomalies fire and
-resolve within a minute. Files go to DIR (default ./.neurocontroller-demo).
+resolve within a minute.
+
+Files go to DIR: by default $NEURO_STATE_DIR/demo when NEURO_STATE_DIR is configured (environment,
+--config file or --state-dir; under systemd /var/lib/neurocontroller/demo), else
+./.neurocontroller-demo. The demo keeps its own state in DIR/state (never the real state.db) and
+writes cleaned_events.log to NEURO_LOG_DIR when that is configured, else to DIR/log.
 
   --duration D     stop after D (default 80s: the story plus time for the last lines)
   --keep-running   keep going after the story until Ctrl-C
@@ -56,19 +61,49 @@ function formatLine(l: Record<string, unknown>, tty: boolean): string {
   return `${String(l.time).slice(11, 19)} ${status} ${String(l.severity).padEnd(8)} ${l.kind} ${obj} ${l.reason}: ${l.message}`;
 }
 
+/** Where a demo run keeps its files (see the usage text above). */
+export function demoPaths(args: ParsedArgs, env: Record<string, string | undefined> = process.env): { dir: string; logDir: string; stateDir: string } {
+  const user = loadCommandConfig(args, env);
+  const configured = new Map(user.describe().map((d) => [d.key, d.source !== "default"]));
+  const explicit = stringFlag(args, "dir");
+  const dir = resolve(explicit ?? (configured.get("NEURO_STATE_DIR") ? join(user.str("NEURO_STATE_DIR"), "demo") : ".neurocontroller-demo"));
+  return {
+    dir,
+    logDir: configured.get("NEURO_LOG_DIR") ? user.str("NEURO_LOG_DIR") : join(dir, "log"),
+    // Always the demo's own: a node that later gets a real cluster must not inherit the demo's state.
+    stateDir: join(dir, "state"),
+  };
+}
+
+/** $KUBECONFIG entries that exist but configure nothing (only comments), e.g. neurocontroller.service's
+ * SetCredential= placeholder for a missing /etc/neurocontroller/kubeconfig: their first comment says why. */
+function placeholderNotes(env: Record<string, string | undefined>): string[] {
+  const notes: string[] = [];
+  for (const p of (env.KUBECONFIG ?? "").split(":").filter(Boolean)) {
+    try {
+      const lines = readFileSync(p, "utf8").split("\n").map((l) => l.trim()).filter(Boolean);
+      if (lines.every((l) => l.startsWith("#"))) notes.push(`$KUBECONFIG ${p}: ${lines[0]?.replace(/^#+\s*/, "") ?? "empty"}`);
+    } catch {}
+  }
+  return notes;
+}
+
 export async function runDemo(args: ParsedArgs, opts: { keepRunning: boolean }): Promise<number> {
-  const dir = resolve(stringFlag(args, "dir") ?? ".neurocontroller-demo");
   const durationText = stringFlag(args, "duration") ?? "80s";
   const durationMs = parseDuration(durationText);
   if (durationMs === undefined) throw new UsageError(`--duration: expected a duration such as 80s or 2m, not '${durationText}'`);
-  const env: Record<string, string | undefined> = { NEURO_LOG_DIR: join(dir, "log"), NEURO_STATE_DIR: join(dir, "state"), ...DEMO_DEFAULTS, ...process.env };
-  const config = loadCommandConfig(args, env);
+  const { dir, logDir, stateDir } = demoPaths(args);
+  for (const note of placeholderNotes(process.env)) console.error(note);
+  // The demo's directories win over --log-dir/--state-dir (they were taken into account above).
+  const flags = new Map([...args.flags].filter(([k]) => k !== "log-dir" && k !== "state-dir"));
+  const env: Record<string, string | undefined> = { ...DEMO_DEFAULTS, ...process.env, NEURO_LOG_DIR: logDir, NEURO_STATE_DIR: stateDir };
+  const config = loadCommandConfig({ ...args, flags }, env);
   const tty = process.stdout.isTTY === true;
   // Every demo starts a fresh simulated cluster, so what an earlier demo logged means nothing now.
-  rmSync(join(dir, "state"), { recursive: true, force: true });
+  rmSync(stateDir, { recursive: true, force: true });
   const cluster = await startDemoCluster(dir);
   const connection = loadConnection({ kubeconfig: cluster.kubeconfig })!;
-  console.log(`demo cluster: ${cluster.sim.url} (kubeconfig ${cluster.kubeconfig})`);
+  console.log(`demo cluster: ${cluster.sim.url} (kubeconfig ${cluster.kubeconfig}, files in ${dir})`);
   console.log(`cleaned events: ${join(config.str("NEURO_LOG_DIR"), "cleaned_events.log")}\n`);
   const logger = createLogger({ level: config.str("NEURO_LOG_LEVEL"), secrets: secretsOf(config) });
   let firing = 0;

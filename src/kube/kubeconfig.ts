@@ -60,7 +60,7 @@ export function loadConnection(opts: LoadOptions = {}): Connection | null {
   }
   if (env.KUBECONFIG) {
     for (const p of env.KUBECONFIG.split(":")) {
-      if (p && isFile(p)) return fromKubeconfigFile(p, opts.context, "$KUBECONFIG ");
+      if (p && isFile(p) && !placeholder(p)) return fromKubeconfigFile(p, opts.context, "$KUBECONFIG ");
     }
   }
   const inCluster = fromInCluster(env, opts.inClusterRoot ?? IN_CLUSTER_ROOT);
@@ -79,6 +79,18 @@ function isFile(p: string): boolean {
     return statSync(p).isFile();
   } catch {
     return false;
+  }
+}
+
+/** A file of nothing but blank lines and comments configures no cluster (kubectl merges it to nothing):
+ * neurocontroller.service's SetCredential= stand-in for a missing /etc/neurocontroller/kubeconfig. */
+function placeholder(p: string): boolean {
+  try {
+    return readFileSync(p, "utf8")
+      .split("\n")
+      .every((l) => l.trim() === "" || l.trimStart().startsWith("#"));
+  } catch {
+    return false; // unreadable: fromKubeconfigFile reports it
   }
 }
 

@@ -2,10 +2,11 @@
 // ≤ 2.0 on `systemd-analyze security`, and they really run: a bookworm rootfs boots with systemd as
 // PID 1 (systemd-nspawn), the x64 binary and the units are installed the way README says, and the
 // controller — unprivileged, sandboxed, in the budget slice — watches a simulator on the host loopback
-// and writes /var/log/neurocontroller/cleaned_events.log after a fault.
+// and writes /var/log/neurocontroller/cleaned_events.log after a fault; without a kubeconfig the unit
+// still starts (SetCredential= stands in for the missing credential) and runs the demo cluster.
 // Slow the first time (debootstrap, ~2-3 min, cached in /var/cache/neurocontroller-test), then ~15 s.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { startSimulator, type Simulator } from "../../src/sim/index.ts";
 import { crashLoopPod, seedHealthyCluster, type SeededCluster } from "../../src/sim/scenarios.ts";
@@ -189,6 +190,45 @@ describe("systemd units", () => {
       expect(await show("neurocontroller.service", "Result")).toBe("success");
       expect(await show("neurocontroller.service", "ExecMainStatus")).toBe("0");
     }, 60_000);
+
+    test("without /etc/neurocontroller/kubeconfig: no 243/CREDENTIALS, the demo cluster runs and the journal says why", async () => {
+      const kubeconfig = join(root, "etc/neurocontroller/kubeconfig");
+      const realState = join(root, "var/lib/private/neurocontroller/state.db");
+      const stateBefore = existsSync(realState) ? readFileSync(realState) : undefined;
+      const eventLog = join(root, "var/log/neurocontroller/cleaned_events.log");
+      const logBefore = existsSync(eventLog) ? readFileSync(eventLog, "utf8").length : 0;
+      renameSync(kubeconfig, `${kubeconfig}.away`);
+      const journal = async () => (await c!.exec(["journalctl", "-u", "neurocontroller", "--no-pager", "-o", "cat"])).stdout;
+      try {
+        expect((await c!.systemctl("start", "neurocontroller.service")).code).toBe(0);
+        // The demo prints every logged line: a crash loop fires ~6 s into its story.
+        const text = await waitFor(async () => ((await journal()).match(/FIRING .* CrashLoopBackOff/) ? journal() : undefined), {
+          timeoutMs: 60_000,
+          intervalMs: 500,
+          message: "a demo FIRING line in the journal",
+        }).catch(async (e) => {
+          log((await journal()).split("\n").slice(-30).join("\n"));
+          throw e;
+        });
+        log(`demo mode journal: ${text.split("\n").filter((l) => /kubeconfig|demo cluster/.test(l)).slice(0, 3).join(" | ")}`);
+        expect(text).toContain("/etc/neurocontroller/kubeconfig is missing");
+        expect(text).toContain("running the built-in demo cluster");
+        expect((await c!.systemctl("is-active", "neurocontroller.service")).stdout.trim()).toBe("active");
+        // The demo's files live in the StateDirectory (no writable working directory needed) and its
+        // state is its own: the real state.db is left as the real cluster's controller wrote it.
+        const demo = join(root, "var/lib/private/neurocontroller/demo");
+        expect(existsSync(join(demo, "kubeconfig.yaml"))).toBe(true);
+        expect(readdirSync(join(demo, "state")).length).toBeGreaterThan(0);
+        if (stateBefore) expect(readFileSync(realState).equals(stateBefore)).toBe(true);
+        // …and its lines go to the node's cleaned_events.log (NEURO_LOG_DIR), as on a flashed node.
+        expect(readFileSync(eventLog, "utf8").slice(logBefore)).toMatch(/"reason":"CrashLoopBackOff".*"status":"firing"/);
+        expect((await c!.systemctl("stop", "neurocontroller.service")).code).toBe(0);
+        expect(await show("neurocontroller.service", "Result")).toBe("success");
+      } finally {
+        await c!.systemctl("stop", "neurocontroller.service");
+        renameSync(`${kubeconfig}.away`, kubeconfig);
+      }
+    }, 90_000);
 
     test("neurocontroller-agent.service loads eBPF with only CAP_BPF + CAP_PERFMON, tracefs mounted by the unit", async () => {
       if (!agentRunnable) {

@@ -144,6 +144,12 @@ describe("loadConnection order", () => {
     expect(c.server).toBe("https://b:6443");
     expect(c.source).toStartWith("$KUBECONFIG kubeconfig");
   });
+  test("$KUBECONFIG: a file of only comments (systemd's SetCredential= stand-in) configures nothing", () => {
+    write("placeholder", "# /etc/neurocontroller/kubeconfig is missing\n\n");
+    const c = load({ KUBECONFIG: `${join(dir, "placeholder")}:${b}`, HOME: home })!;
+    expect(c.server).toBe("https://b:6443");
+    expect(load({ KUBECONFIG: join(dir, "placeholder"), HOME: join(dir, "nohome") }, undefined, join(dir, "absent.yaml"))).toBeNull();
+  });
   test("in-cluster service account before ~/.kube/config", () => {
     const c = load({ KUBECONFIG: join(dir, "missing"), HOME: home, ...inCluster })!;
     expect(c.server).toBe("https://10.43.0.1:443");
