@@ -13,6 +13,7 @@ import { createHash } from "node:crypto";
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { foreignAgentLibDirs } from "./foreign-libs.ts";
 
 export type Arch = "amd64" | "arm64";
 const TRIPLET: Record<Arch, string> = { amd64: "x86_64-linux-gnu", arm64: "aarch64-linux-gnu" };
@@ -32,10 +33,11 @@ async function readelf(file: string): Promise<{ needed: string[]; interp?: strin
 }
 
 /** soname → host path of every library the binary (and the optional extras) need, recursively. */
-export async function libraryClosure(binary: string, arch: Arch, extras: string[] = ["libbpf.so.1"]) {
+export async function libraryClosure(binary: string, arch: Arch, extras: string[] = ["libbpf.so.1"], extraDirs: string[] = []) {
   const found = new Map<string, string>();
   const missing: string[] = [];
-  const find = (soname: string) => LIB_DIRS[arch].map((d) => join(d, soname)).find((p) => existsSync(p));
+  const dirs = [...LIB_DIRS[arch], ...extraDirs];
+  const find = (soname: string) => dirs.map((d) => join(d, soname)).find((p) => existsSync(p));
   const visit = async (file: string) => {
     for (const so of (await readelf(file)).needed) {
       if (found.has(so)) continue;
@@ -76,7 +78,10 @@ export async function buildOci(opts: { arch: Arch; binary: string; out: string; 
   const work = mkdtempSync(join(tmpdir(), "neuro-oci-"));
   try {
     const stage = join(work, "rootfs");
-    const { interp, libs, optionalMissing } = await libraryClosure(binary, arch);
+    // The agent's libbpf for arm64 is not in the cross sysroot: take Debian's arm64 packages.
+    const hasLibbpf = LIB_DIRS[arch].some((d) => existsSync(join(d, "libbpf.so.1")));
+    const agentDirs = hasLibbpf ? [] : await foreignAgentLibDirs(arch, TRIPLET[arch]);
+    const { interp, libs, optionalMissing } = await libraryClosure(binary, arch, ["libbpf.so.1"], agentDirs);
     const put = (path: string, src: string | { text: string }, mode = 0o644) => {
       const dst = join(stage, path);
       mkdirSync(dirname(dst), { recursive: true });

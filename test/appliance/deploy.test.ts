@@ -207,7 +207,18 @@ describe("OCI image archive (image/oci/build-oci.ts)", () => {
       log(`${arch} image rootfs: ${out.trim() || err.trim()}`);
       expect(code).toBe(0);
       expect(out).toContain(`neurocontroller ${version}`);
-      if (arch === "amd64") expect(existsSync(join(rootfs, "usr/lib/x86_64-linux-gnu/libbpf.so.1"))).toBe(true);
+      // the agent's libraries for both architectures (arm64's come from Debian's arm64 packages)
+      for (const so of ["libbpf.so.1", "libelf.so.1", "libz.so.1"]) expect(existsSync(join(rootfs, `usr/lib/${arch === "amd64" ? "x86_64" : "aarch64"}-linux-gnu/${so}`))).toBe(true);
+      if (arch === "arm64") {
+        // The image's own arm64 libbpf is what bun:ffi opens; qemu-user cannot emulate bpf() itself, so
+        // the self-test gets past the preflight and stops exactly at the first bpf() call.
+        const t = Bun.spawn(["qemu-aarch64-static", "-L", rootfs, "-cpu", "cortex-a72", join(rootfs, "usr/local/bin/neurocontroller"), "agent", "--self-test"], { env, stdout: "pipe", stderr: "pipe" });
+        const [tout, terr, tcode] = await Promise.all([new Response(t.stdout).text(), new Response(t.stderr).text(), t.exited]);
+        log(`arm64 image rootfs, agent --self-test under qemu-user: ${tout.trim()} | ${terr.trim().split("\n").pop()}`);
+        expect(tout).toMatch(/preflight ok: .*libbpf\.so\.1 \(libbpf v1\.\d+\)/);
+        expect(terr).toContain("ENOSYS");
+        expect(tcode).toBe(1);
+      }
     }, 120_000);
   }
 });
