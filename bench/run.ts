@@ -11,6 +11,7 @@ import { runControllerBench, type ControllerProfile } from "./lib/controller-ben
 import { checks, markdown, writeResults } from "./lib/report.ts";
 import { runSpanTransport } from "./span-transport.ts";
 import { createCgroup } from "./lib/cgroup.ts";
+import { regenerateReadme } from "./lib/readme.ts";
 
 const argv = process.argv.slice(2);
 const profile = argv.includes("--profile") ? argv[argv.indexOf("--profile") + 1]! : "short";
@@ -95,6 +96,12 @@ if (!skip.has("ceiling")) {
   const c = Bun.spawnSync([...pin, process.execPath, join(import.meta.dir, "ceiling.ts"), "--events", String(P.ceilingEvents)], { stderr: "inherit" });
   result.ceiling = JSON.parse(c.stdout.toString().trim().split("\n").at(-1) ?? "null");
   log(`ceiling: ${JSON.stringify(result.ceiling)}`);
+  // Same core: the periodic evaluation tick vs a pass over every cached object, and what the caches hold.
+  const last = (cmd: string[]) => JSON.parse(Bun.spawnSync([...pin, process.execPath, ...cmd], { stderr: "inherit" }).stdout.toString().trim().split("\n").at(-1) || "null");
+  result.evaluateCost = last([join(import.meta.dir, "evaluate-cost.ts")]);
+  log(`evaluation tick: ${JSON.stringify(result.evaluateCost)}`);
+  result.cacheMemory = last([join(import.meta.dir, "cache-memory.ts")]);
+  log(`cache memory: ${JSON.stringify(result.cacheMemory)}`);
 }
 
 if (agentOk) {
@@ -110,6 +117,7 @@ const cs = checks(result);
 result.checks = cs;
 const md = markdown(result, cs);
 const file = writeResults(join(import.meta.dir, "results"), result, md);
+regenerateReadme();
 console.log("\n" + md);
-log(`results: ${file.replace(`${ROOT}/`, "")}, bench/results/latest.md`);
+log(`results: ${file.replace(`${ROOT}/`, "")}, bench/results/latest.md (and README.md's table)`);
 process.exit(cs.some((c) => c.pass === false) ? 1 : 0);

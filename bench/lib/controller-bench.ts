@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { createCgroup } from "./cgroup.ts";
 import { Driver, LogTail, Receivers } from "./fixtures.ts";
 import { max, mean, ProcSampler, quantile } from "./sampler.ts";
+import { threadMillicores, threadTicks } from "./threads.ts";
 
 export interface ControllerProfile {
   /** "defaults": the shipped intervals (CPU, memory, storm budgets); "latency": short intervals so lag is not hidden behind batching. */
@@ -120,9 +121,11 @@ export async function runControllerBench(binary: string, prof: ControllerProfile
     // (a) steady.
     sampler.phase = "steady";
     const m0 = await metrics(httpUrl);
+    const threads0 = threadTicks(proc.pid);
     const steadyStart = Date.now();
     driver.send({ cmd: "steady", secs: prof.steadySecs, rate: prof.steadyRate, probeEveryMs: prof.probeEveryMs });
     const se = await driver.wait("steady-end", (prof.steadySecs + 60) * 1000);
+    const threadsM = threadMillicores(threads0, threadTicks(proc.pid), (Date.now() - steadyStart) / 1000);
     sampler.phase = "steady-drain";
     await Bun.sleep(6000);
     const m1 = await metrics(httpUrl);
@@ -143,6 +146,8 @@ export async function runControllerBench(binary: string, prof: ControllerProfile
       rssEndMiB: ss.at(-1)?.rssMiB,
       cpuAvgM: mean(ss.map((s) => s.cpuM)),
       cpuP99M: quantile(ss.map((s) => s.cpuM), 0.99),
+      /** Millicores per thread over the steady phase: the JS thread (named after the binary), "HTTP Client", GC and JIT helpers. */
+      threadsM,
       lag: { ...lag, lags: undefined, earlyP50: early, lateP50: late, growing: lag.lags.length >= 6 && late > 3 * early && late > 1000 },
       alert: { ...alert, lags: undefined },
     };

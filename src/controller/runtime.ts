@@ -1,6 +1,6 @@
 // The controller: informers → rules → collector/cleaner → cleaned_events.log, with leader
-// election, persisted state, API health and the HTTP endpoint. Wiring only; each step lives
-// in its own module.
+// election, persisted state, API health and the HTTP endpoint. Wiring and the periodic cycles
+// only; the leader-only services, handover, external anomalies and gauges have their own rooms.
 import { hostname } from "node:os";
 import type { Config } from "../config/load.ts";
 import { httpListen } from "../config/effective.ts";
@@ -19,12 +19,15 @@ import { LeaderElector } from "../kube/leader.ts";
 import type { Logger } from "../log.ts";
 import { StateStore } from "../store/state-store.ts";
 import { PLUGINS } from "../watchers/registry.ts";
-import { anomalyKey, type Anomaly } from "../watchers/types.ts";
-import { Caches, Evaluator } from "./evaluator.ts";
-import { SharedLoggedState, type SharedState } from "./shared-state.ts";
-import { AlertingRuntime, type AlertingSnapshot } from "./alerting-runtime.ts";
 import { SilenceStore } from "../alerting/silence-store.ts";
-import { TraceBridge, traceBridgeOptionsFromConfig } from "../trace/bridge.ts";
+import { AlertingRuntime } from "./alerting-runtime.ts";
+import { TrimmedCache } from "./cache-trim.ts";
+import { Caches, Evaluator } from "./evaluator.ts";
+import { API_SOURCE, apiUnreachable, LatencyAnomalies } from "./external-anomalies.ts";
+import { publishGauges } from "./gauges.ts";
+import { Handover } from "./handover.ts";
+import { LeaderServices } from "./leader-services.ts";
+import { SharedLoggedState } from "./shared-state.ts";
 
 export interface RuntimeOptions {
   config: Config;
@@ -35,9 +38,6 @@ export interface RuntimeOptions {
   onLogged?: (line: Record<string, unknown>) => void;
 }
 
-const API_SOURCE = "Cluster/api-server";
-const TRACE_SOURCE = "Trace/syscall-latency";
-
 export class ControllerRuntime {
   readonly client: KubeClient;
   readonly caches = new Caches();
@@ -46,13 +46,12 @@ export class ControllerRuntime {
   readonly evaluator: Evaluator;
   readonly metrics = defineControllerMetrics();
   readonly alerting: AlertingRuntime;
-  private bridge?: TraceBridge;
-  private leaderServices: Promise<void> = Promise.resolve();
-  private readonly latency = new Map<string, { anomaly: Anomaly; lastSeen: number }>();
   readonly informers: Informer[] = [];
+  private readonly latency: LatencyAnomalies;
+  private readonly leaderServices: LeaderServices;
+  private readonly handover: Handover;
   private readonly store: StateStore;
   private readonly writer: LogWriter;
-  private readonly shared: SharedLoggedState;
   private readonly health: ApiHealthMonitor;
   private readonly leader?: LeaderElector;
   private readonly timers: ReturnType<typeof setInterval>[] = [];
@@ -60,7 +59,6 @@ export class ControllerRuntime {
   private leading: boolean;
   /** Leader when the API server became unreachable: it keeps logging (the outage itself) until it returns. */
   private leaderWhenApiLost = false;
-  private seededFromShared = false;
   private writing = false;
   private stopped = false;
   private readonly now: () => number;
@@ -81,6 +79,7 @@ export class ControllerRuntime {
       this.metrics.ruleErrors.inc({ kind });
       logger.warn("rule failed on malformed object", { kind, object: `${obj.metadata?.namespace ?? ""}/${obj.metadata?.name ?? ""}`, error: String(err) });
     });
+    this.latency = new LatencyAnomalies(this.collector, config.ms("RULE_EVENT_MAX_AGE"));
     this.store = StateStore.open(config.str("NEURO_STATE_DIR"));
     this.writer = new LogWriter({
       dir: config.str("NEURO_LOG_DIR"),
@@ -90,7 +89,9 @@ export class ControllerRuntime {
     });
     const ns = config.str("LEADER_LEASE_NAMESPACE");
     const leaseName = config.str("LEADER_LEASE_NAME");
-    this.shared = new SharedLoggedState(this.client, ns, `${leaseName}-state`);
+    this.alerting = new AlertingRuntime(config, this.store, new SilenceStore(this.client, ns, `${leaseName}-silences`), this.metrics, logger);
+    this.handover = new Handover(new SharedLoggedState(this.client, ns, `${leaseName}-state`), this.store, this.alerting);
+    this.leaderServices = new LeaderServices(config, logger, this.alerting, (a) => this.latency.record(a, this.now()));
     const identity = config.str("LEADER_IDENTITY") || `${hostname()}-${process.pid}`;
     this.leading = !config.bool("LEADER_ELECTION");
     if (config.bool("LEADER_ELECTION")) {
@@ -103,21 +104,20 @@ export class ControllerRuntime {
         retryPeriodMs: config.ms("LEADER_RETRY_PERIOD"),
         onStartedLeading: () => {
           logger.info("became leader", { identity });
-          this.seededFromShared = false;
+          this.handover.newTerm();
           this.leading = true;
           this.metrics.isLeader.set(1);
-          this.setLeaderServices(true);
+          this.leaderServices.set(true);
         },
         onStoppedLeading: () => {
           logger.warn("lost leadership; standing by", { identity });
           this.leading = false;
           this.metrics.isLeader.set(0);
-          this.setLeaderServices(false);
+          this.leaderServices.set(false);
         },
         onNewLeader: (holder: string) => logger.info("leader is", { holder }),
       });
     }
-    this.alerting = new AlertingRuntime(config, this.store, new SilenceStore(this.client, ns, `${leaseName}-silences`), this.metrics, logger);
     this.health = new ApiHealthMonitor(this.client, {
       intervalMs: config.ms("KUBERNETES_API_HEALTH_CHECK_INTERVAL"),
       onChange: (ok: boolean, detail: string) => this.onApiHealth(ok, detail),
@@ -150,9 +150,8 @@ export class ControllerRuntime {
         logger.warn("kind not served by this API server; its rules are off", { kind: plugin.kind });
         continue;
       }
-      const cache = new Map();
       const informer = new Informer(this.client, ref, {
-        cache,
+        cache: new TrimmedCache(),
         logger,
         onEvent: (type: "ADDED" | "MODIFIED" | "DELETED", obj) => {
           this.metrics.eventsProcessed.inc({ kind: ref.kind });
@@ -166,15 +165,22 @@ export class ControllerRuntime {
     for (const informer of this.informers) informer.start();
     this.health.start();
     if (this.leader) this.leader.start();
-    else this.setLeaderServices(true);
-    this.every(config.ms("NEURO_EVALUATE_INTERVAL"), () => {
-      if (this.synced) this.evaluator.evaluateAll(this.now());
-      if (this.latency.size) this.refreshLatencyAnomalies(this.now());
-    });
+    else this.leaderServices.set(true);
+    this.every(config.ms("NEURO_EVALUATE_INTERVAL"), () => this.evaluateTick());
     this.every(config.ms("DIAGNOSIS_CLEAN_INTERVAL"), () => this.cleaner.clean(this.now()));
     this.every(config.ms("DIAGNOSIS_WRITE_INTERVAL"), () => void this.writeCycle());
     this.every(config.ms("DIAGNOSIS_ALERT_DISPATCH_INTERVAL"), () => void this.alertCycle());
     logger.info("controller started", { server: this.opts.connection.server, informers: this.informers.map((i) => i.ref.plural) });
+  }
+
+  /**
+   * Every NEURO_EVALUATE_INTERVAL: what time alone can change. Watch events evaluate their object at
+   * once; the tick re-evaluates only objects whose rules reported a due duration or window.
+   */
+  evaluateTick(): void {
+    const now = this.now();
+    if (this.synced) this.evaluator.evaluateDue(now);
+    if (this.latency.size) this.latency.refresh(now);
   }
 
   /** Discovery fails while the API server is away; keep trying rather than exiting. */
@@ -199,17 +205,7 @@ export class ControllerRuntime {
     const now = this.now();
     this.leaderWhenApiLost = ok ? false : this.leaderWhenApiLost || this.leading;
     this.opts.logger[ok ? "info" : "error"](ok ? "API server reachable" : "API server unreachable", { detail });
-    const anomaly: Anomaly = {
-      kind: "Cluster",
-      namespace: "",
-      name: this.opts.config.str("CLUSTER_ID"),
-      node: "",
-      reason: "APIServerUnreachable",
-      severity: "critical",
-      category: "Cluster",
-      message: `The Kubernetes API server at ${this.opts.connection.server} does not answer its health check (${detail}). Check the K3s server node and network; anomalies are held until it returns.`,
-      eventTime: new Date(now).toISOString().replace(/\.\d+Z$/, "Z"),
-    };
+    const anomaly = apiUnreachable(this.opts.config.str("CLUSTER_ID"), this.opts.connection.server, detail, now);
     this.collector.observe(API_SOURCE, ok ? [] : [anomaly], now);
   }
 
@@ -218,6 +214,16 @@ export class ControllerRuntime {
     for (const i of this.informers) if (!i.synced) reasons.push(`informer ${i.ref.plural} not synced`);
     if (!this.health.ok) reasons.push(`API server unreachable: ${this.health.lastError ?? "unknown"}`);
     return { ok: reasons.length === 0, reasons };
+  }
+
+  /** Without the API nobody can hold the lease; the last leader goes on logging (the outage first of all). */
+  private get acting(): boolean {
+    return this.leading || this.leaderWhenApiLost;
+  }
+
+  /** Once per term, before the new leader logs or alerts anything. */
+  private async seedFromSharedState(): Promise<void> {
+    if (this.leader && this.leading) await this.handover.seed();
   }
 
   /**
@@ -230,11 +236,8 @@ export class ControllerRuntime {
     this.writing = true;
     try {
       const now = this.now();
-      this.updateGauges();
-      // Without the API nobody can hold the lease; the last leader goes on logging (the outage
-      // first of all) rather than leaving the cluster silent.
-      const acting = this.leading || this.leaderWhenApiLost;
-      if (!acting || !this.synced) {
+      publishGauges(this.metrics, { cleaner: this.cleaner, collector: this.collector, writer: this.writer, alerting: this.alerting, informers: this.informers, leading: this.leading, now });
+      if (!this.acting || !this.synced) {
         this.store.flush();
         return;
       }
@@ -248,7 +251,7 @@ export class ControllerRuntime {
       for (const [key, entry] of result.changed) this.store.setLogged(key, entry);
       for (const key of result.removed) this.store.deleteLogged(key);
       this.store.flush();
-      if (this.leader && this.leading) await this.shared.publish(this.firingLogged(), this.alerting.snapshot());
+      if (this.leader && this.leading) await this.handover.publish();
     } catch (e) {
       this.opts.logger.error("write cycle failed; will retry", { error: String(e) });
     } finally {
@@ -256,53 +259,9 @@ export class ControllerRuntime {
     }
   }
 
-  /** Once per term, before the new leader logs or alerts anything. */
-  private async seedFromSharedState(): Promise<void> {
-    if (!this.leader || !this.leading || this.seededFromShared) return;
-    this.adoptSharedState(await this.shared.load());
-    this.seededFromShared = true;
-  }
-
-  /** Channels, outbox dispatch and the trace bridge run on the leader only (one sender per cluster). */
-  private setLeaderServices(on: boolean): void {
-    this.leaderServices = this.leaderServices.then(async () => {
-      try {
-        if (on) {
-          await this.alerting.activate();
-          const bridgeOpts = traceBridgeOptionsFromConfig(this.opts.config, this.opts.logger);
-          if (bridgeOpts && !this.bridge) {
-            this.bridge = new TraceBridge({ ...bridgeOpts, onAnomalies: (a) => this.recordLatencyAnomalies(a) });
-          }
-        } else {
-          await this.alerting.deactivate();
-          await this.bridge?.close();
-          this.bridge = undefined;
-        }
-      } catch (e) {
-        this.opts.logger.error(on ? "cannot start alert channels" : "error stopping alert channels", { error: String(e) });
-      }
-    });
-  }
-
-  /**
-   * Slow-syscall anomalies arrive only when traced requests are exported; like Warning events they
-   * stay firing while seen within RULE_EVENT_MAX_AGE, then resolve (re-checked every evaluation).
-   */
-  private recordLatencyAnomalies(anomalies: Anomaly[]): void {
-    const now = this.now();
-    for (const a of anomalies) this.latency.set(anomalyKey(a), { anomaly: a, lastSeen: now });
-    this.refreshLatencyAnomalies(now);
-  }
-
-  private refreshLatencyAnomalies(now: number): void {
-    const maxAge = this.opts.config.ms("RULE_EVENT_MAX_AGE");
-    for (const [key, e] of this.latency) if (now - e.lastSeen > maxAge) this.latency.delete(key);
-    this.collector.observe(TRACE_SOURCE, [...this.latency.values()].map((e) => e.anomaly), now);
-  }
-
   /** Incidents and notifications from the active set, every DIAGNOSIS_ALERT_DISPATCH_INTERVAL. */
   async alertCycle(): Promise<void> {
-    if (this.alerting.busy || !(this.leading || this.leaderWhenApiLost) || !this.synced) return;
+    if (this.alerting.busy || !this.acting || !this.synced) return;
     this.alerting.busy = true;
     try {
       await this.seedFromSharedState();
@@ -315,47 +274,13 @@ export class ControllerRuntime {
     }
   }
 
-  /**
-   * What the previous leader published is the truth about what is firing in the log; this node's
-   * own memory of an earlier term may be stale (another leader may have resolved those since).
-   */
-  private adoptSharedState(shared: SharedState | null): void {
-    if (!shared) return; // first leader ever: only the local state exists
-    this.alerting.adopt(shared.alerting as AlertingSnapshot | undefined);
-    for (const [key, entry] of this.store.loadLogged()) if (entry.status === "firing" && !shared.logged.has(key)) this.store.deleteLogged(key);
-    for (const [key, entry] of shared.logged) {
-      if (this.store.getLogged(key)?.status !== "firing") this.store.setLogged(key, { anomaly: entry.anomaly, status: "firing", loggedAt: entry.loggedAt });
-    }
-  }
-
-  private firingLogged() {
-    const out = new Map<string, { anomaly: Anomaly; loggedAt: number }>();
-    for (const [key, e] of this.store.loadLogged()) if (e.status === "firing") out.set(key, { anomaly: e.anomaly, loggedAt: e.loggedAt });
-    return out;
-  }
-
-  private updateGauges(): void {
-    const m = this.metrics;
-    m.rawPoolEntries.set(this.cleaner.rawSize);
-    m.cleanedPoolEntries.set(this.cleaner.cleanedSize);
-    m.rawPoolDropped.advanceTo(this.cleaner.rawDropped);
-    m.logLinesPending.set(this.writer.pendingCount);
-    m.logLinesDropped.advanceTo(this.writer.droppedCount);
-    m.isLeader.set(this.leading ? 1 : 0);
-    for (const [channel, n] of Object.entries(this.alerting.pendingByChannel())) m.outboxPending.set({ channel }, n);
-    m.anomaliesActive.reset();
-    for (const [reason, n] of this.collector.activeByReason()) m.anomaliesActive.set({ reason }, n);
-    const last = Math.max(0, ...this.informers.map((i) => i.lastEventAt ?? 0));
-    if (last) m.watchLag.set((this.now() - last) / 1000);
-  }
-
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
     await this.writeCycle();
-    this.setLeaderServices(false);
-    await this.leaderServices;
+    this.leaderServices.set(false);
+    await this.leaderServices.settled();
     await this.leader?.stop();
     this.health.stop();
     for (const i of this.informers) i.stop();

@@ -1,7 +1,7 @@
 // DaemonSet rules: nodes without an available daemon Pod, daemon Pods on nodes they should not run on.
 import type { KubeObject } from "../kube/types.ts";
 import type { Anomaly, CacheView, RuleContext, WatcherPlugin } from "./types.ts";
-import { activeSince, anomalyFor, findCondition, formatAge, plural, ref } from "./util.ts";
+import { activeSince, anomalyFor, findCondition, formatAge, lasted, plural, ref } from "./util.ts";
 import { generationNotObserved, unavailableReplicas } from "./workload.ts";
 
 const KIND = "DaemonSet";
@@ -20,7 +20,7 @@ function nodesWithUnreadyPods(ds: KubeObject, cache: CacheView): string[] {
 function misscheduled(ds: KubeObject, ctx: RuleContext): Anomaly[] {
   const count: number = ds.status?.numberMisscheduled ?? 0;
   const since = activeSince(ctx.memo, "misscheduledSince", count > 0, ctx.now);
-  if (since === undefined || ctx.now - since < ctx.config.ms("RULE_DEPLOYMENT_UNAVAILABLE_FOR")) return [];
+  if (since === undefined || !lasted(ctx, since, ctx.config.ms("RULE_DEPLOYMENT_UNAVAILABLE_FOR"))) return [];
   return [
     anomalyFor(ds, KIND, {
       reason: "Misscheduled",
@@ -50,4 +50,5 @@ export const daemonSetPlugin: WatcherPlugin = {
   kind: KIND,
   resources: [ref("apps", "v1", "daemonsets", KIND)],
   evaluate: evaluateDaemonSet,
+  reportsTimeDependence: true,
 };

@@ -52,4 +52,5 @@ export const deploymentPlugin: WatcherPlugin = {
   kind: KIND,
   resources: [ref("apps", "v1", "deployments", KIND)],
   evaluate: evaluateDeployment,
+  reportsTimeDependence: true,
 };

@@ -73,6 +73,7 @@ export const endpointsPlugin: WatcherPlugin = {
   // EndpointSlices first: core Endpoints are deprecated since 1.33 and truncated at 1000 addresses.
   resources: [ref("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice"), ref("", "v1", "endpoints", KIND)],
   evaluate: () => [],
+  reportsTimeDependence: true,
   affects(obj) {
     const service = isEndpointSlice(obj) ? obj.metadata.labels?.[SERVICE_NAME_LABEL] : obj.metadata.name;
     return service ? [{ kind: "Service", namespace: obj.metadata.namespace ?? "", name: service }] : [];

@@ -2,7 +2,7 @@
 // event is about (involvedObject). Probe failures (Unhealthy) must also be frequent enough.
 import type { KubeObject } from "../kube/types.ts";
 import type { Anomaly, RuleContext, Severity, WatcherPlugin } from "./types.ts";
-import { activeSince, anomalyFor, formatAge, increaseWithin, parseTime, recordSample, ref, rfc3339 } from "./util.ts";
+import { activeSince, anomalyFor, formatAge, increaseWithin, parseTime, recordSample, ref, rfc3339, withinWindow } from "./util.ts";
 
 const KIND = "Event";
 
@@ -67,7 +67,7 @@ export function evaluateEvent(ev: KubeObject, ctx: RuleContext): Anomaly[] {
   if (ev.type !== "Warning" || !rule) return [];
   const o = occurrences(ev);
   // Old events say nothing about now; ignoring them lets the anomaly resolve as time passes.
-  if (!o || ctx.now - o.last > ctx.config.ms("RULE_EVENT_MAX_AGE")) return [];
+  if (!o || !withinWindow(ctx, o.last, ctx.config.ms("RULE_EVENT_MAX_AGE"))) return [];
   let since = o.first;
   let frequency = "";
   if (ev.reason === "Unhealthy") {
@@ -104,4 +104,5 @@ export const eventPlugin: WatcherPlugin = {
   kind: KIND,
   resources: [ref("", "v1", "events", KIND)],
   evaluate: evaluateEvent,
+  reportsTimeDependence: true,
 };

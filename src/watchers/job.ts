@@ -33,4 +33,5 @@ export const jobPlugin: WatcherPlugin = {
   kind: KIND,
   resources: [ref("batch", "v1", "jobs", KIND)],
   evaluate: evaluateJob,
+  reportsTimeDependence: true,
 };

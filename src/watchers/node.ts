@@ -1,7 +1,7 @@
 // Node rules: NotReady, resource pressure, network, readiness flapping, cordon.
 import type { KubeObject } from "../kube/types.ts";
 import type { Anomaly, RuleContext, Severity, WatcherPlugin } from "./types.ts";
-import { activeSince, anomalyFor, describeCondition, findCondition, formatAge, parseTime, ref } from "./util.ts";
+import { activeSince, anomalyFor, describeCondition, findCondition, formatAge, lasted, parseTime, ref, withinWindow } from "./util.ts";
 
 const KIND = "Node";
 
@@ -21,8 +21,8 @@ function notReady(node: KubeObject, ctx: RuleContext, cordoned: boolean): Anomal
   const ready = findCondition(node, "Ready");
   const since = parseTime(ready?.lastTransitionTime);
   if (!ready || ready.status === "True" || since === undefined) return [];
+  if (!lasted(ctx, since, ctx.config.ms("RULE_NODE_NOT_READY_FOR"))) return [];
   const age = ctx.now - since;
-  if (age < ctx.config.ms("RULE_NODE_NOT_READY_FOR")) return [];
   const state = ready.status === "Unknown" ? "not reporting (Ready=Unknown)" : "NotReady";
   const cordon = cordoned ? " The node is also cordoned (unschedulable)." : "";
   return [
@@ -75,7 +75,7 @@ function readinessFlapping(node: KubeObject, ctx: RuleContext): Anomaly[] {
     }
     ctx.memo.readySignature = signature;
   }
-  transitions = transitions.filter((t) => ctx.now - t.at <= windowMs).slice(-64);
+  transitions = transitions.filter((t) => withinWindow(ctx, t.at, windowMs)).slice(-64);
   ctx.memo.readyTransitions = transitions;
   const firing = transitions.length >= threshold;
   const since = activeSince(ctx.memo, "flapSince", firing, ctx.now, transitions[0]?.at);
@@ -122,4 +122,5 @@ export const nodePlugin: WatcherPlugin = {
   kind: KIND,
   resources: [ref("", "v1", "nodes", KIND, false)],
   evaluate: evaluateNode,
+  reportsTimeDependence: true,
 };

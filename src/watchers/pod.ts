@@ -10,10 +10,12 @@ import {
   findCondition,
   formatAge,
   increaseWithin,
+  lasted,
   parseTime,
   plural,
   recordSample,
   ref,
+  withinWindow,
 } from "./util.ts";
 
 const KIND = "Pod";
@@ -114,7 +116,7 @@ function recentCrashes(pod: KubeObject, ctx: RuleContext, node: string): Anomaly
     for (const t of [status.state?.terminated, status.lastState?.terminated]) {
       const reason = t?.reason && CRASH_REASONS[t.reason];
       const at = parseTime(t?.finishedAt);
-      if (!reason || at === undefined || ctx.now - at > windowMs) continue;
+      if (!reason || at === undefined || !withinWindow(ctx, at, windowMs)) continue;
       if ((latest.get(reason)?.at ?? -Infinity) >= at) continue;
       const code = t!.exitCode !== undefined ? ` (exit code ${t!.exitCode})` : "";
       const restarts = status.restartCount ? `; ${plural(status.restartCount, "restart")} so far` : "";
@@ -156,6 +158,9 @@ function restartRate(pod: KubeObject, ctx: RuleContext, node: string): Anomaly[]
   const exit = lastExit(pod);
   const since = activeSince(ctx.memo, "restartRateSince", firing, ctx.now, exit?.at);
   if (!firing) return [];
+  // The count inside the window only falls as time passes (its baseline moves forward): time alone
+  // can end a firing restart rate, never start one. Re-checked every tick while it fires.
+  ctx.recheckAt?.(ctx.now);
   const last = exit ? `; last exit: ${exit.text}` : "";
   return [
     anomalyFor(pod, KIND, {
@@ -174,8 +179,8 @@ function notReady(pod: KubeObject, ctx: RuleContext, node: string): Anomaly[] {
   const ready = findCondition(pod, "Ready");
   const since = parseTime(ready?.lastTransitionTime);
   if (ready?.status !== "False" || since === undefined) return [];
+  if (!lasted(ctx, since, ctx.config.ms("RULE_POD_NOT_READY_FOR"))) return [];
   const age = ctx.now - since;
-  if (age < ctx.config.ms("RULE_POD_NOT_READY_FOR")) return [];
   const unready = containerStatuses(pod).filter((s) => !s.init && s.status.ready === false).map((s) => s.status.name);
   const which = unready.length ? ` Unready containers: ${unready.join(", ")}.` : "";
   return [
@@ -196,8 +201,8 @@ function pendingTooLong(pod: KubeObject, ctx: RuleContext, node: string): Anomal
   const unschedulable = scheduled?.status === "False" && scheduled.reason === "Unschedulable";
   const since = (unschedulable ? parseTime(scheduled.lastTransitionTime) : undefined) ?? creationTime(pod);
   if (since === undefined) return [];
+  if (!lasted(ctx, since, ctx.config.ms("RULE_POD_PENDING_FOR"))) return [];
   const age = ctx.now - since;
-  if (age < ctx.config.ms("RULE_POD_PENDING_FOR")) return [];
   const message = unschedulable
     ? `Pod cannot be scheduled for ${formatAge(age)}: ${scheduled.message ?? "no node fits"}. Check resource requests, node selectors, taints/tolerations and whether nodes are cordoned or NotReady.`
     : `Pod has been Pending for ${formatAge(age)}${node ? ` on node ${node}` : ""}. Check image pulls, volume mounts and the Pod's events (kubectl describe pod).`;
@@ -223,7 +228,7 @@ function evicted(pod: KubeObject, ctx: RuleContext, node: string): Anomaly[] {
   const objectTime = disruption ?? (finished.length ? Math.max(...finished) : undefined);
   const since = activeSince(ctx.memo, "evictedSince", isEvicted, ctx.now, objectTime);
   // Evicted pods linger until garbage-collected; report the eviction, not the leftover object, for a while.
-  if (since === undefined || ctx.now - since > ctx.config.ms("RULE_POD_EVICTED_WINDOW")) return [];
+  if (since === undefined || !withinWindow(ctx, since, ctx.config.ms("RULE_POD_EVICTED_WINDOW"))) return [];
   return [
     anomalyFor(pod, KIND, {
       reason: "Evicted",
@@ -239,7 +244,7 @@ function evicted(pod: KubeObject, ctx: RuleContext, node: string): Anomaly[] {
 function stuckTerminating(pod: KubeObject, ctx: RuleContext, node: string): Anomaly[] {
   // deletionTimestamp is already "requested time + grace period": past it, the kubelet is late.
   const deadline = parseTime(pod.metadata.deletionTimestamp);
-  if (deadline === undefined || ctx.now - deadline < ctx.config.ms("RULE_POD_TERMINATING_FOR")) return [];
+  if (deadline === undefined || !lasted(ctx, deadline, ctx.config.ms("RULE_POD_TERMINATING_FOR"))) return [];
   const finalizers: string[] = (pod.metadata.finalizers as string[] | undefined) ?? [];
   const why = finalizers.length ? ` Finalizers still set: ${finalizers.join(", ")}.` : "";
   return [
@@ -272,4 +277,5 @@ export const podPlugin: WatcherPlugin = {
   kind: KIND,
   resources: [ref("", "v1", "pods", KIND)],
   evaluate: evaluatePod,
+  reportsTimeDependence: true,
 };

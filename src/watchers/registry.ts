@@ -1,5 +1,5 @@
 // Every watcher plugin, in the order the runtime starts their informers (owners before what they own
-// is not required: rules read the cache lazily and are re-evaluated periodically).
+// is not required: rules read the cache lazily, and a change re-evaluates what it `affects`).
 import type { WatcherPlugin } from "./types.ts";
 import { podPlugin } from "./pod.ts";
 import { nodePlugin } from "./node.ts";

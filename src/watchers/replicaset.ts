@@ -54,4 +54,5 @@ export const replicaSetPlugin: WatcherPlugin = {
   kind: KIND,
   resources: [ref("apps", "v1", "replicasets", KIND)],
   evaluate: () => [],
+  reportsTimeDependence: true,
 };

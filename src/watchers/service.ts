@@ -2,7 +2,7 @@
 // Reported as kind "Endpoints" named after the Service, as the seed's log does.
 import type { KubeObject } from "../kube/types.ts";
 import type { Anomaly, RuleContext, WatcherPlugin } from "./types.ts";
-import { activeSince, anomalyFor, formatAge, ref } from "./util.ts";
+import { activeSince, anomalyFor, formatAge, lasted, ref } from "./util.ts";
 import { endpointReadiness } from "./endpoints.ts";
 
 const KIND = "Service";
@@ -28,9 +28,8 @@ export function evaluateService(svc: KubeObject, ctx: RuleContext): Anomaly[] {
   const r = endpointReadiness(namespace, name, ctx.cache);
   // Endpoint objects carry no "ready since"; the last-change annotation bounds it, else first observation.
   const since = activeSince(ctx.memo, "emptySince", r.ready === 0, ctx.now, r.lastChange);
-  if (since === undefined) return [];
+  if (since === undefined || !lasted(ctx, since, ctx.config.ms("RULE_ENDPOINTS_EMPTY_FOR"))) return [];
   const age = ctx.now - since;
-  if (age < ctx.config.ms("RULE_ENDPOINTS_EMPTY_FOR")) return [];
   const selector = Object.entries(svc.spec.selector as Record<string, string>)
     .map(([k, v]) => `${k}=${v}`)
     .join(",");
@@ -54,4 +53,5 @@ export const servicePlugin: WatcherPlugin = {
   kind: KIND,
   resources: [ref("", "v1", "services", KIND)],
   evaluate: evaluateService,
+  reportsTimeDependence: true,
 };

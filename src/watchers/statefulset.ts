@@ -19,4 +19,5 @@ export const statefulSetPlugin: WatcherPlugin = {
   kind: KIND,
   resources: [ref("apps", "v1", "statefulsets", KIND)],
   evaluate: evaluateStatefulSet,
+  reportsTimeDependence: true,
 };

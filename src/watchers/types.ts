@@ -37,6 +37,15 @@ export interface RuleContext {
    * (restart samples, readiness transitions, first time a condition was observed). Deleted with the object.
    */
   memo: Record<string, unknown>;
+  /**
+   * Time dependence: the rule's answer for this object may change at `at` (ms since epoch) with no
+   * new event — a duration threshold is reached, a window slides past a sample. The controller
+   * re-evaluates the object on the first periodic tick at or after the earliest time reported
+   * (`at` <= now: the next tick). Rules report it on every evaluation it still applies to; an object
+   * whose rules report nothing is re-evaluated only when it, or an object it `affects`, changes.
+   * Optional: one-shot callers (scan, tests) need not collect it.
+   */
+  recheckAt?(at: number): void;
 }
 
 export interface WatcherPlugin {
@@ -51,6 +60,12 @@ export interface WatcherPlugin {
    * its Service). The runtime re-evaluates them after this object changes.
    */
   affects?(obj: KubeObject): { kind: string; namespace: string; name: string }[];
+  /**
+   * True when the rules call `ctx.recheckAt` for everything that can change with time alone. Objects
+   * of a plugin without it are re-evaluated on every periodic tick (always correct, costs a pass
+   * over its whole cache every NEURO_EVALUATE_INTERVAL).
+   */
+  reportsTimeDependence?: boolean;
 }
 
 export function anomalyKey(a: Pick<Anomaly, "kind" | "namespace" | "name" | "reason">): string {

@@ -33,6 +33,28 @@ export function creationTime(obj: KubeObject): number | undefined {
   return parseTime(obj.metadata.creationTimestamp);
 }
 
+// ---------- time dependence (what the periodic tick must re-check) ----------
+
+/**
+ * A duration rule's threshold: true once the state that began at `since` has lasted `forMs`.
+ * Until then the object is due for a re-check at the moment it matures (no event will say so).
+ */
+export function lasted(ctx: RuleContext, since: number, forMs: number): boolean {
+  if (ctx.now - since >= forMs) return true;
+  ctx.recheckAt?.(since + forMs);
+  return false;
+}
+
+/**
+ * A window rule: true while `at` is at most `windowMs` old. While it is, the object is due for a
+ * re-check the moment `at` leaves the window (the anomaly clears with no event).
+ */
+export function withinWindow(ctx: RuleContext, at: number, windowMs: number): boolean {
+  if (ctx.now - at > windowMs) return false;
+  ctx.recheckAt?.(at + windowMs + 1);
+  return true;
+}
+
 // ---------- conditions ----------
 
 export interface Condition {

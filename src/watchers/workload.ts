@@ -2,7 +2,7 @@
 // too few ready replicas for too long, and a spec change the controller has not picked up.
 import type { KubeObject } from "../kube/types.ts";
 import type { Anomaly, RuleContext } from "./types.ts";
-import { activeSince, anomalyFor, creationTime, formatAge } from "./util.ts";
+import { activeSince, anomalyFor, creationTime, formatAge, lasted } from "./util.ts";
 
 export interface ReplicaCounts {
   desired: number;
@@ -21,9 +21,8 @@ export interface ReplicaCounts {
 export function unavailableReplicas(obj: KubeObject, kind: string, c: ReplicaCounts, ctx: RuleContext): Anomaly[] {
   const short = c.desired > 0 && (c.ready < c.desired || c.unavailable > 0);
   const since = activeSince(ctx.memo, "unavailableSince", short, ctx.now, c.shortSince);
-  if (since === undefined) return [];
+  if (since === undefined || !lasted(ctx, since, ctx.config.ms("RULE_DEPLOYMENT_UNAVAILABLE_FOR"))) return [];
   const age = ctx.now - since;
-  if (age < ctx.config.ms("RULE_DEPLOYMENT_UNAVAILABLE_FOR")) return [];
   const missing = Math.max(c.desired - c.ready, c.unavailable);
   return [
     anomalyFor(obj, kind, {
@@ -45,7 +44,7 @@ export function unreadyRatio(obj: KubeObject, kind: string, c: ReplicaCounts, ct
   const ratio = c.desired > 0 ? unready / c.desired : 0;
   const high = c.desired > 0 && unready > 0 && ratio >= threshold;
   const since = activeSince(ctx.memo, "unreadyRatioSince", high, ctx.now, c.shortSince);
-  if (since === undefined || ctx.now - since < ctx.config.ms("DIAGNOSIS_UNREADY_THRESHOLD_DURATION")) return [];
+  if (since === undefined || !lasted(ctx, since, ctx.config.ms("DIAGNOSIS_UNREADY_THRESHOLD_DURATION"))) return [];
   return [
     anomalyFor(obj, kind, {
       reason: "UnreadyReplicaRatio",
@@ -66,7 +65,7 @@ export function generationNotObserved(obj: KubeObject, kind: string, ctx: RuleCo
   const behind = typeof generation === "number" && generation > observed;
   // A brand-new object (generation 1) has been waiting since it was created.
   const since = activeSince(ctx.memo, "generationSince", behind, ctx.now, generation === 1 ? creationTime(obj) : undefined);
-  if (since === undefined || ctx.now - since < ctx.config.ms("RULE_GENERATION_OBSERVED_GRACE")) return [];
+  if (since === undefined || !lasted(ctx, since, ctx.config.ms("RULE_GENERATION_OBSERVED_GRACE"))) return [];
   return [
     anomalyFor(obj, kind, {
       reason: "GenerationNotObserved",

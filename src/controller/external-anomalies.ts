@@ -1,0 +1,51 @@
+// Anomalies no informer produces, fed to the same collector under their own source keys: the API
+// server's health (from the health monitor) and slow syscalls (from agent spans via the trace bridge).
+import type { Anomaly } from "../watchers/types.ts";
+import { anomalyKey } from "../watchers/types.ts";
+import type { AnomalySink } from "./evaluator.ts";
+
+export const API_SOURCE = "Cluster/api-server";
+export const TRACE_SOURCE = "Trace/syscall-latency";
+
+/** APIServerUnreachable, about the cluster itself, starting `now`. */
+export function apiUnreachable(clusterId: string, server: string, detail: string, now: number): Anomaly {
+  return {
+    kind: "Cluster",
+    namespace: "",
+    name: clusterId,
+    node: "",
+    reason: "APIServerUnreachable",
+    severity: "critical",
+    category: "Cluster",
+    message: `The Kubernetes API server at ${server} does not answer its health check (${detail}). Check the K3s server node and network; anomalies are held until it returns.`,
+    eventTime: new Date(now).toISOString().replace(/\.\d+Z$/, "Z"),
+  };
+}
+
+/**
+ * Slow-syscall anomalies arrive only when traced requests are exported; like Warning events they
+ * stay firing while seen within `maxAgeMs` (RULE_EVENT_MAX_AGE), then resolve on a refresh.
+ */
+export class LatencyAnomalies {
+  private readonly seen = new Map<string, { anomaly: Anomaly; lastSeen: number }>();
+
+  constructor(
+    private readonly sink: Pick<AnomalySink, "observe">,
+    private readonly maxAgeMs: number,
+  ) {}
+
+  record(anomalies: Anomaly[], now: number): void {
+    for (const a of anomalies) this.seen.set(anomalyKey(a), { anomaly: a, lastSeen: now });
+    this.refresh(now);
+  }
+
+  /** Drops what aged out and publishes the rest; the runtime calls it every evaluation tick while any are held. */
+  refresh(now: number): void {
+    for (const [key, e] of this.seen) if (now - e.lastSeen > this.maxAgeMs) this.seen.delete(key);
+    this.sink.observe(TRACE_SOURCE, [...this.seen.values()].map((e) => e.anomaly), now);
+  }
+
+  get size(): number {
+    return this.seen.size;
+  }
+}

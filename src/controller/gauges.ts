@@ -1,0 +1,31 @@
+// The controller's gauges, refreshed before each write cycle from the components that keep the figures.
+import type { Cleaner } from "../diagnosis/cleaner.ts";
+import type { Collector } from "../diagnosis/collector.ts";
+import type { LogWriter } from "../diagnosis/log-writer.ts";
+import type { ControllerMetrics } from "../http/metrics.ts";
+import type { Informer } from "../kube/informer.ts";
+import type { AlertingRuntime } from "./alerting-runtime.ts";
+
+export interface GaugeSources {
+  cleaner: Cleaner;
+  collector: Collector;
+  writer: LogWriter;
+  alerting: AlertingRuntime;
+  informers: readonly Informer[];
+  leading: boolean;
+  now: number;
+}
+
+export function publishGauges(m: ControllerMetrics, s: GaugeSources): void {
+  m.rawPoolEntries.set(s.cleaner.rawSize);
+  m.cleanedPoolEntries.set(s.cleaner.cleanedSize);
+  m.rawPoolDropped.advanceTo(s.cleaner.rawDropped);
+  m.logLinesPending.set(s.writer.pendingCount);
+  m.logLinesDropped.advanceTo(s.writer.droppedCount);
+  m.isLeader.set(s.leading ? 1 : 0);
+  for (const [channel, n] of Object.entries(s.alerting.pendingByChannel())) m.outboxPending.set({ channel }, n);
+  m.anomaliesActive.reset();
+  for (const [reason, n] of s.collector.activeByReason()) m.anomaliesActive.set({ reason }, n);
+  const last = Math.max(0, ...s.informers.map((i) => i.lastEventAt ?? 0));
+  if (last) m.watchLag.set((s.now - last) / 1000);
+}

@@ -1,0 +1,45 @@
+// What runs on the leader only, one sender per cluster: the alert channels with their outbox
+// dispatch, and the trace bridge that turns agent spans into slow-syscall anomalies. Switched on
+// when this controller starts leading and off when it stops, one switch at a time and in order.
+import type { Config } from "../config/load.ts";
+import type { Logger } from "../log.ts";
+import { TraceBridge, traceBridgeOptionsFromConfig } from "../trace/bridge.ts";
+import type { Anomaly } from "../watchers/types.ts";
+import type { AlertingRuntime } from "./alerting-runtime.ts";
+
+export class LeaderServices {
+  private chain: Promise<void> = Promise.resolve();
+  private bridge?: TraceBridge;
+
+  constructor(
+    private readonly config: Config,
+    private readonly logger: Logger,
+    private readonly alerting: AlertingRuntime,
+    /** Slow-syscall anomalies from the bridge. */
+    private readonly onSpanAnomalies: (anomalies: Anomaly[]) => void,
+  ) {}
+
+  /** Queues a switch on or off after any switch still in progress; errors are logged, never thrown. */
+  set(on: boolean): void {
+    this.chain = this.chain.then(async () => {
+      try {
+        if (on) {
+          await this.alerting.activate();
+          const bridgeOpts = traceBridgeOptionsFromConfig(this.config, this.logger);
+          if (bridgeOpts && !this.bridge) this.bridge = new TraceBridge({ ...bridgeOpts, onAnomalies: this.onSpanAnomalies });
+        } else {
+          await this.alerting.deactivate();
+          await this.bridge?.close();
+          this.bridge = undefined;
+        }
+      } catch (e) {
+        this.logger.error(on ? "cannot start alert channels" : "error stopping alert channels", { error: String(e) });
+      }
+    });
+  }
+
+  /** Resolves when every switch queued so far has finished. */
+  settled(): Promise<void> {
+    return this.chain;
+  }
+}
