@@ -86,9 +86,9 @@ export class ConfigUsageError extends Error {}
  * The configuration as every command reads it: defaults < --config file < environment < flags.
  * Invalid values become a ConfigUsageError naming each key (exit 2).
  */
-export function loadCommandConfig(args: ParsedArgs, env?: Record<string, string | undefined>): Config {
+export function loadCommandConfig(args: ParsedArgs, env?: Record<string, string | undefined>, forced: Record<string, string> = {}): Config {
   try {
-    return Config.load({ env, file: stringFlag(args, "config"), overrides: configOverrides(args) });
+    return Config.load({ env, file: stringFlag(args, "config"), overrides: { ...configOverrides(args), ...forced } });
   } catch (e) {
     if (e instanceof ConfigError) throw new ConfigUsageError(e.message);
     throw e;

@@ -16,7 +16,8 @@ may run it: one is active, the others stay synced and take over within the lease
 
 The cluster is found in this order: --kubeconfig, $KUBECONFIG, the in-cluster service account,
 ~/.kube/config, /etc/rancher/k3s/k3s.yaml. When none exists, it runs against the built-in demo
-cluster (the same as 'neurocontroller demo --keep-running').
+cluster (like 'neurocontroller demo --keep-running', but its made-up anomalies are logged only under
+the demo directory and sent to no alert channel).
 
 Stops cleanly on SIGTERM/SIGINT (final write, lease released).
 
@@ -27,7 +28,7 @@ ${CONFIG_FLAGS_HELP}`,
     const connection = loadConnection({ kubeconfig: stringFlag(args, "kubeconfig"), context: stringFlag(args, "context") });
     if (!connection) {
       console.error("no cluster configured (no --kubeconfig, $KUBECONFIG, service account, ~/.kube/config or k3s.yaml): running the built-in demo cluster");
-      return runDemo(args, { keepRunning: true });
+      return runDemo(args, { keepRunning: true, fallback: true });
     }
     const logger = createLogger({ level: config.str("NEURO_LOG_LEVEL"), secrets: secretsOf(config) });
     const runtime = new ControllerRuntime({ config, connection, logger });

@@ -61,15 +61,16 @@ function formatLine(l: Record<string, unknown>, tty: boolean): string {
   return `${String(l.time).slice(11, 19)} ${status} ${String(l.severity).padEnd(8)} ${l.kind} ${obj} ${l.reason}: ${l.message}`;
 }
 
-/** Where a demo run keeps its files (see the usage text above). */
-export function demoPaths(args: ParsedArgs, env: Record<string, string | undefined> = process.env): { dir: string; logDir: string; stateDir: string } {
+/** Where a demo run keeps its files (see the usage text above). The fallback (controller without a
+ * cluster) never writes the real cleaned_events.log: what it logs is made up. */
+export function demoPaths(args: ParsedArgs, env: Record<string, string | undefined> = process.env, fallback = false): { dir: string; logDir: string; stateDir: string } {
   const user = loadCommandConfig(args, env);
   const configured = new Map(user.describe().map((d) => [d.key, d.source !== "default"]));
   const explicit = stringFlag(args, "dir");
   const dir = resolve(explicit ?? (configured.get("NEURO_STATE_DIR") ? join(user.str("NEURO_STATE_DIR"), "demo") : ".neurocontroller-demo"));
   return {
     dir,
-    logDir: configured.get("NEURO_LOG_DIR") ? user.str("NEURO_LOG_DIR") : join(dir, "log"),
+    logDir: configured.get("NEURO_LOG_DIR") && !fallback ? user.str("NEURO_LOG_DIR") : join(dir, "log"),
     // Always the demo's own: a node that later gets a real cluster must not inherit the demo's state.
     stateDir: join(dir, "state"),
   };
@@ -88,16 +89,23 @@ function placeholderNotes(env: Record<string, string | undefined>): string[] {
   return notes;
 }
 
-export async function runDemo(args: ParsedArgs, opts: { keepRunning: boolean }): Promise<number> {
+/** What the fallback demo must not do with its made-up anomalies: alert the user's real channels. */
+const FALLBACK_CHANNELS_OFF = { ENABLE_SLACK_ALERT: "false", ENABLE_EMAIL_ALERT: "false", ENABLE_MQTT_ALERT: "false" };
+
+/** `fallback`: run by `controller` because no cluster is configured (a node not yet in a cluster), as
+ * opposed to a `demo` the user asked for: its log stays in the demo directory and no channel is alerted. */
+export async function runDemo(args: ParsedArgs, opts: { keepRunning: boolean; fallback?: boolean }): Promise<number> {
   const durationText = stringFlag(args, "duration") ?? "80s";
   const durationMs = parseDuration(durationText);
   if (durationMs === undefined) throw new UsageError(`--duration: expected a duration such as 80s or 2m, not '${durationText}'`);
-  const { dir, logDir, stateDir } = demoPaths(args);
+  const fallback = opts.fallback === true;
+  const { dir, logDir, stateDir } = demoPaths(args, process.env, fallback);
   for (const note of placeholderNotes(process.env)) console.error(note);
+  if (fallback) console.error(`demo cluster only: its anomalies are made up, so they go to ${join(logDir, "cleaned_events.log")} and to no alert channel (run 'neurocontroller demo' to try your channels with them)`);
   // The demo's directories win over --log-dir/--state-dir (they were taken into account above).
   const flags = new Map([...args.flags].filter(([k]) => k !== "log-dir" && k !== "state-dir"));
   const env: Record<string, string | undefined> = { ...DEMO_DEFAULTS, ...process.env, NEURO_LOG_DIR: logDir, NEURO_STATE_DIR: stateDir };
-  const config = loadCommandConfig({ ...args, flags }, env);
+  const config = loadCommandConfig({ ...args, flags }, env, fallback ? FALLBACK_CHANNELS_OFF : {});
   const tty = process.stdout.isTTY === true;
   // Every demo starts a fresh simulated cluster, so what an earlier demo logged means nothing now.
   rmSync(stateDir, { recursive: true, force: true });

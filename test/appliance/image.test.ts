@@ -50,7 +50,7 @@ const MARKER_SCRIPT = `#!/bin/sh
 exec >/dev/ttyAMA0 2>&1
 for i in $(seq 1 240); do
   s=$(systemctl is-active neurocontroller.service)
-  [ "$s" = active ] && [ -s /var/log/neurocontroller/cleaned_events.log ] && break
+  [ "$s" = active ] && [ -s /var/lib/neurocontroller/demo/log/cleaned_events.log ] && break
   sleep 1
 done
 sync
@@ -63,7 +63,7 @@ a=$(systemctl is-active neurocontroller-agent.service)
 why=$(journalctl -u neurocontroller-agent.service -o cat --no-pager | grep -m1 'agent:' | tr -d '\\n' | cut -c1-160)
 # why the controller restarted, if it did (first lines of its journal that are not demo output)
 echo "NEURO-JOURNAL $(journalctl -u neurocontroller.service -o cat --no-pager | grep -v -e '^──' -e 'FIRING' -e 'RESOLVED' | head -8 | tr '\n' '|' | cut -c1-600)"
-echo "NEURO-MARKER controller=$s restarts=$(systemctl show -p NRestarts --value neurocontroller.service) agent=$a hostname=$(hostname) env=$(stat -c %a /etc/neurocontroller/neurocontroller.env) cluster=$(sed -n 's/^CLUSTER_ID=//p' /etc/neurocontroller/neurocontroller.env) cgroup=$(stat -fc %T /sys/fs/cgroup) slice_mem=$(systemctl show -p MemoryMax --value neurocontroller.slice) events=$(wc -l </var/log/neurocontroller/cleaned_events.log) agent_reason=[$why]"
+echo "NEURO-MARKER controller=$s restarts=$(systemctl show -p NRestarts --value neurocontroller.service) agent=$a hostname=$(hostname) env=$(stat -c %a /etc/neurocontroller/neurocontroller.env) cluster=$(sed -n 's/^CLUSTER_ID=//p' /etc/neurocontroller/neurocontroller.env) cgroup=$(stat -fc %T /sys/fs/cgroup) slice_mem=$(systemctl show -p MemoryMax --value neurocontroller.slice) events=$(wc -l </var/lib/neurocontroller/demo/log/cleaned_events.log) real_log=$(cat /var/log/neurocontroller/cleaned_events.log 2>/dev/null | wc -l) agent_reason=[$why]"
 `;
 
 describe.skipIf(!SLOW)("Raspberry Pi image (NEURO_SLOW_TESTS=1)", () => {
@@ -162,7 +162,8 @@ describe.skipIf(!SLOW)("Raspberry Pi image (NEURO_SLOW_TESTS=1)", () => {
     expect(marker).toContain("env=600 cluster=vm-test");
     expect(marker).toContain("cgroup=cgroup2fs");
     expect(marker).toContain("slice_mem=268435456");
-    expect(marker).toMatch(/events=[1-9]/); // the demo cluster's anomalies were written (no cluster configured)
+    expect(marker).toMatch(/events=[1-9]/); // the demo cluster's anomalies were written (no cluster configured)…
+    expect(marker).toContain("real_log=0 "); // …in the demo directory: the node's real log has nothing made up
     // the agent: no MQTT_URL in this node's config → it stops and says why (documented)
     expect(marker).toMatch(/agent=active|agent_reason=\[agent: .+\]/);
     // eBPF on arm64 for real: the shipped no-BTF object loads, attaches and measures a bound child.

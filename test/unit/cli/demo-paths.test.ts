@@ -25,3 +25,8 @@ test("NEURO_STATE_DIR configured (systemd): <state dir>/demo with its own state;
 test("--dir wins", () => {
   expect(paths(["--dir", "/tmp/d"], { NEURO_STATE_DIR: "/srv/nc" })).toEqual({ dir: "/tmp/d", logDir: "/tmp/d/log", stateDir: "/tmp/d/state" });
 });
+
+test("the fallback (controller without a cluster) never logs into the real NEURO_LOG_DIR: its anomalies are made up", () => {
+  const env = { NEURO_STATE_DIR: "/var/lib/neurocontroller", NEURO_LOG_DIR: "/var/log/neurocontroller" };
+  expect(demoPaths(parseArgs([], ["keep-running"]), env, true).logDir).toBe("/var/lib/neurocontroller/demo/log");
+});
