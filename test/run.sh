@@ -66,5 +66,5 @@ status=$?
 
 summary=$(bun test/support/junit-summary.ts "$report")
 echo "$summary"
-failed=$(echo "$summary" | sed -E 's/.* ([0-9]+) failed.*/\1/')
+failed=$(echo "$summary" | tail -n 1 | sed -E 's/.* ([0-9]+) failed.*/\1/')
 if [ "$status" -ne 0 ] || [ "$failed" != "0" ]; then exit 1; fi

@@ -16,4 +16,6 @@ for (const m of xml.matchAll(/<testcase\b[^>]*?(\/>|>([\s\S]*?)<\/testcase>)/g))
   else if (/<skipped\b/.test(body)) skipped++;
   else passed++;
 }
-console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);
+// Skips on their own line: the last line stays the plain form CI recognises.
+if (skipped) console.log(`${skipped} skipped`);
+console.log(`${passed} passed, ${failed} failed`);
