@@ -26,7 +26,7 @@ ls /usr/lib/*/libbpf.so.1 >/dev/null 2>&1 || need_apt+=(libbpf1)
 # Appliance tests (test/appliance/): systemd units booted in systemd-nspawn containers made with
 # debootstrap, provisioned by Debian's Ansible (ansible-core + the collections package, which has
 # community.docker's nsenter connection) and linted by ansible-lint; the budget bench pins with taskset.
-want systemd-analyze:systemd systemd-nspawn:systemd-container debootstrap:debootstrap nsenter:util-linux \
+want setpriv:util-linux runuser:util-linux unshare:util-linux systemd-analyze:systemd systemd-nspawn:systemd-container debootstrap:debootstrap nsenter:util-linux \
   taskset:util-linux ansible-playbook:ansible ansible-lint:ansible-lint
 [ -d /usr/lib/python3/dist-packages/ansible_collections/community/docker ] || need_apt+=(ansible)
 # The slow image test (NEURO_SLOW_TESTS=1, a separate CI step): image/build-image.sh's tools and the

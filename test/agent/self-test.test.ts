@@ -12,7 +12,8 @@ const skip = ebpfUnavailable();
 if (skip) console.log(`[skip] agent --self-test: ${skip}`);
 const log = (s: string) => console.log(`[self-test] ${s}`);
 const arch = process.arch === "arm64" ? "aarch64" : "x86_64";
-const has = (tool: string) => Bun.spawnSync(["sh", "-c", `command -v ${tool}`]).exitCode === 0;
+// util-linux tools (test/run.sh installs the package): missing ones fail the suite, they do not skip it.
+const MISSING_TOOLS = ["setpriv", "runuser", "unshare"].filter((t) => Bun.spawnSync(["sh", "-c", `command -v ${t}`]).exitCode !== 0);
 
 async function run(cmd: string[]) {
   // A minimal environment: no MQTT_URL or any other configuration is needed.
@@ -31,6 +32,7 @@ function verdict(out: string) {
 
 describe.skipIf(!!skip)("neurocontroller agent --self-test (compiled binary, real eBPF)", () => {
   beforeAll(async () => {
+    if (MISSING_TOOLS.length) throw new Error(`missing ${MISSING_TOOLS.join(", ")}: apt-get install util-linux`);
     // The host binary only; reused when its inputs did not change.
     const b = await run([process.execPath, `${ROOT}/scripts/build.ts`]);
     log((b.out + b.err).trim());
@@ -55,14 +57,14 @@ describe.skipIf(!!skip)("neurocontroller agent --self-test (compiled binary, rea
     expect(v.childMs).toBeGreaterThanOrEqual(90);
   }, 60_000);
 
-  test.skipIf(!has("setpriv"))("with only CAP_BPF + CAP_PERFMON (the systemd unit's grant, no CAP_SYS_ADMIN): exits 0", async () => {
+  test("with only CAP_BPF + CAP_PERFMON (the systemd unit's grant, no CAP_SYS_ADMIN): exits 0", async () => {
     const r = await run(["setpriv", "--bounding-set", "-sys_admin", "--inh-caps", "-sys_admin", BINARY, "agent", "--self-test"]);
     expect(r.err).toBe("");
     expect(r.code).toBe(0);
     expect(verdict(r.out).syscall).toMatch(/nanosleep$/);
   }, 60_000);
 
-  test.skipIf(!has("runuser"))("as an unprivileged user: exits 1 naming CAP_BPF and CAP_PERFMON", async () => {
+  test("as an unprivileged user: exits 1 naming CAP_BPF and CAP_PERFMON", async () => {
     const r = await run(["runuser", "-u", "nobody", "--", BINARY, "agent", "--self-test"]);
     expect(r.code).toBe(1);
     expect(r.out).not.toContain("self-test: ok");
@@ -71,14 +73,14 @@ describe.skipIf(!!skip)("neurocontroller agent --self-test (compiled binary, rea
     expect(r.err).toContain("AmbientCapabilities=CAP_BPF CAP_PERFMON");
   }, 60_000);
 
-  test.skipIf(!has("setpriv"))("root without CAP_PERFMON: exits 1 naming exactly that capability", async () => {
+  test("root without CAP_PERFMON: exits 1 naming exactly that capability", async () => {
     const r = await run(["setpriv", "--bounding-set", "-sys_admin,-perfmon", "--inh-caps", "-sys_admin,-perfmon", BINARY, "agent", "--self-test"]);
     expect(r.code).toBe(1);
     expect(r.err).toContain("(uid 0) lacks CAP_PERFMON:");
     expect(r.err).not.toContain("lacks CAP_BPF");
   }, 60_000);
 
-  test.skipIf(!has("unshare") || !has("setpriv"))("tracefs absent and not mountable (no CAP_SYS_ADMIN): exits 1 naming the mount", async () => {
+  test("tracefs absent and not mountable (no CAP_SYS_ADMIN): exits 1 naming the mount", async () => {
     // A private mount namespace without tracefs; the host's mounts are untouched.
     const script = 'for d in /sys/kernel/tracing /sys/kernel/debug/tracing; do umount "$d" 2>/dev/null; done; exec setpriv --bounding-set -sys_admin --inh-caps -sys_admin "$0" agent --self-test';
     const r = await run(["unshare", "-m", "--propagation", "private", "sh", "-c", script, BINARY]);

@@ -31,9 +31,7 @@ afterAll(async () => {
 
 const env = () => ({
   ...process.env,
-  MQTT_URL: broker.url,
-  MQTT_USERNAME: broker.username,
-  MQTT_PASSWORD: broker.password,
+  ...broker.clientEnv,
   MQTT_TOPIC_PREFIX: prefix,
   NEURO_STATE_DIR: stateDir,
   NO_COLOR: "1",

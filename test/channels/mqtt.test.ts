@@ -80,7 +80,7 @@ describe("MQTT channel against mosquitto", () => {
     const t = mqttTopics(prefix);
     const sub = await subscriber([t.status]);
     const child = Bun.spawn(["bun", join(import.meta.dir, "..", "support", "mqtt-child.ts")], {
-      env: { ...process.env, MQTT_URL: broker.url, MQTT_USERNAME: broker.username, MQTT_PASSWORD: broker.password, MQTT_TOPIC_PREFIX: prefix, MQTT_CLIENT_ID: `child-${prefixSeq}` },
+      env: { ...process.env, ...broker.clientEnv, MQTT_TOPIC_PREFIX: prefix, MQTT_CLIENT_ID: `child-${prefixSeq}` },
       stdout: "pipe",
       stderr: "inherit",
     });

@@ -35,9 +35,7 @@ function start(args: string[], prefix: string) {
     HOME: "/nonexistent",
     NEURO_STATE_DIR: join(dir, "state"),
     NEURO_LOG_DIR: join(dir, "log"),
-    MQTT_URL: broker.url,
-    MQTT_USERNAME: broker.username,
-    MQTT_PASSWORD: broker.password,
+    ...broker.clientEnv,
     MQTT_TOPIC_PREFIX: prefix,
     ALERT_GROUP_WAIT: "1s",
   };

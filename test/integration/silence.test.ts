@@ -1,11 +1,12 @@
 // Silences from the CLI and from the MQTT command topic: stored in the cluster, honoured by the
 // running controller (a silenced incident notifies nobody, yet is still in cleaned_events.log).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startSimulator, type Simulator } from "../../src/sim/index.ts";
-import { crashLoopPod, seedHealthyCluster, type SeededCluster } from "../../src/sim/scenarios.ts";
+import type { Simulator } from "../../src/sim/index.ts";
+import { crashLoopPod, type SeededCluster } from "../../src/sim/scenarios.ts";
 import { command, ControllerProcess } from "../support/controller.ts";
-import { TestMosquitto } from "../support/mosquitto.ts";
-import { TestSubscriber } from "../support/mqtt-subscriber.ts";
+import type { TestMosquitto } from "../support/mosquitto.ts";
+import type { TestSubscriber } from "../support/mqtt-subscriber.ts";
+import { startStack, type Stack } from "../support/stack.ts";
 import { waitFor } from "../support/wait.ts";
 
 async function cli(args: string[]) {
@@ -15,6 +16,7 @@ async function cli(args: string[]) {
 }
 
 describe("silences", () => {
+  let stack: Stack;
   let sim: Simulator;
   let seeded: SeededCluster;
   let broker: TestMosquitto;
@@ -23,16 +25,12 @@ describe("silences", () => {
   const prefix = "neurocontroller/silence-test";
 
   beforeAll(async () => {
-    sim = await startSimulator({ tls: true });
-    seeded = seedHealthyCluster(sim.store, { nodes: 2, deployments: 3, replicasPerDeployment: 1 });
-    broker = await TestMosquitto.start();
-    sub = await TestSubscriber.connect(broker, [`${prefix}/alerts`]);
+    stack = await startStack({ seed: { nodes: 2, deployments: 3, replicasPerDeployment: 1 }, subscribe: [`${prefix}/alerts`] });
+    ({ sim, seeded, broker, sub } = stack);
   });
   afterAll(async () => {
     await ctl?.stop();
-    await sub?.close();
-    await broker?.stop();
-    await sim?.stop();
+    await stack?.stop();
   });
 
   test("CLI: add validates and stores; ls shows it; rm expires it (kept for the audit trail)", async () => {
@@ -61,9 +59,7 @@ describe("silences", () => {
   test("MQTT command adds a silence the controller honours: the silenced incident is logged but not notified", async () => {
     ctl = await ControllerProcess.start("source", sim.kubeconfig(), {
       LEADER_ELECTION: "false",
-      MQTT_URL: broker.url,
-      MQTT_USERNAME: broker.username,
-      MQTT_PASSWORD: broker.password,
+      ...broker.clientEnv,
       MQTT_TOPIC_PREFIX: prefix,
       DIAGNOSIS_ALERT_DISPATCH_INTERVAL: "200ms",
       ALERT_GROUP_WAIT: "500ms",

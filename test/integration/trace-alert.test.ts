@@ -1,13 +1,14 @@
 // Agent spans reach the controller over a real mosquitto; a slow syscall becomes a SyscallLatencyHigh
 // anomaly in cleaned_events.log (and the alert pipeline), which resolves once it is no longer seen.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { startSimulator, type Simulator } from "../../src/sim/index.ts";
-import { seedHealthyCluster } from "../../src/sim/scenarios.ts";
+import type { Simulator } from "../../src/sim/index.ts";
 import { ControllerProcess } from "../support/controller.ts";
-import { TestMosquitto } from "../support/mosquitto.ts";
-import { TestSubscriber } from "../support/mqtt-subscriber.ts";
+import type { TestMosquitto } from "../support/mosquitto.ts";
+import type { TestSubscriber } from "../support/mqtt-subscriber.ts";
+import { startStack, type Stack } from "../support/stack.ts";
 import { waitFor } from "../support/wait.ts";
 
+let stack: Stack;
 let sim: Simulator;
 let broker: TestMosquitto;
 let pub: TestSubscriber;
@@ -15,16 +16,12 @@ let ctl: ControllerProcess;
 const prefix = "neurocontroller/trace-e2e";
 
 beforeAll(async () => {
-  sim = await startSimulator({ tls: true });
-  seedHealthyCluster(sim.store, { nodes: 1, deployments: 1, replicasPerDeployment: 1 });
-  broker = await TestMosquitto.start();
-  pub = await TestSubscriber.connect(broker, [`${prefix}/alerts`]);
+  stack = await startStack({ seed: { nodes: 1, deployments: 1, replicasPerDeployment: 1 }, subscribe: [`${prefix}/alerts`] });
+  ({ sim, broker, sub: pub } = stack);
 });
 afterAll(async () => {
   await ctl?.stop();
-  await pub?.close();
-  await broker?.stop();
-  await sim?.stop();
+  await stack?.stop();
 });
 
 function batch(seq: number, maxNs: number) {
@@ -59,9 +56,7 @@ function batch(seq: number, maxNs: number) {
 test("a 1.5 s fsync in a traced request fires SyscallLatencyHigh for the service, then resolves", async () => {
   ctl = await ControllerProcess.start("source", sim.kubeconfig(), {
     LEADER_ELECTION: "false",
-    MQTT_URL: broker.url,
-    MQTT_USERNAME: broker.username,
-    MQTT_PASSWORD: broker.password,
+    ...broker.clientEnv,
     MQTT_TOPIC_PREFIX: prefix,
     TRACE_EXPORT_INTERVAL: "200ms",
     TRACE_ALERT_SYSCALL_LATENCY: "1s",

@@ -61,6 +61,11 @@ log_type warning
     return `${this.opts.tls ? "mqtts" : "mqtt"}://127.0.0.1:${this.port}`;
   }
 
+  /** The settings a controller or agent needs to use this broker. */
+  get clientEnv(): { MQTT_URL: string; MQTT_USERNAME: string; MQTT_PASSWORD: string } {
+    return { MQTT_URL: this.url, MQTT_USERNAME: this.username, MQTT_PASSWORD: this.password };
+  }
+
   /** (Re)starts the broker on the same port with the same persistence directory. */
   async resume(): Promise<void> {
     const proc = Bun.spawn(["mosquitto", "-c", join(this.dir, "mosquitto.conf")], { stdout: "ignore", stderr: "pipe" });
