@@ -162,6 +162,7 @@ export function defineControllerMetrics(registry = new Registry()) {
     notificationsFailed: c("notifications_failed_total", "Notifications dead-lettered after a permanent error, per channel.", ["channel"]),
     outboxPending: g("outbox_pending", "Notifications persisted and not yet acknowledged, per channel.", ["channel"]),
     malformedCommands: c("malformed_commands_total", "Rejected messages on the MQTT command topic."),
+    malformedInput: c("malformed_input_total", "Input refused at a boundary (schema, size, signature), per source.", ["source"]),
     ruleErrors: c("rule_errors_total", "Objects a rule could not evaluate (malformed), per kind.", ["kind"]),
   };
 }
