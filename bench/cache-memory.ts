@@ -8,7 +8,7 @@ import { heapStats } from "bun:jsc";
 import { trimForCache } from "../src/controller/cache-trim.ts";
 import type { KubeObject } from "../src/kube/types.ts";
 import { objectKey } from "../src/kube/types.ts";
-import { seedHealthyCluster } from "../src/sim/scenarios.ts";
+import { seedHealthyCluster } from "../src/sim/kit.ts";
 import { SimStore } from "../src/sim/store.ts";
 
 const store = new SimStore();

@@ -10,7 +10,7 @@ import { Informer } from "../src/kube/informer.ts";
 import { LineSplitter, parseWatchLine } from "../src/kube/lines.ts";
 import type { KubeObject, WatchEvent } from "../src/kube/types.ts";
 import { SimStore } from "../src/sim/store.ts";
-import { crashLoopPod, healPod, seedHealthyCluster } from "../src/sim/scenarios.ts";
+import { crashLoopPod, healPod, seedHealthyCluster } from "../src/sim/kit.ts";
 import { PLUGINS } from "../src/watchers/registry.ts";
 
 const argv = process.argv.slice(2);

@@ -10,7 +10,7 @@ import { Cleaner } from "../src/diagnosis/cleaner.ts";
 import { Collector } from "../src/diagnosis/collector.ts";
 import type { KubeObject } from "../src/kube/types.ts";
 import { objectKey } from "../src/kube/types.ts";
-import { crashLoopPod, seedHealthyCluster } from "../src/sim/scenarios.ts";
+import { crashLoopPod, seedHealthyCluster } from "../src/sim/kit.ts";
 import { SimStore } from "../src/sim/store.ts";
 import { PLUGINS } from "../src/watchers/registry.ts";
 

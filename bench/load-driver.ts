@@ -6,8 +6,8 @@
 //   {"cmd":"steady","secs":60,"rate":50,"probeEveryMs":3000}  → {"ev":"probe",…}* {"ev":"steady-end",…}
 //   {"cmd":"storm","secs":60,"reschedule":1000,"updates":10000} → {"ev":"storm-end",…}
 //   {"cmd":"probe"} → {"ev":"probe",…}   {"cmd":"quit"}
-import { startDemoCluster } from "../src/controller/demo-cluster.ts";
-import { crashLoopPod, healPod, nodeNotReady, nodeName, replicaPod, runningPodStatus } from "../src/sim/scenarios.ts";
+import { startDemoCluster } from "../src/sim/demo-cluster.ts";
+import { crashLoopPod, healPod, nodeNotReady, nodeName, replicaPod, runningPodStatus } from "../src/sim/kit.ts";
 import { syncAfterPodChange } from "../src/sim/controllers.ts";
 import type { SimStore } from "../src/sim/store.ts";
 import type { KubeObject } from "../src/kube/types.ts";

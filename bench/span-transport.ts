@@ -87,7 +87,7 @@ export interface SpanStep { rate: number; sent: number; received: number; lost: 
 
 /** Runs sink + publisher (optionally wrapped into a cgroup) and returns one row per rate step. */
 export async function runSpanTransport(opts: { steps: number[]; secs: number; wrap?: (argv: string[]) => string[] }): Promise<{ steps: SpanStep[]; maxLossless: number; sinkRssMiB: number; pubRssMiB: number }> {
-  const { TestMosquitto } = await import("../test/support/mosquitto.ts");
+  const { TestMosquitto } = await import("../testkit/mosquitto.ts");
   const broker = await TestMosquitto.start();
   const wrap = opts.wrap ?? ((a: string[]) => a);
   const common = ["--url", broker.url, "--user", broker.username, "--pass", broker.password];

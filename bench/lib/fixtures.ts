@@ -3,9 +3,9 @@
 // cleaned_events.log with the wall time each line was seen.
 import mqtt from "mqtt";
 import { existsSync, openSync, readSync, closeSync, statSync } from "node:fs";
-import { TestMosquitto } from "../../test/support/mosquitto.ts";
-import { TestSmtp } from "../../test/support/smtp.ts";
-import { SlackReceiver } from "../../test/support/slack-receiver.ts";
+import { TestMosquitto } from "../../testkit/mosquitto.ts";
+import { TestSmtp } from "../../testkit/smtp.ts";
+import { SlackReceiver } from "../../testkit/slack-receiver.ts";
 
 export interface Seen<T> {
   at: number;

@@ -1,10 +1,10 @@
 // The alerting settings, read once from the configuration (keys declared in src/config/schema.ts,
 // group "alerting", plus the seed's SLACK_ALERT_DISPATCH_INTERVAL and the channels' enable keys).
 import { ConfigError, type Config } from "../config/load.ts";
-import type { Severity } from "../watchers/types.ts";
+import type { Severity } from "../model/anomaly.ts";
 import { DEFAULT_LEVEL_RULES, type LevelRules } from "./levels.ts";
 import type { BucketSpec } from "./throttle.ts";
-import type { Channel } from "./types.ts";
+import type { Channel } from "../model/alert.ts";
 
 export interface GroupTimings {
   /** ALERT_GROUP_WAIT */

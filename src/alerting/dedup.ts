@@ -2,8 +2,8 @@
 // one alert, and a group is only re-announced to a channel when what that channel was last told is
 // out of date — a new alert fired, an alert it was told about resolved — or the repeat interval passed.
 // Re-observations, message changes (restart counts) and alerts becoming silenced/inhibited are not news.
-import type { IncidentMember } from "../diagnosis/incidents.ts";
-import type { AlertItem, AlertLevel } from "./types.ts";
+import type { IncidentMember } from "../model/incident.ts";
+import type { AlertItem, AlertLevel } from "../model/alert.ts";
 
 /** What one channel was last told about one group. */
 export interface SentRecord {

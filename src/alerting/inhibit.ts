@@ -5,8 +5,9 @@
 //   severity  a critical alert inhibits warning/info alerts on the same object (a Deployment's
 //             UnreadyReplicaRatio makes its UnavailableReplica redundant).
 // An inhibiting alert inhibits even when it is itself silenced, as in Alertmanager.
-import type { Incident } from "../diagnosis/incidents.ts";
-import { refKey, SEVERITY_RANK, subjectOf } from "../diagnosis/topology.ts";
+import type { Incident } from "../model/incident.ts";
+import { refKey, subjectOf } from "../correlation/topology.ts";
+import { SEVERITY_RANK } from "../model/anomaly.ts";
 
 /** Member key -> key of the member that inhibits it. */
 export function inhibitions(incident: Incident): Map<string, string> {

@@ -8,10 +8,11 @@
 //              -> email + Slack + MQTT, grouped
 //   light      everything else (warning, info) -> Slack + MQTT, grouped
 // Silenced anomalies do not count: silencing an alert must not keep escalating its incident.
-import type { Incident, IncidentMember } from "../diagnosis/incidents.ts";
-import { SEVERITY_RANK, subjectOf } from "../diagnosis/topology.ts";
-import type { Severity } from "../watchers/types.ts";
-import type { AlertLevel, Channel } from "./types.ts";
+import type { Incident, IncidentMember } from "../model/incident.ts";
+import { SEVERITY_RANK } from "../model/anomaly.ts";
+import { subjectOf } from "../correlation/topology.ts";
+import type { Severity } from "../model/anomaly.ts";
+import type { AlertLevel, Channel } from "../model/alert.ts";
 
 export interface LevelRules {
   /** ALERT_LEVEL_STRICT_SEVERITY */

@@ -5,7 +5,7 @@
 // step(state, input, now) is pure: the state is plain JSON that the runtime persists together with
 // the incident state, so a restart neither re-announces open incidents nor forgets held notifications.
 // The runtime calls step() every tick, with the changes from correlate() (often none: timers still run).
-import type { Incident, IncidentChange, IncidentMember } from "../diagnosis/incidents.ts";
+import type { Incident, IncidentChange, IncidentMember } from "../model/incident.ts";
 import type { AlertingConfig } from "./config.ts";
 import { needsNotification, uniqueByFingerprint, type SentRecord } from "./dedup.ts";
 import { afterFlush, expedite, isDue, newGroupTimer, type GroupTimer } from "./group.ts";
@@ -13,8 +13,8 @@ import { inhibitions } from "./inhibit.ts";
 import { channelsFor, decideLevel, isImmediate, type LevelDecision } from "./levels.ts";
 import { isSilenced, type Silence } from "./silence.ts";
 import { buildPayload, toAlertItem } from "./summarize.ts";
-import { emptyThrottleState, nextReleaseAt, offer, release, type ThrottleState } from "./throttle.ts";
-import { maxLevel, type AlertLevel, type Channel, type Notification } from "./types.ts";
+import { emptyThrottleState, offer, release, type ThrottleState } from "./throttle.ts";
+import { maxLevel, type AlertLevel, type Channel, type Notification } from "../model/alert.ts";
 
 export interface GroupState {
   /** The incident as of its latest change. */
@@ -151,12 +151,4 @@ export function step(prev: PipelineState, input: PipelineInput, now: number, cfg
   const released = release(throttle, cfg.budgets, now);
   state.throttle = released.state;
   return { state, notifications: released.released };
-}
-
-/** The earliest time step() has something to do without new input (for scheduling the next tick). */
-export function nextWakeAt(state: PipelineState, cfg: AlertingConfig): number | undefined {
-  const times = Object.values(state.groups).map((g) => g.timer.nextFlushAt);
-  const held = nextReleaseAt(state.throttle, cfg.budgets);
-  if (held !== undefined) times.push(held);
-  return times.length ? Math.min(...times) : undefined;
 }

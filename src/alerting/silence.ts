@@ -3,9 +3,9 @@
 // take shell-style globs (`*` any run of characters, `?` one character); `!=` negates. Kinds compare
 // case-insensitively (`kind=pod` means Pod). Like Alertmanager, a silence records who created it and
 // why, and is expired by moving its end to now (kept for the audit trail, never deleted on expiry).
-import { hashString } from "../diagnosis/fingerprint.ts";
+import { hashString } from "../model/fingerprint.ts";
 import { parseDuration } from "../config/load.ts";
-import type { Anomaly } from "../watchers/types.ts";
+import type { Anomaly } from "../model/anomaly.ts";
 
 export const SILENCE_FIELDS = ["namespace", "kind", "name", "reason", "node"] as const;
 export type SilenceField = (typeof SILENCE_FIELDS)[number];

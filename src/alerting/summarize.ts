@@ -1,8 +1,8 @@
 // Builds the one payload every channel renders (AlertGroupData) and short text summaries of it.
 // Rendering for Slack/email/MQTT lives with each channel (src/channels/).
-import { hashString } from "../diagnosis/fingerprint.ts";
-import type { Incident, IncidentMember } from "../diagnosis/incidents.ts";
-import type { AlertGroupData, AlertItem, AlertLevel } from "./types.ts";
+import { hashString } from "../model/fingerprint.ts";
+import type { Incident, IncidentMember } from "../model/incident.ts";
+import type { AlertGroupData, AlertItem, AlertLevel } from "../model/alert.ts";
 
 export function toAlertItem(m: IncidentMember): AlertItem {
   const a = m.anomaly;

@@ -5,8 +5,8 @@
 // alerts sent before its throttle and so lost them). A newer notification for the same incident and
 // channel supersedes the held one — the payload is the whole incident state, so the newer one carries
 // everything the older said (merge). Held notifications leave oldest first, high-risk ahead of the rest.
-import type { AlertLevel, Channel, Notification } from "./types.ts";
-import { levelRank, maxLevel } from "./types.ts";
+import type { AlertLevel, Channel, Notification } from "../model/alert.ts";
+import { levelRank, maxLevel } from "../model/alert.ts";
 
 export interface BucketSpec {
   capacity: number;
@@ -76,17 +76,4 @@ export function release(
     } else kept.push(h);
   }
   return { state: { buckets, held: kept }, released };
-}
-
-/** When the next held notification can leave (for the runtime's next tick), if any is held. */
-export function nextReleaseAt(state: ThrottleState, budgets: Record<Channel, BucketSpec>): number | undefined {
-  let soonest: number | undefined;
-  for (const h of state.held) {
-    const ch = h.notification.channel;
-    const b = state.buckets[ch];
-    const spec = budgets[ch];
-    const at = !b || b.tokens >= 1 ? (b?.at ?? 0) : b.at + (1 - b.tokens) * spec.refillEveryMs;
-    soonest = soonest === undefined ? at : Math.min(soonest, at);
-  }
-  return soonest;
 }

@@ -4,7 +4,7 @@
 
 // The payload types are the alerting pipeline's (src/alerting/types.ts), re-exported so channel code
 // and tests import from one place.
-import type { AlertGroupData, AlertItem, AlertLevel, Channel as AlertChannel, Notification } from "../alerting/types.ts";
+import type { AlertGroupData, AlertItem, AlertLevel, Channel as AlertChannel, Notification } from "../model/alert.ts";
 
 export type { AlertGroupData, AlertItem, AlertLevel, Notification };
 export type ChannelName = AlertChannel;

@@ -4,6 +4,7 @@ import { createLogger, secretsOf } from "../log.ts";
 import { CONFIG_FLAGS_HELP, loadCommandConfig, stringFlag } from "./args.ts";
 import { EXIT, type Command } from "./command.ts";
 import { runDemo } from "./demo.ts";
+import { waitForSignal } from "./signals.ts";
 
 export const controllerCommand: Command = {
   name: "controller",
@@ -39,11 +40,3 @@ ${CONFIG_FLAGS_HELP}`,
     return EXIT.ok;
   },
 };
-
-export function waitForSignal(): Promise<string> {
-  return new Promise((resolve) => {
-    const done = (sig: string) => resolve(sig);
-    process.once("SIGTERM", () => done("SIGTERM"));
-    process.once("SIGINT", () => done("SIGINT"));
-  });
-}

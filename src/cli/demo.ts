@@ -1,14 +1,14 @@
 import { readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseDuration } from "../config/load.ts";
-import { startDemoCluster } from "../controller/demo-cluster.ts";
+import { startDemoCluster } from "../sim/demo-cluster.ts";
 import { ControllerRuntime } from "../controller/runtime.ts";
 import { loadConnection } from "../kube/kubeconfig.ts";
 import { createLogger, secretsOf } from "../log.ts";
-import { demoStory, playStory } from "../sim/scenarios.ts";
+import { demoStory, playStory } from "../sim/kit.ts";
 import { CONFIG_FLAGS_HELP, UsageError, loadCommandConfig, stringFlag, type ParsedArgs } from "./args.ts";
 import { EXIT, type Command } from "./command.ts";
-import { waitForSignal } from "./controller.ts";
+import { waitForSignal } from "./signals.ts";
 
 /** Short timings so the story's failures fire and resolve within seconds; env and flags still win. */
 const DEMO_DEFAULTS: Record<string, string> = {

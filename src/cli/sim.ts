@@ -1,9 +1,9 @@
 import { resolve } from "node:path";
-import { startDemoCluster } from "../controller/demo-cluster.ts";
-import { demoStory, playStory } from "../sim/scenarios.ts";
+import { startDemoCluster } from "../sim/demo-cluster.ts";
+import { demoStory, playStory } from "../sim/kit.ts";
 import { stringFlag, UsageError } from "./args.ts";
 import { EXIT, type Command } from "./command.ts";
-import { waitForSignal } from "./controller.ts";
+import { waitForSignal } from "./signals.ts";
 
 function intFlag(value: string | undefined, name: string, def: number): number {
   if (value === undefined) return def;

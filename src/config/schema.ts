@@ -132,5 +132,3 @@ export const SCHEMA: KeyDecl[] = [
   d("trace", "TRACE_MAX_TRACES", "int", "5000", "Traces aggregated between two exports; past this the batch is exported early.", { min: 10 }),
   d("trace", "TRACE_ALERT_SYSCALL_LATENCY", "duration", "1s", "A single syscall at least this long in a service's trace raises SyscallLatencyHigh for the service; 0 disables.", { min: 0 }),
 ];
-
-export const SCHEMA_BY_KEY: ReadonlyMap<string, KeyDecl> = new Map(SCHEMA.map((k) => [k.key, k]));

@@ -7,19 +7,20 @@ import { emptyPipelineState, step, type PipelineState } from "../alerting/pipeli
 import type { Silence } from "../alerting/silence.ts";
 import { SilenceError } from "../alerting/silence.ts";
 import type { SilenceStore } from "../alerting/silence-store.ts";
-import type { Channel as ChannelName } from "../alerting/types.ts";
+import type { Channel as ChannelName } from "../model/alert.ts";
 import { dispatcherFromConfig, channelsFromConfig } from "../channels/from-config.ts";
 import type { Dispatcher } from "../channels/dispatcher.ts";
 import { MqttChannel } from "../channels/mqtt.ts";
 import { mqttTopics, type MqttTopics } from "../channels/mqtt-topics.ts";
 import { topicPrefixFromConfig } from "../channels/from-config.ts";
 import type { Channel } from "../channels/types.ts";
-import { correlate, emptyIncidentState, type IncidentState } from "../diagnosis/incidents.ts";
+import { correlate, emptyIncidentState, type IncidentState } from "../correlation/incidents.ts";
 import type { ControllerMetrics } from "../http/metrics.ts";
 import type { Logger } from "../log.ts";
 import { Outbox } from "../store/outbox.ts";
 import type { StateStore } from "../store/state-store.ts";
-import type { Anomaly, CacheView } from "../watchers/types.ts";
+import type { Anomaly } from "../model/anomaly.ts";
+import type { CacheView } from "../kube/objects.ts";
 
 const STATE_KEY = "alerting";
 

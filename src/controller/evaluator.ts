@@ -6,7 +6,9 @@
 import type { Config } from "../config/load.ts";
 import type { KubeObject } from "../kube/types.ts";
 import { objectKey } from "../kube/types.ts";
-import type { Anomaly, CacheView, RuleContext, WatcherPlugin } from "../watchers/types.ts";
+import type { Anomaly } from "../model/anomaly.ts";
+import type { CacheView } from "../kube/objects.ts";
+import type { RuleContext, WatcherPlugin } from "../watchers/types.ts";
 
 export interface AnomalySink {
   observe(sourceKey: string, anomalies: Anomaly[], now: number): unknown;

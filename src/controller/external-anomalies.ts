@@ -1,7 +1,7 @@
 // Anomalies no informer produces, fed to the same collector under their own source keys: the API
 // server's health (from the health monitor) and slow syscalls (from agent spans via the trace bridge).
-import type { Anomaly } from "../watchers/types.ts";
-import { anomalyKey } from "../watchers/types.ts";
+import type { Anomaly } from "../model/anomaly.ts";
+import { anomalyKey } from "../model/anomaly.ts";
 import type { AnomalySink } from "./evaluator.ts";
 
 export const API_SOURCE = "Cluster/api-server";

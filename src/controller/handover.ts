@@ -2,7 +2,7 @@
 // state, in the ConfigMap beside the Lease) is the truth a new leader starts its term from, and
 // what the current leader publishes after each write cycle for whoever comes next.
 import type { StateStore } from "../store/state-store.ts";
-import type { Anomaly } from "../watchers/types.ts";
+import type { Anomaly } from "../model/anomaly.ts";
 import type { AlertingRuntime, AlertingSnapshot } from "./alerting-runtime.ts";
 import type { SharedLoggedState, SharedState } from "./shared-state.ts";
 

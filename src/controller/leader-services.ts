@@ -4,7 +4,7 @@
 import type { Config } from "../config/load.ts";
 import type { Logger } from "../log.ts";
 import { TraceBridge, traceBridgeOptionsFromConfig } from "../trace/bridge.ts";
-import type { Anomaly } from "../watchers/types.ts";
+import type { Anomaly } from "../model/anomaly.ts";
 import type { AlertingRuntime } from "./alerting-runtime.ts";
 
 export class LeaderServices {

@@ -3,7 +3,7 @@
 // another node, the new leader seeds its logged set from here so it does not re-announce
 // what the previous leader already logged.
 import type { KubeClient } from "../kube/client.ts";
-import type { Anomaly } from "../watchers/types.ts";
+import type { Anomaly } from "../model/anomaly.ts";
 
 export interface SharedLoggedEntry {
   anomaly: Anomaly;

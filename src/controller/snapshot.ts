@@ -5,8 +5,8 @@ import { chooseResource } from "../kube/discovery.ts";
 import type { KubeObject } from "../kube/types.ts";
 import { objectKey } from "../kube/types.ts";
 import { PLUGINS } from "../watchers/registry.ts";
-import type { Anomaly } from "../watchers/types.ts";
-import { anomalyKey } from "../watchers/types.ts";
+import type { Anomaly } from "../model/anomaly.ts";
+import { anomalyKey } from "../model/anomaly.ts";
 import { Caches, Evaluator } from "./evaluator.ts";
 
 export interface Snapshot {

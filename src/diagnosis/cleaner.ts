@@ -4,7 +4,7 @@
 // buffer with a hard cap (oldest dropped, drops counted), the cleaned pool has a cap too, and both
 // are pruned by age in clean(now), which the caller runs every DIAGNOSIS_CLEAN_INTERVAL.
 import type { Config } from "../config/load.ts";
-import { anomalyKey, type Anomaly } from "../watchers/types.ts";
+import { anomalyKey, type Anomaly } from "../model/anomaly.ts";
 import type { ObservationSink } from "./collector.ts";
 
 export interface RawRecord {

@@ -2,7 +2,7 @@
 // Several sources (objects) can yield the same key — two Event objects about one Pod both say
 // Pod/ns/name/BackOff — so the key is active while at least one source still yields it, and
 // resolves only when the last one stops (or is deleted). Pure state machine: `now` is passed in.
-import { anomalyKey, type Anomaly } from "../watchers/types.ts";
+import { anomalyKey, type Anomaly } from "../model/anomaly.ts";
 
 export type TransitionType = "firing" | "resolved";
 

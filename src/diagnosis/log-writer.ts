@@ -7,7 +7,7 @@ import { appendFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync } f
 import { join } from "node:path";
 import type { Config } from "../config/load.ts";
 import { silentLogger, type Logger } from "../log.ts";
-import type { Anomaly } from "../watchers/types.ts";
+import type { Anomaly } from "../model/anomaly.ts";
 import type { LogLine, LogStatus } from "./reconcile.ts";
 
 export const LOG_FILE_NAME = "cleaned_events.log";

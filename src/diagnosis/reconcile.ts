@@ -5,7 +5,7 @@
 //   still active            -> nothing
 //   cleared while down      -> a resolved line
 //   appeared while down     -> a firing line
-import type { Anomaly } from "../watchers/types.ts";
+import type { Anomaly } from "../model/anomaly.ts";
 
 export type LogStatus = "firing" | "resolved";
 

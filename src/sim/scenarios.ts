@@ -1,12 +1,9 @@
-// Scenario building blocks over a SimStore: a healthy K3s-like cluster, fault injectors and the demo story.
-// Pure functions of the store (no HTTP), so tests, the demo and benchmarks share them.
+// The healthy K3s-like cluster every scenario starts from, and the node/pod builders the injectors reuse.
+// Pure functions of the store (no HTTP). Tests, the demo and benchmarks import them through kit.ts.
 import type { KubeObject, OwnerReference } from "../kube/types.ts";
 import { syncReplicaSet, syncService } from "./controllers.ts";
 import { nodeIP, podIP, serviceIP, suffix, templateHash } from "./naming.ts";
 import type { SimStore } from "./store.ts";
-
-export * from "./injectors.ts";
-export * from "./story.ts";
 
 export interface SeedOptions {
   nodes?: number;

@@ -8,7 +8,7 @@
 // are stable and travel with the message (email Message-ID, MQTT user property) so receivers can
 // drop such a duplicate. Enqueueing an id already pending or delivered is a no-op (idempotent).
 import type { Database } from "bun:sqlite";
-import type { ChannelName, Notification } from "../channels/types.ts";
+import type { Channel as ChannelName, Notification } from "../model/alert.ts";
 import { migrate } from "./db.ts";
 
 const SCHEMA_STEPS = [

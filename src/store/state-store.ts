@@ -2,7 +2,7 @@
 // informer resourceVersion bookmarks, and a small key/value table. Writes are queued in memory and
 // applied in ONE transaction by flush() (every DIAGNOSIS_WRITE_INTERVAL and at shutdown) — one
 // commit per interval instead of one per event spares SD cards. Reads see queued writes.
-import type { Anomaly } from "../watchers/types.ts";
+import type { Anomaly } from "../model/anomaly.ts";
 import type { LoggedEntry, LogStatus } from "../diagnosis/reconcile.ts";
 import { Database, migrate, openStateDatabase, StateStoreError, type OpenOptions } from "./db.ts";
 

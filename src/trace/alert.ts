@@ -1,7 +1,7 @@
 // Alert hook: a syscall at least `thresholdNs` long in a service's traced requests becomes one
 // anomaly per (service, syscall) — pure, so the alerting pipeline (dedup, grouping, throttling)
 // decides what reaches people. The lead wires the returned anomalies into the pipeline.
-import type { Anomaly } from "../watchers/types.ts";
+import type { Anomaly } from "../model/anomaly.ts";
 import type { AggregatedSpan } from "./aggregate.ts";
 
 export const SYSCALL_LATENCY_REASON = "SyscallLatencyHigh";

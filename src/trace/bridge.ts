@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import type { Config } from "../config/load.ts";
 import { defaultTopicPrefix } from "../channels/mqtt-topics.ts";
 import { silentLogger, type Logger } from "../log.ts";
-import type { Anomaly } from "../watchers/types.ts";
+import type { Anomaly } from "../model/anomaly.ts";
 import { TraceAggregator, type AggregatedSpan } from "./aggregate.ts";
 import { syscallLatencyAnomalies } from "./alert.ts";
 import { exportToApm, type ApmTarget } from "./apm.ts";

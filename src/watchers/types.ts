@@ -1,31 +1,13 @@
 // The contract between a watcher plugin (one file per kind) and the rest of the controller.
 // Rules are pure: (object, context with an injected clock and per-object memory) -> anomalies.
 import type { Config } from "../config/load.ts";
+import type { CacheView } from "../kube/objects.ts";
 import type { KubeObject, ResourceRef } from "../kube/types.ts";
+import type { Anomaly } from "../model/anomaly.ts";
 
-export type Severity = "info" | "warning" | "critical";
-
-/** One anomaly on one object; the fields of a cleaned_events.log line (minus `time`). */
-export interface Anomaly {
-  kind: string;
-  namespace: string;
-  name: string;
-  node: string;
-  reason: string;
-  severity: Severity;
-  /** Seed categories: Condition, Warning, Endpoint, Event, Node, Restart, ... */
-  category: string;
-  /** English, clear and actionable. */
-  message: string;
-  /** RFC 3339: when the condition began, judged from the object's own timestamps. */
-  eventTime: string;
-}
-
-/** Read-only view of the informer caches of every watched kind. */
-export interface CacheView {
-  get(kind: string, namespace: string, name: string): KubeObject | undefined;
-  list(kind: string, namespace?: string): Iterable<KubeObject>;
-}
+// Re-exported for the plugins: the domain types live in src/model/, the cache view in src/kube/objects.ts.
+export { anomalyKey, type Anomaly, type Severity } from "../model/anomaly.ts";
+export type { CacheView };
 
 export interface RuleContext {
   /** Injected clock, ms since epoch. */
@@ -66,8 +48,4 @@ export interface WatcherPlugin {
    * over its whole cache every NEURO_EVALUATE_INTERVAL).
    */
   reportsTimeDependence?: boolean;
-}
-
-export function anomalyKey(a: Pick<Anomaly, "kind" | "namespace" | "name" | "reason">): string {
-  return `${a.kind}/${a.namespace}/${a.name}/${a.reason}`;
 }

@@ -3,15 +3,10 @@
 import type { KubeObject, ResourceRef } from "../kube/types.ts";
 import type { Anomaly, RuleContext, Severity } from "./types.ts";
 
-// ---------- time ----------
+// The object readers the plugins use, from their home in src/kube/objects.ts.
+export { creationTime, describeCondition, findCondition, parseTime, type Condition } from "../kube/objects.ts";
 
-/** Milliseconds since epoch from an RFC 3339 string (or a Date, which list responses of some clients carry). */
-export function parseTime(value: unknown): number | undefined {
-  if (value instanceof Date) return Number.isNaN(value.getTime()) ? undefined : value.getTime();
-  if (typeof value !== "string" || value === "") return undefined;
-  const ms = Date.parse(value);
-  return Number.isNaN(ms) ? undefined : ms;
-}
+// ---------- time ----------
 
 /** RFC 3339 in UTC; whole seconds print without ".000" so equal instants always give equal strings. */
 export function rfc3339(ms: number): string {
@@ -27,10 +22,6 @@ export function formatAge(ms: number): string {
   const h = Math.floor(m / 60);
   if (h < 48) return m % 60 ? `${h}h${m % 60}m` : `${h}h`;
   return `${Math.floor(h / 24)}d`;
-}
-
-export function creationTime(obj: KubeObject): number | undefined {
-  return parseTime(obj.metadata.creationTimestamp);
 }
 
 // ---------- time dependence (what the periodic tick must re-check) ----------
@@ -53,31 +44,6 @@ export function withinWindow(ctx: RuleContext, at: number, windowMs: number): bo
   if (ctx.now - at > windowMs) return false;
   ctx.recheckAt?.(at + windowMs + 1);
   return true;
-}
-
-// ---------- conditions ----------
-
-export interface Condition {
-  type: string;
-  status: string;
-  reason?: string;
-  message?: string;
-  lastTransitionTime?: string;
-  lastUpdateTime?: string;
-  lastHeartbeatTime?: string;
-}
-
-export function findCondition(obj: KubeObject, type: string): Condition | undefined {
-  const conditions: unknown = obj.status?.conditions;
-  if (!Array.isArray(conditions)) return undefined;
-  return conditions.find((c: Condition) => c?.type === type);
-}
-
-/** " (reason: message)" for a condition, or "" when it says nothing. */
-export function describeCondition(c: Condition | undefined): string {
-  if (!c) return "";
-  const parts = [c.reason, c.message].filter((p) => p && p.trim() !== "");
-  return parts.length ? ` (${parts.join(": ")})` : "";
 }
 
 // ---------- anomalies ----------

@@ -9,8 +9,8 @@ import { join } from "node:path";
 import { Agent } from "../../agent/agent.ts";
 import { TraceAgentClient } from "../../agent/client.ts";
 import { parseSpanBatch, type SpanBatch, type SyscallSpan } from "../../src/trace/types.ts";
-import { TestMosquitto } from "../support/mosquitto.ts";
-import { waitFor } from "../support/wait.ts";
+import { TestMosquitto } from "../../testkit/mosquitto.ts";
+import { waitFor } from "../../testkit/wait.ts";
 import { ebpfUnavailable, syscallChild } from "./helpers.ts";
 
 const skip = ebpfUnavailable();

@@ -9,8 +9,8 @@ import { explainBpfError, missingBpfCaps, PRIVILEGE_HELP, TRACEFS_HELP } from ".
 import { unifiedTable } from "../../agent/syscalls/generate.ts";
 import type { SyscallSpan } from "../../src/trace/types.ts";
 import { parseSpanBatch, type SpanBatch } from "../../src/trace/types.ts";
-import { TestMosquitto } from "../support/mosquitto.ts";
-import { waitFor } from "../support/wait.ts";
+import { TestMosquitto } from "../../testkit/mosquitto.ts";
+import { waitFor } from "../../testkit/wait.ts";
 
 const T = "4bf92f3577b34da6a3ce929d0e0e4736";
 const S = "00f067aa0ba902b7";

@@ -8,12 +8,12 @@ import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { startSimulator, type Simulator } from "../../src/sim/index.ts";
-import { crashLoopPod, seedHealthyCluster, type SeededCluster } from "../../src/sim/scenarios.ts";
+import { crashLoopPod, seedHealthyCluster, type SeededCluster } from "../../src/sim/kit.ts";
 import { runPlaybook, writeInventory, type PlaybookRun } from "../support/ansible.ts";
 import { bootContainer, writeInto, type Container } from "../support/nspawn.ts";
-import { freePort } from "../support/ports.ts";
+import { freePort } from "../../testkit/ports.ts";
 import { cloneRootfs, ensureRootfs, removeRootfs } from "../support/rootfs.ts";
-import { waitFor } from "../support/wait.ts";
+import { waitFor } from "../../testkit/wait.ts";
 
 const DIST = resolve(import.meta.dir, "../../dist");
 const log = (l: string) => console.log(`[ansible-test] ${l}`);

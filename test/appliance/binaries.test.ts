@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { compress, writeSums } from "../../scripts/artifacts.ts";
 import { startSimulator, type Simulator } from "../../src/sim/index.ts";
-import { crashLoopPod, healPod, seedHealthyCluster, type SeededCluster } from "../../src/sim/scenarios.ts";
+import { crashLoopPod, healPod, seedHealthyCluster, type SeededCluster } from "../../src/sim/kit.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 const DIST = join(ROOT, "dist");

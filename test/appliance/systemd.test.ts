@@ -9,12 +9,12 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { startSimulator, type Simulator } from "../../src/sim/index.ts";
-import { crashLoopPod, seedHealthyCluster, type SeededCluster } from "../../src/sim/scenarios.ts";
+import { crashLoopPod, seedHealthyCluster, type SeededCluster } from "../../src/sim/kit.ts";
 import { bootContainer, type Container } from "../support/nspawn.ts";
-import { TestMosquitto } from "../support/mosquitto.ts";
-import { freePort } from "../support/ports.ts";
+import { TestMosquitto } from "../../testkit/mosquitto.ts";
+import { freePort } from "../../testkit/ports.ts";
 import { cloneRootfs, ensureRootfs, removeRootfs } from "../support/rootfs.ts";
-import { waitFor } from "../support/wait.ts";
+import { waitFor } from "../../testkit/wait.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 const UNITS_DIR = join(ROOT, "systemd");

@@ -8,8 +8,8 @@ import { MqttChannel } from "../../src/channels/mqtt.ts";
 import { Outbox } from "../../src/store/outbox.ts";
 import { StateStore } from "../../src/store/state-store.ts";
 import { alertGroup, notification } from "../support/alert-fixtures.ts";
-import { TestMosquitto } from "../support/mosquitto.ts";
-import { waitFor } from "../support/wait.ts";
+import { TestMosquitto } from "../../testkit/mosquitto.ts";
+import { waitFor } from "../../testkit/wait.ts";
 
 const MAIN = join(import.meta.dir, "..", "..", "src", "main.ts");
 let broker: TestMosquitto;

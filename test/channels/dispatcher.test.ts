@@ -13,11 +13,11 @@ import type { Channel, ChannelName } from "../../src/channels/types.ts";
 import { Outbox } from "../../src/store/outbox.ts";
 import { StateStore } from "../../src/store/state-store.ts";
 import { alertGroup, notification } from "../support/alert-fixtures.ts";
-import { TestMosquitto } from "../support/mosquitto.ts";
+import { TestMosquitto } from "../../testkit/mosquitto.ts";
 import { TestSubscriber } from "../support/mqtt-subscriber.ts";
-import { SlackReceiver } from "../support/slack-receiver.ts";
-import { TestSmtp } from "../support/smtp.ts";
-import { waitFor } from "../support/wait.ts";
+import { SlackReceiver } from "../../testkit/slack-receiver.ts";
+import { TestSmtp } from "../../testkit/smtp.ts";
+import { waitFor } from "../../testkit/wait.ts";
 
 let broker: TestMosquitto;
 let dir: string;

@@ -8,7 +8,7 @@ import { PermanentError, RetryableError } from "../../src/channels/types.ts";
 import { createLogger } from "../../src/log.ts";
 import { ensureCerts, type SimCerts } from "../../src/sim/certs.ts";
 import { alertGroup, alertItem, notification } from "../support/alert-fixtures.ts";
-import { addresses, TestSmtp } from "../support/smtp.ts";
+import { addresses, TestSmtp } from "../../testkit/smtp.ts";
 
 const TO = ["oncall@example.org", "lead@example.org", "pi-admin@example.net"];
 let certDir: string;

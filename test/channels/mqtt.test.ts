@@ -8,9 +8,9 @@ import { MqttChannel } from "../../src/channels/mqtt.ts";
 import { RetryableError, type AlertGroupData } from "../../src/channels/types.ts";
 import { ensureCerts } from "../../src/sim/certs.ts";
 import { alertGroup, notification } from "../support/alert-fixtures.ts";
-import { TestMosquitto } from "../support/mosquitto.ts";
+import { TestMosquitto } from "../../testkit/mosquitto.ts";
 import { TestSubscriber } from "../support/mqtt-subscriber.ts";
-import { waitFor } from "../support/wait.ts";
+import { waitFor } from "../../testkit/wait.ts";
 
 let broker: TestMosquitto;
 const closers: (() => Promise<void>)[] = [];

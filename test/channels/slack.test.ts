@@ -4,7 +4,7 @@ import { parseRetryAfter, SlackChannel } from "../../src/channels/slack.ts";
 import { PermanentError, RetryableError } from "../../src/channels/types.ts";
 import { alertGroup, alertItem, notification } from "../support/alert-fixtures.ts";
 import { blockKitProblems, loadBlockKitLimits } from "../support/block-kit.ts";
-import { SlackReceiver } from "../support/slack-receiver.ts";
+import { SlackReceiver } from "../../testkit/slack-receiver.ts";
 
 const limits = loadBlockKitLimits();
 const long = (n: number, unit = "x") => unit.repeat(n);

@@ -4,13 +4,13 @@
 // and duplicate nothing (counted at the receivers).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startSimulator, type Simulator } from "../../src/sim/index.ts";
-import { crashLoopPod, healPod, nodeNotReady, nodeReady, seedHealthyCluster, type SeededCluster } from "../../src/sim/scenarios.ts";
+import { crashLoopPod, healPod, nodeNotReady, nodeReady, seedHealthyCluster, type SeededCluster } from "../../src/sim/kit.ts";
 import { ControllerProcess, FLAVORS } from "../support/controller.ts";
-import { TestMosquitto } from "../support/mosquitto.ts";
+import { TestMosquitto } from "../../testkit/mosquitto.ts";
 import { TestSubscriber } from "../support/mqtt-subscriber.ts";
-import { SlackReceiver } from "../support/slack-receiver.ts";
-import { TestSmtp } from "../support/smtp.ts";
-import { waitFor } from "../support/wait.ts";
+import { SlackReceiver } from "../../testkit/slack-receiver.ts";
+import { TestSmtp } from "../../testkit/smtp.ts";
+import { waitFor } from "../../testkit/wait.ts";
 
 const PREFIX = "neurocontroller/e2e";
 

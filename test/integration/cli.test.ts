@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startSimulator, type Simulator } from "../../src/sim/index.ts";
-import { crashLoopPod, healPod, nodeNotReady, nodeReady, seedHealthyCluster, type SeededCluster } from "../../src/sim/scenarios.ts";
+import { crashLoopPod, healPod, nodeNotReady, nodeReady, seedHealthyCluster, type SeededCluster } from "../../src/sim/kit.ts";
 import { command, FLAVORS } from "../support/controller.ts";
 
 // Asynchronous on purpose: the simulator serves from this process's event loop.

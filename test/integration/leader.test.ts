@@ -2,9 +2,9 @@
 // within the lease time and does not repeat what the first one already logged.
 import { afterAll, describe, expect, test } from "bun:test";
 import { startSimulator } from "../../src/sim/index.ts";
-import { crashLoopPod, nodeNotReady, seedHealthyCluster } from "../../src/sim/scenarios.ts";
+import { crashLoopPod, nodeNotReady, seedHealthyCluster } from "../../src/sim/kit.ts";
 import { ControllerProcess, count, FAST_ENV, FLAVORS, type LogLine } from "../support/controller.ts";
-import { waitFor } from "../support/wait.ts";
+import { waitFor } from "../../testkit/wait.ts";
 
 const leaseMs = 3000; // FAST_ENV.LEADER_LEASE_DURATION
 const retryMs = 500; // FAST_ENV.LEADER_RETRY_PERIOD

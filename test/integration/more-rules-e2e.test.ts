@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { KubeObject } from "../../src/kube/types.ts";
 import { startSimulator, type Simulator } from "../../src/sim/index.ts";
-import { seedHealthyCluster } from "../../src/sim/scenarios.ts";
+import { seedHealthyCluster } from "../../src/sim/kit.ts";
 import { ControllerProcess, FLAVORS } from "../support/controller.ts";
 
 interface Case {

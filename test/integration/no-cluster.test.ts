@@ -8,9 +8,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { command, FLAVORS } from "../support/controller.ts";
-import { TestMosquitto } from "../support/mosquitto.ts";
+import { TestMosquitto } from "../../testkit/mosquitto.ts";
 import { TestSubscriber } from "../support/mqtt-subscriber.ts";
-import { waitFor } from "../support/wait.ts";
+import { waitFor } from "../../testkit/wait.ts";
 
 const flavor = FLAVORS.at(-1)!; // the compiled binary when it is built: what a node runs
 let broker: TestMosquitto;

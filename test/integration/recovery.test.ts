@@ -2,9 +2,9 @@
 // watch streams expiring (410) or failing (500), and its own restart — reporting each anomaly once.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startSimulator, type Simulator } from "../../src/sim/index.ts";
-import { crashLoopPod, healPod, nodeNotReady, seedHealthyCluster, type SeededCluster } from "../../src/sim/scenarios.ts";
+import { crashLoopPod, healPod, nodeNotReady, seedHealthyCluster, type SeededCluster } from "../../src/sim/kit.ts";
 import { ControllerProcess, count, FLAVORS } from "../support/controller.ts";
-import { waitFor } from "../support/wait.ts";
+import { waitFor } from "../../testkit/wait.ts";
 
 for (const flavor of FLAVORS) {
   describe(`recovery (${flavor})`, () => {

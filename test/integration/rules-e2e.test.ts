@@ -2,9 +2,9 @@
 // compiled binary) against the simulator over HTTPS with a client certificate, read from cleaned_events.log.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startSimulator, type Simulator } from "../../src/sim/index.ts";
-import { crashLoopPod, deploymentZeroReady, healPod, nodeNotReady, nodeReady, oomKilledPod, seedHealthyCluster, warningEvent, type SeededCluster } from "../../src/sim/scenarios.ts";
+import { crashLoopPod, deploymentZeroReady, healPod, nodeNotReady, nodeReady, oomKilledPod, seedHealthyCluster, warningEvent, type SeededCluster } from "../../src/sim/kit.ts";
 import { ControllerProcess, FLAVORS, type LogLine } from "../support/controller.ts";
-import { waitFor } from "../support/wait.ts";
+import { waitFor } from "../../testkit/wait.ts";
 
 const RULE_ENV = {
   LEADER_ELECTION: "false",

@@ -2,12 +2,12 @@
 // running controller (a silenced incident notifies nobody, yet is still in cleaned_events.log).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Simulator } from "../../src/sim/index.ts";
-import { crashLoopPod, type SeededCluster } from "../../src/sim/scenarios.ts";
+import { crashLoopPod, type SeededCluster } from "../../src/sim/kit.ts";
 import { command, ControllerProcess } from "../support/controller.ts";
-import type { TestMosquitto } from "../support/mosquitto.ts";
+import type { TestMosquitto } from "../../testkit/mosquitto.ts";
 import type { TestSubscriber } from "../support/mqtt-subscriber.ts";
 import { startStack, type Stack } from "../support/stack.ts";
-import { waitFor } from "../support/wait.ts";
+import { waitFor } from "../../testkit/wait.ts";
 
 async function cli(args: string[]) {
   const p = Bun.spawn(command("source", args), { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: "/nonexistent", USER: "tester" }, stdout: "pipe", stderr: "pipe" });

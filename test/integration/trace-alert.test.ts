@@ -3,10 +3,10 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Simulator } from "../../src/sim/index.ts";
 import { ControllerProcess } from "../support/controller.ts";
-import type { TestMosquitto } from "../support/mosquitto.ts";
+import type { TestMosquitto } from "../../testkit/mosquitto.ts";
 import type { TestSubscriber } from "../support/mqtt-subscriber.ts";
 import { startStack, type Stack } from "../support/stack.ts";
-import { waitFor } from "../support/wait.ts";
+import { waitFor } from "../../testkit/wait.ts";
 
 let stack: Stack;
 let sim: Simulator;

@@ -10,7 +10,7 @@ import type { WatchEvent } from "../../src/kube/types.ts";
 import { ensureCerts } from "../../src/sim/certs.ts";
 import type { Simulator } from "../../src/sim/index.ts";
 import { pod, start } from "../sim/helpers.ts";
-import { waitFor } from "../support/wait.ts";
+import { waitFor } from "../../testkit/wait.ts";
 import { CONFIGMAPS, PODS } from "./refs.ts";
 
 let sim: Simulator;

@@ -6,7 +6,7 @@ import { ApiHealthMonitor } from "../../src/kube/health.ts";
 import { loadConnection } from "../../src/kube/kubeconfig.ts";
 import type { Simulator } from "../../src/sim/index.ts";
 import { start } from "../sim/helpers.ts";
-import { waitFor } from "../support/wait.ts";
+import { waitFor } from "../../testkit/wait.ts";
 import { BOGUS, ENDPOINTS, ENDPOINTSLICES, PODS } from "./refs.ts";
 
 describe("discovery", () => {

@@ -3,12 +3,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { KubeClient } from "../../src/kube/client.ts";
 import { Informer, type InformerEventType } from "../../src/kube/informer.ts";
-import { InformerSet } from "../../src/kube/informers.ts";
 import { loadConnection } from "../../src/kube/kubeconfig.ts";
 import type { KubeObject } from "../../src/kube/types.ts";
 import type { Simulator } from "../../src/sim/index.ts";
 import { pod, start } from "../sim/helpers.ts";
-import { waitFor } from "../support/wait.ts";
+import { waitFor } from "../../testkit/wait.ts";
 import { NODES, PODS } from "./refs.ts";
 
 let sim: Simulator;
@@ -245,23 +244,5 @@ describe("Informer", () => {
     const second = informer({ initialResourceVersion: rv });
     second.inf.start();
     await waitFor(() => second.inf.stats.relists === 1 && second.of("r1").length === 1);
-  });
-});
-
-describe("InformerSet", () => {
-  test("one informer per ref, allSynced, aggregate stats, stop", async () => {
-    sim.store.create(pod("s1"));
-    const set = new InformerSet(client);
-    const events: string[] = [];
-    set.add(PODS, { onEvent: (t, o) => events.push(`${o.kind}:${t}:${o.metadata.name}`) });
-    set.add(NODES, { onEvent: (t, o) => events.push(`${o.kind}:${t}:${o.metadata.name}`) });
-    expect(set.add(PODS)).toBe(set.get(PODS)!);
-    await set.waitForSync();
-    expect(set.allSynced()).toBe(true);
-    expect(set.stats()).toMatchObject({ informers: 2, synced: 2, relists: 2, restarts: 0 });
-    expect(events).toContain("Pod:ADDED:s1");
-    expect(set.lastEventAt()).toBeGreaterThan(0);
-    await set.stop();
-    expect([...set.informers.values()].every((i) => i.isStopped)).toBe(true);
   });
 });

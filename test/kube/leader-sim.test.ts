@@ -5,7 +5,7 @@ import { loadConnection } from "../../src/kube/kubeconfig.ts";
 import { LeaderElector } from "../../src/kube/leader.ts";
 import type { Simulator } from "../../src/sim/index.ts";
 import { start } from "../sim/helpers.ts";
-import { waitFor } from "../support/wait.ts";
+import { waitFor } from "../../testkit/wait.ts";
 
 const LEASE_MS = 1500; // written as leaseDurationSeconds 2 (whole seconds, rounded up)
 const RENEW_MS = 1000;

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { CoreV1Api, KubeConfig, makeInformer, type V1Pod } from "@kubernetes/client-node";
 import type { Simulator } from "../../src/sim/index.ts";
-import { waitFor } from "../support/wait.ts";
+import { waitFor } from "../../testkit/wait.ts";
 import { pod, start } from "./helpers.ts";
 
 describe("@kubernetes/client-node informer (plain HTTP, TLS skipped: client-node ignores TLS options under Bun)", () => {

@@ -1,7 +1,7 @@
 // Fault hooks: closed streams, injected errors, killed sockets, an API server that goes away and comes back.
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import type { Simulator } from "../../src/sim/index.ts";
-import { waitFor } from "../support/wait.ts";
+import { waitFor } from "../../testkit/wait.ts";
 import { api, pod, start, type Api } from "./helpers.ts";
 
 let sim: Simulator;

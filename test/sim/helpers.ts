@@ -2,7 +2,7 @@
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startSimulator, type SimOptions, type Simulator } from "../../src/sim/index.ts";
-import { waitFor } from "../support/wait.ts";
+import { waitFor } from "../../testkit/wait.ts";
 
 /** One cert dir for the whole run: openssl runs once, every simulator reuses the PEMs. */
 export const CERT_DIR = join(tmpdir(), "neurosim-test-certs");

@@ -17,7 +17,7 @@ import {
   seedHealthyCluster,
   warningEvent,
   type StoryClock,
-} from "../../src/sim/scenarios.ts";
+} from "../../src/sim/kit.ts";
 
 const cond = (o: any, type: string) => o.status.conditions.find((c: any) => c.type === type);
 let t = Date.parse("2025-01-01T00:00:00Z");

@@ -5,8 +5,8 @@ import type { Simulator } from "../../src/sim/index.ts";
 import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch } from "../../src/sim/patch.ts";
 import { mustResource } from "../../src/sim/resources.ts";
 import { labelSelectorMatcher, parseFieldSelector, parseLabelSelector } from "../../src/sim/selectors.ts";
-import { seedHealthyCluster } from "../../src/sim/scenarios.ts";
-import { waitFor } from "../support/wait.ts";
+import { seedHealthyCluster } from "../../src/sim/kit.ts";
+import { waitFor } from "../../testkit/wait.ts";
 import { api, start } from "./helpers.ts";
 
 describe("patch", () => {

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import type { LogRecord } from "../../src/diagnosis/log-writer.ts";
-import { waitFor } from "./wait.ts";
+import { waitFor } from "../../testkit/wait.ts";
 
 export const ROOT = resolve(import.meta.dir, "../..");
 export const BINARY = join(ROOT, "dist", `neurocontroller-linux-${process.arch === "arm64" ? "arm64" : "x64"}`);

@@ -2,7 +2,8 @@
 // injected clock. Builders take the fields tests vary most as options and deep-merge `extra` last.
 import { Config } from "../../src/config/load.ts";
 import type { KubeObject } from "../../src/kube/types.ts";
-import type { CacheView, RuleContext } from "../../src/watchers/types.ts";
+import type { CacheView } from "../../src/kube/objects.ts";
+import type { RuleContext } from "../../src/watchers/types.ts";
 
 /** Fixed epoch used by tests: 2025-06-09T08:00:00Z. */
 export const T0 = Date.parse("2025-06-09T08:00:00Z");

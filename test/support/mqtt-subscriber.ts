@@ -1,6 +1,6 @@
 // A plain mqtt.js subscriber standing in for a user's dashboard: records every message it receives.
 import mqtt, { type MqttClient } from "mqtt";
-import type { TestMosquitto } from "./mosquitto.ts";
+import type { TestMosquitto } from "../../testkit/mosquitto.ts";
 
 export interface SeenMessage {
   topic: string;

@@ -24,7 +24,7 @@
 import type { Subprocess } from "bun";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { waitFor } from "./wait.ts";
+import { waitFor } from "../../testkit/wait.ts";
 
 export interface BootOptions {
   /** Container and cgroup name; unique per concurrently running container. */

@@ -12,7 +12,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, rmSync, renameSync, writeFileSync, readFileSync, statSync } from "node:fs";
 import { join, dirname } from "node:path";
-import { waitFor } from "./wait.ts";
+import { waitFor } from "../../testkit/wait.ts";
 
 export interface RootfsOptions {
   arch?: "amd64" | "arm64";

@@ -1,8 +1,8 @@
 // The real parts most end-to-end tests stand on: the HTTPS simulator with a seeded healthy cluster,
 // a mosquitto broker, and a subscriber standing in for the user's dashboard.
 import { startSimulator, type Simulator } from "../../src/sim/index.ts";
-import { seedHealthyCluster, type SeededCluster, type SeedOptions } from "../../src/sim/scenarios.ts";
-import { TestMosquitto } from "./mosquitto.ts";
+import { seedHealthyCluster, type SeededCluster, type SeedOptions } from "../../src/sim/kit.ts";
+import { TestMosquitto } from "../../testkit/mosquitto.ts";
 import { TestSubscriber } from "./mqtt-subscriber.ts";
 
 export interface Stack {

@@ -2,12 +2,12 @@
 // receivers, plus the latency alert hook (pure function and through the bridge).
 import { afterAll, describe, expect, test } from "bun:test";
 import mqtt from "mqtt";
-import type { Anomaly } from "../../src/watchers/types.ts";
+import type { Anomaly } from "../../src/model/anomaly.ts";
 import { syscallLatencyAnomalies, SYSCALL_LATENCY_REASON } from "../../src/trace/alert.ts";
 import { TraceBridge } from "../../src/trace/bridge.ts";
 import { SPAN_BATCH_VERSION, type SpanBatch } from "../../src/trace/types.ts";
-import { TestMosquitto } from "../support/mosquitto.ts";
-import { waitFor } from "../support/wait.ts";
+import { TestMosquitto } from "../../testkit/mosquitto.ts";
+import { waitFor } from "../../testkit/wait.ts";
 import { SAMPLE } from "./sample.ts";
 
 describe("syscallLatencyAnomalies", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { needsNotification, uniqueByFingerprint, type SentRecord } from "../../../src/alerting/dedup.ts";
-import { fingerprint } from "../../../src/diagnosis/fingerprint.ts";
-import type { IncidentMember } from "../../../src/diagnosis/incidents.ts";
+import { fingerprint } from "../../../src/model/fingerprint.ts";
+import type { IncidentMember } from "../../../src/model/incident.ts";
 import { memCache, min, sec, T0 } from "../../support/fixtures.ts";
 import { activeOf, anomaly, app, Driver, podCrash } from "./helpers.ts";
 

@@ -5,10 +5,12 @@ import type { AlertingConfig } from "../../../src/alerting/config.ts";
 import { DEFAULT_ALERTING } from "../../../src/alerting/config.ts";
 import { emptyPipelineState, step, type PipelineState } from "../../../src/alerting/pipeline.ts";
 import type { Silence } from "../../../src/alerting/silence.ts";
-import type { Notification } from "../../../src/alerting/types.ts";
-import { correlate, emptyIncidentState, type IncidentChange, type IncidentState } from "../../../src/diagnosis/incidents.ts";
+import type { Notification } from "../../../src/model/alert.ts";
+import { correlate, emptyIncidentState, type IncidentState } from "../../../src/correlation/incidents.ts";
+import { type IncidentChange } from "../../../src/model/incident.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
-import { anomalyKey, type Anomaly, type CacheView } from "../../../src/watchers/types.ts";
+import { anomalyKey, type Anomaly } from "../../../src/model/anomaly.ts";
+import { type CacheView } from "../../../src/kube/objects.ts";
 import { at, deployment, endpointSlice, node, pod, service } from "../../support/fixtures.ts";
 
 export function anomaly(over: Partial<Anomaly> = {}): Anomaly {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { inhibitions } from "../../../src/alerting/inhibit.ts";
-import { correlate, emptyIncidentState } from "../../../src/diagnosis/incidents.ts";
+import { correlate, emptyIncidentState } from "../../../src/correlation/incidents.ts";
 import { memCache, min, sec, T0 } from "../../support/fixtures.ts";
 import { activeOf, app, deployUnavailable, deployUnready, Driver, endpointsEmpty, node, nodeDown, podCrash } from "./helpers.ts";
 

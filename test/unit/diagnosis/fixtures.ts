@@ -1,5 +1,5 @@
 // Shared anomaly builder for the diagnosis tests.
-import type { Anomaly } from "../../../src/watchers/types.ts";
+import type { Anomaly } from "../../../src/model/anomaly.ts";
 
 export function anomaly(over: Partial<Anomaly> = {}): Anomaly {
   return {

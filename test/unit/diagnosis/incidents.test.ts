@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { fingerprint, hashString, labelsFingerprint } from "../../../src/diagnosis/fingerprint.ts";
-import { correlate, emptyIncidentState, rootOf, type IncidentState } from "../../../src/diagnosis/incidents.ts";
-import { anomalyKey } from "../../../src/watchers/types.ts";
+import { fingerprint, hashString, labelsFingerprint } from "../../../src/model/fingerprint.ts";
+import { correlate, emptyIncidentState, rootOf, type IncidentState } from "../../../src/correlation/incidents.ts";
+import { anomalyKey } from "../../../src/model/anomaly.ts";
 import { condition, memCache, min, sec, T0 } from "../../support/fixtures.ts";
 import { activeOf, anomaly, app, deployUnavailable, deployUnready, endpointsEmpty, node, nodeDown, podCrash } from "../alerting/helpers.ts";
 

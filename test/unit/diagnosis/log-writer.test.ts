@@ -6,7 +6,7 @@ import { Config } from "../../../src/config/load.ts";
 import { formatLine, LOG_FILE_NAME, LogWriter, rfc3339Seconds, toLogLine } from "../../../src/diagnosis/log-writer.ts";
 import type { LogLine } from "../../../src/diagnosis/reconcile.ts";
 import { createLogger } from "../../../src/log.ts";
-import { anomalyKey } from "../../../src/watchers/types.ts";
+import { anomalyKey } from "../../../src/model/anomaly.ts";
 import { anomaly, T0 } from "./fixtures.ts";
 
 let tmp: string;

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { reconcile, type LoggedEntry } from "../../../src/diagnosis/reconcile.ts";
-import { anomalyKey, type Anomaly } from "../../../src/watchers/types.ts";
+import { anomalyKey, type Anomaly } from "../../../src/model/anomaly.ts";
 import { anomaly, T0 } from "./fixtures.ts";
 
 const RETENTION = 5 * 60_000;

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import type { Anomaly } from "../../../src/watchers/types.ts";
+import type { Anomaly } from "../../../src/model/anomaly.ts";
 import { evaluateDeployment } from "../../../src/watchers/deployment.ts";
 import { at, condition, deployment, min, ruleContext, sec } from "../../support/fixtures.ts";
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import type { Anomaly } from "../../../src/watchers/types.ts";
+import type { Anomaly } from "../../../src/model/anomaly.ts";
 import { evaluateNode } from "../../../src/watchers/node.ts";
 import { at, condition, min, node, ruleContext, sec } from "../../support/fixtures.ts";
 

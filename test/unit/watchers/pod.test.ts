@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import type { Anomaly } from "../../../src/watchers/types.ts";
+import type { Anomaly } from "../../../src/model/anomaly.ts";
 import { evaluatePod } from "../../../src/watchers/pod.ts";
 import { at, condition, container, min, pod, ruleContext, sec } from "../../support/fixtures.ts";
 

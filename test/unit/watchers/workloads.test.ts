@@ -3,7 +3,8 @@ import { describe, expect, test } from "bun:test";
 import type { KubeObject } from "../../../src/kube/types.ts";
 import { evaluateDaemonSet } from "../../../src/watchers/daemonset.ts";
 import { evaluateJob } from "../../../src/watchers/job.ts";
-import { ownerChain, owningWorkload, replicaSetPlugin } from "../../../src/watchers/replicaset.ts";
+import { ownerChain, owningWorkload } from "../../../src/kube/objects.ts";
+import { replicaSetPlugin } from "../../../src/watchers/replicaset.ts";
 import { evaluateStatefulSet } from "../../../src/watchers/statefulset.ts";
 import { at, condition, memCache, merge, min, pod, ruleContext, sec } from "../../support/fixtures.ts";
 

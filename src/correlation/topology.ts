@@ -4,10 +4,9 @@
 //   Pod -> Node (only when the Node is itself unhealthy: a healthy node is not a cause, and linking
 //                every Pod to its node would merge unrelated incidents that merely share a machine)
 // Every function here is a pure read of the CacheView.
+import { findCondition, ownerChain, type CacheView, type ObjectRef } from "../kube/objects.ts";
 import type { KubeObject } from "../kube/types.ts";
-import { ownerChain, type ObjectRef } from "../watchers/replicaset.ts";
-import type { Anomaly, CacheView, Severity } from "../watchers/types.ts";
-import { findCondition } from "../watchers/util.ts";
+import type { Anomaly } from "../model/anomaly.ts";
 
 export type { ObjectRef };
 
@@ -52,8 +51,6 @@ export function causalLayer(kind: string): number {
       return 6;
   }
 }
-
-export const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
 
 function selectorMatches(selector: Record<string, string> | undefined, labels: Record<string, string> | undefined): boolean {
   if (!selector) return false;

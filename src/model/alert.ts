@@ -1,6 +1,6 @@
 // The alerting contracts. AlertGroupData is an external contract (DESIGN.md): the one JSON format
 // every channel renders and MQTT publishes — keep it exactly as documented.
-import type { Severity } from "../watchers/types.ts";
+import type { Severity } from "./anomaly.ts";
 
 export type AlertLevel = "light" | "strict" | "high-risk";
 export type Channel = "slack" | "email" | "mqtt";

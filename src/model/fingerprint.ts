@@ -3,7 +3,7 @@
 // label set (here kind, namespace, name, reason), computed the way Prometheus' model package does
 // (label names sorted, each name and value followed by a 0xff separator, empty values left out),
 // printed as 16 hex digits. Same anomaly, same fingerprint — across restarts and controllers.
-import type { Anomaly } from "../watchers/types.ts";
+import type { Anomaly } from "./anomaly.ts";
 
 const FNV_OFFSET = 0xcbf29ce484222325n;
 const FNV_PRIME = 0x100000001b3n;

@@ -8,56 +8,15 @@
 // runtime calls it once per tick with the collector's desired() set and persists the state (plain
 // JSON) so incident ids survive restarts. Identity is kept by membership: each new group of
 // anomalies takes over the previous incident it shares the most members with.
-import type { Anomaly, CacheView } from "../watchers/types.ts";
-import { fingerprint, hashString } from "./fingerprint.ts";
-import { causalLayer, isWorkloadKind, linksOf, nodeOfPod, refKey, SEVERITY_RANK, subjectOf, workloadFullyDown, type ObjectRef } from "./topology.ts";
-
-export interface IncidentMember {
-  /** anomalyKey(): kind/namespace/name/reason. */
-  key: string;
-  fingerprint: string;
-  anomaly: Anomaly;
-  joinedAt: number;
-  /** Key of the member that suppresses this one's notification (a NotReady node for its Pods). */
-  inhibitedBy?: string;
-}
-
-export interface IncidentScope {
-  /** Distinct Pods with an anomaly in the incident. */
-  pods: number;
-  nodes: string[];
-  namespaces: string[];
-  /** "Kind/namespace/name" of workloads in the incident with no ready replica. */
-  workloadsDown: string[];
-}
-
-export interface Incident {
-  id: string;
-  status: "open" | "resolved";
-  openedAt: number;
-  updatedAt: number;
-  resolvedAt?: number;
-  /** Root cause first (members[0] is the root). */
-  members: IncidentMember[];
-  scope: IncidentScope;
-  /** Set when the incident closed because its anomalies joined another incident. */
-  mergedInto?: string;
-}
+import type { CacheView } from "../kube/objects.ts";
+import { SEVERITY_RANK, type Anomaly } from "../model/anomaly.ts";
+import { fingerprint, hashString } from "../model/fingerprint.ts";
+import type { Incident, IncidentChange, IncidentMember, IncidentScope } from "../model/incident.ts";
+import { causalLayer, isWorkloadKind, linksOf, nodeOfPod, refKey, subjectOf, workloadFullyDown, type ObjectRef } from "./topology.ts";
 
 /** Open incidents by id. Plain JSON: persist it as is. */
 export interface IncidentState {
   incidents: Record<string, Incident>;
-}
-
-export type IncidentChangeType = "opened" | "updated" | "resolved";
-
-export interface IncidentChange {
-  type: IncidentChangeType;
-  /** The incident after the change (status "resolved" for resolutions). */
-  incident: Incident;
-  /** Member keys that joined / left with this change. */
-  joined: string[];
-  left: string[];
 }
 
 export const emptyIncidentState = (): IncidentState => ({ incidents: {} });

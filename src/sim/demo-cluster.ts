@@ -2,8 +2,8 @@
 // healthy cluster, written out as a kubeconfig — so the demo exercises the same path as a real K3s.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { startSimulator, type Simulator } from "../sim/index.ts";
-import { seedHealthyCluster, type SeedOptions } from "../sim/scenarios.ts";
+import { startSimulator, type Simulator } from "./index.ts";
+import { seedHealthyCluster, type SeedOptions } from "./scenarios.ts";
 
 export interface DemoCluster {
   sim: Simulator;
