@@ -188,7 +188,7 @@ export class Dispatcher {
 
   /** Retry every channel's head now (e.g. after the operator fixed a receiver). */
   retryNow(): void {
-    this.outbox.db.query("UPDATE outbox SET next_attempt_at = ? WHERE dead_at IS NULL").run(this.clock());
+    this.outbox.retryAllNow(this.clock());
     for (const w of this.workers.values()) w.wake();
   }
 

@@ -1,47 +1,9 @@
-import { existsSync } from "node:fs";
-import { join } from "node:path";
-import { Database } from "bun:sqlite";
 import { incidentLine } from "../channels/alert-lines.ts";
 import type { AlertGroupData } from "../channels/types.ts";
-import { STATE_FILE_NAME } from "../store/db.ts";
+import { localStatus } from "../store/local-status.ts";
 import { loadCliConfig, retainedIncidents, subscriberConnection } from "./alerts.ts";
 import { CONFIG_FLAGS_HELP, stringFlag } from "./args.ts";
 import { EXIT, type Command } from "./command.ts";
-
-interface LocalStatus {
-  /** Incidents whose last delivered notification was "firing". */
-  open: { incidentId: string; title: string; level: string; alertCount: number; deliveredAt: number }[];
-  outbox: Record<string, { pending: number; dead: number }>;
-}
-
-/** Reads state.db read-only (never creates or migrates it); undefined when absent or without the tables. */
-export function localStatus(stateDir: string): LocalStatus | undefined {
-  const file = join(stateDir, STATE_FILE_NAME);
-  if (!existsSync(file)) return undefined;
-  let db: Database | undefined;
-  try {
-    db = new Database(file, { readonly: true });
-    const open = db
-      .query(
-        `SELECT incident_id AS incidentId, title, level, alert_count AS alertCount, delivered_at AS deliveredAt, status FROM notification_log l
-         WHERE delivered_at = (SELECT MAX(delivered_at) FROM notification_log WHERE incident_id = l.incident_id) GROUP BY incident_id`,
-      )
-      .all() as (LocalStatus["open"][number] & { status: string })[];
-    const counts = db.query("SELECT channel, SUM(dead_at IS NULL) AS pending, SUM(dead_at IS NOT NULL) AS dead FROM outbox GROUP BY channel").all() as {
-      channel: string;
-      pending: number;
-      dead: number;
-    }[];
-    return {
-      open: open.filter((r) => r.status === "firing").map(({ status: _s, ...r }) => r),
-      outbox: Object.fromEntries(counts.map((c) => [c.channel, { pending: c.pending, dead: c.dead }])),
-    };
-  } catch {
-    return undefined;
-  } finally {
-    db?.close();
-  }
-}
 
 export const statusCommand: Command = {
   name: "status",

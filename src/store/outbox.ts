@@ -164,6 +164,11 @@ export class Outbox {
     this.db.query("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?").run(nextAttemptAt, error, id);
   }
 
+  /** Every pending notification becomes due at `now` (the operator fixed a receiver: retry without waiting out the backoff). */
+  retryAllNow(now = Date.now()): void {
+    this.db.query("UPDATE outbox SET next_attempt_at = ? WHERE dead_at IS NULL").run(now);
+  }
+
   /** Permanent failure: kept (visible, counted) with the reason; no longer retried. */
   markDead(id: string, reason: string, now = Date.now()): void {
     this.db.query("UPDATE outbox SET attempts = attempts + 1, dead_at = ?, dead_reason = ?, last_error = ? WHERE id = ?").run(now, reason, reason, id);

@@ -116,6 +116,14 @@ describe("src/ import graph", () => {
     expect(bad).toEqual([]);
   });
 
+  test("SQL stays in src/store/: no other file opens the database or runs a query", () => {
+    const bad = files
+      .map((f) => [relative(root, f), readFileSync(f, "utf8")] as const)
+      .filter(([p, text]) => !p.startsWith("src/store/") && (/from "bun:sqlite"/.test(text) || /\.(query|prepare|exec)\(\s*[`"'](SELECT|INSERT|UPDATE|DELETE|CREATE|PRAGMA)/i.test(text)))
+      .map(([p]) => p);
+    expect(bad).toEqual([]);
+  });
+
   test("no src/ file over 350 lines", () => {
     const long = files.map((f) => [relative(root, f), readFileSync(f, "utf8").split("\n").length] as const).filter(([, n]) => n > 350);
     expect(long).toEqual([]);
