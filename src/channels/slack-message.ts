@@ -1,5 +1,5 @@
 // AlertGroupData → a Slack Block Kit message that always fits Slack's limits
-// (../shared/spec/slack/block-kit-limits.json): the seed posted two blocks per alert and broke at
+// (test/fixtures/spec/slack/block-kit-limits.json): the seed posted two blocks per alert and broke at
 // 24 alerts (50-block limit); here the number of blocks is bounded whatever the alert count, and
 // every text is cut to its field's maximum.
 import type { AlertGroupData, AlertItem } from "./types.ts";

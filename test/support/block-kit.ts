@@ -1,5 +1,5 @@
 // Validates a Slack message against the Block Kit limits file the project ships
-// (../shared/spec/slack/block-kit-limits.json, copied under spec/ when present).
+// (test/fixtures/spec/slack/block-kit-limits.json, vendored with its sources in test/fixtures/spec/README.md).
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -13,10 +13,8 @@ export interface BlockKitLimits {
 }
 
 export function loadBlockKitLimits(): BlockKitLimits {
-  const root = join(import.meta.dir, "..", "..");
-  const candidates = [join(root, "spec", "slack", "block-kit-limits.json"), join(root, "..", "shared", "spec", "slack", "block-kit-limits.json")];
-  const file = candidates.find((f) => existsSync(f));
-  if (!file) throw new Error(`block-kit-limits.json not found in ${candidates.join(" or ")}`);
+  const file = join(import.meta.dir, "..", "fixtures", "spec", "slack", "block-kit-limits.json");
+  if (!existsSync(file)) throw new Error(`block-kit-limits.json not found at ${file}`);
   return JSON.parse(readFileSync(file, "utf8")) as BlockKitLimits;
 }
 

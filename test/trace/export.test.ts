@@ -8,7 +8,7 @@ import { exportToApm, toApmNdjson } from "../../src/trace/apm.ts";
 import { exportToOtlp, otlpTracesUrl, parseHeaderList, toOtlpRequest } from "../../src/trace/otlp.ts";
 import { validate } from "../support/json-schema.ts";
 
-const SPEC = resolve(import.meta.dir, "../../../shared/spec");
+const SPEC = resolve(import.meta.dir, "../fixtures/spec");
 const schema = (name: string) => JSON.parse(readFileSync(`${SPEC}/elastic-apm-intake-v2/${name}.json`, "utf8"));
 
 describe("Elastic APM intake v2", () => {

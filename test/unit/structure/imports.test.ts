@@ -129,3 +129,15 @@ describe("src/ import graph", () => {
     expect(long).toEqual([]);
   });
 });
+
+describe("the repository is self-contained", () => {
+  test("no code reads outside the repository (the vendored specs live in test/fixtures/spec/)", () => {
+    const codeFiles = ["src", "test", "testkit", "bench", "agent", "scripts"].flatMap((d) => sourceFiles(join(root, d)));
+    expect(codeFiles.length).toBeGreaterThan(100);
+    const bad = codeFiles
+      .filter((f) => f !== import.meta.path)
+      .filter((f) => /["'`](?:\.\.\/)+shared\/|\/work\/shared|\.\.\/\.\.\/\.\.\/\.\.\//.test(readFileSync(f, "utf8")))
+      .map((f) => relative(root, f));
+    expect(bad).toEqual([]);
+  });
+});
