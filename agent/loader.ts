@@ -1,7 +1,7 @@
 // Loads the syscall-latency BPF object through libbpf (bun:ffi), attaches its tracepoints, and
 // gives typed access to its maps. The ring buffer is drained by a timer calling
 // ring_buffer__consume: a blocking ring_buffer__poll stalls the traced process in some VMs
-// (DESIGN.md), and consume never blocks the event loop either.
+// (docs/architecture.md, "Platform facts"), and consume never blocks the event loop either.
 import { dlopen, JSCallback, ptr, read, type Pointer } from "bun:ffi";
 import { readFileSync } from "node:fs";
 import defaultObjectPath from "./bpf/syscall_latency.bpf.o" with { type: "file" };

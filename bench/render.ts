@@ -1,9 +1,8 @@
 // Re-renders the Markdown tables from a stored result (after a change to the report's wording or rows)
-// and regenerates README.md's benchmark section:  bun bench/render.ts bench/results/full-<date>.json
+// (bench/results/ only; `npm run docs` publishes latest.md):  bun bench/render.ts bench/results/full-<date>.json
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { checks, markdown } from "./lib/report.ts";
-import { regenerateReadme } from "./lib/readme.ts";
 
 const file = process.argv[2];
 if (!file) {
@@ -15,5 +14,4 @@ const md = markdown(result, checks(result));
 const dir = join(import.meta.dir, "results");
 writeFileSync(join(dir, "latest.md"), md);
 writeFileSync(join(dir, `${result.profile}.md`), md);
-regenerateReadme();
 console.log(md);

@@ -11,7 +11,6 @@ import { runControllerBench, type ControllerProfile } from "./lib/controller-ben
 import { checks, markdown, writeResults } from "./lib/report.ts";
 import { runSpanTransport } from "./span-transport.ts";
 import { createCgroup } from "./lib/cgroup.ts";
-import { regenerateReadme } from "./lib/readme.ts";
 
 const argv = process.argv.slice(2);
 const profile = argv.includes("--profile") ? argv[argv.indexOf("--profile") + 1]! : "short";
@@ -117,7 +116,6 @@ const cs = checks(result);
 result.checks = cs;
 const md = markdown(result, cs);
 const file = writeResults(join(import.meta.dir, "results"), result, md);
-regenerateReadme();
 console.log("\n" + md);
-log(`results: ${file.replace(`${ROOT}/`, "")}, bench/results/latest.md (and README.md's table)`);
+log(`results: ${file.replace(`${ROOT}/`, "")}, bench/results/latest.md (publish it in docs/benchmarks.md with: npm run docs)`);
 process.exit(cs.some((c) => c.pass === false) ? 1 : 0);

@@ -1,5 +1,5 @@
 // The contract between the alerting pipeline and the channel adapters. AlertGroupData is the one
-// format every channel renders (DESIGN.md "External contracts"); a Notification is one
+// format every channel renders (docs/architecture.md, "External contracts"); a Notification is one
 // AlertGroupData addressed to one channel, with an id that makes redelivery idempotent.
 
 // The payload types are the alerting pipeline's (src/alerting/types.ts), re-exported so channel code

@@ -1,4 +1,4 @@
-// The alerting contracts. AlertGroupData is an external contract (DESIGN.md): the one JSON format
+// The alerting contracts. AlertGroupData is an external contract (docs/architecture.md): the one JSON format
 // every channel renders and MQTT publishes — keep it exactly as documented.
 import type { Severity } from "./anomaly.ts";
 

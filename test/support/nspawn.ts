@@ -6,7 +6,7 @@
 //   const { stdout } = await c.exec(["cat", "/etc/os-release"]);
 //   await c.stop();
 //
-// Why it looks like this (measured on these machines, see DESIGN.md):
+// Why it looks like this (measured on these machines, see docs/architecture.md, "Platform facts"):
 // - without a registering systemd on the host, nspawn needs --register=no --keep-unit and a cgroup
 //   subtree of its own: the launching shell moves itself into /sys/fs/cgroup/{systemd,unified}/<name>
 //   before exec'ing nspawn, otherwise the container's systemd cannot set up its cgroups;

@@ -64,7 +64,7 @@ describe("pipeline", () => {
     expect(run()).toEqual(ids);
   });
 
-  test("payload: AlertGroupData exactly as DESIGN.md", () => {
+  test("payload: AlertGroupData exactly as docs/architecture.md", () => {
     const d = new Driver(memCache([node("pi-1", { ready: "False" })]), testConfig({ clusterId: "pi-cluster" }));
     const p = d.tick(activeOf(nodeDown()), T0)[0]!.payload;
     expect(Object.keys(p).sort()).toEqual(["alertCount", "alerts", "clusterId", "fingerprint", "incidentId", "level", "namespaceList", "nodeList", "status", "title"]);
