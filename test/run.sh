@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one test command (npm test): installs what the suite needs, builds the binary the
-# integration tests drive, runs every test, and ends with a plain "N passed, N failed" line.
+# integration tests drive, type-checks and lints, runs every test, and ends with a plain "N passed, N failed" line.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
@@ -54,6 +54,11 @@ if [ ! -x node_modules/.bin/bun ]; then
   echo "[test] npm ci"
   npm ci --no-audit --no-fund >/dev/null || exit 1
 fi
+
+# Types and lint first: every error is printed with its file and line, and fails the run.
+echo "[test] tsc --noEmit (types) and biome ci (format + lint, biome.json)"
+tsc --noEmit -p . || { echo "[test] type errors above (file(line,col))" >&2; echo "0 passed, 1 failed"; exit 1; }
+biome ci --colors=off . || { echo "[test] format or lint errors above (file:line:col; fix, or run: npx biome check --write .)" >&2; echo "0 passed, 1 failed"; exit 1; }
 
 echo "[test] building the binaries (dist/: linux-x64 + linux-arm64, reused when sources are unchanged)"
 bun scripts/build.ts --all --no-zst || { echo "0 passed, 1 failed"; exit 1; }

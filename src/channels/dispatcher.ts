@@ -58,7 +58,10 @@ class Worker {
 
   private sleep(ms: number | undefined): Promise<void> {
     return new Promise((resolve) => {
-      const timer = ms === undefined ? undefined : setTimeout(() => (this.wakeUp = undefined, resolve()), Math.max(0, ms));
+      const timer = ms === undefined ? undefined : setTimeout(() => {
+        this.wakeUp = undefined;
+        resolve();
+      }, Math.max(0, ms));
       this.wakeUp = () => {
         this.wakeUp = undefined;
         clearTimeout(timer);

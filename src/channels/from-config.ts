@@ -3,7 +3,7 @@
 // ConfigError naming the key.
 import { existsSync } from "node:fs";
 import { hostname } from "node:os";
-import { Config, ConfigError } from "../config/load.ts";
+import { type Config, ConfigError } from "../config/load.ts";
 import type { Logger } from "../log.ts";
 import type { Outbox } from "../store/outbox.ts";
 import { Dispatcher, type DispatcherHooks } from "./dispatcher.ts";

@@ -30,7 +30,7 @@ ${CONFIG_FLAGS_HELP}`,
       return EXIT.error;
     }
     const now = Date.now();
-    let snapshot;
+    let snapshot: Awaited<ReturnType<typeof scanCluster>>;
     try {
       snapshot = await scanCluster(new KubeClient(conn), config, now);
     } catch (e) {

@@ -25,6 +25,7 @@ const d = (group: string, key: string, type: KeyType, def: string, doc: string, 
   ...extra,
 });
 
+// biome-ignore format: one key per line keeps the schema a table that reads (and diffs) row by row
 export const SCHEMA: KeyDecl[] = [
   // --- seed keys (names and meaning kept) ---
   d("diagnosis", "DIAGNOSIS_CLEAN_INTERVAL", "duration", "5s", "How often the Cleaner deduplicates the raw anomaly pool and prunes both pools.", { min: 100 }),

@@ -64,7 +64,7 @@ export class Evaluator {
   evaluations = 0;
 
   constructor(
-    private readonly plugins: WatcherPlugin[],
+    plugins: WatcherPlugin[],
     private readonly config: Config,
     readonly caches: Caches,
     private readonly sink: AnomalySink,

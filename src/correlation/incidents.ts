@@ -38,6 +38,7 @@ class DisjointSet {
   union(a: string, b: string): void {
     const ra = this.find(a);
     const rb = this.find(b);
+    // biome-ignore lint/complexity/useMathMinMax: ra and rb are strings (object keys); Math.min/max would compare NaN
     if (ra !== rb) this.parent.set(ra < rb ? rb : ra, ra < rb ? ra : rb);
   }
 }

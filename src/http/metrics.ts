@@ -49,7 +49,9 @@ abstract class Metric {
     let s = this.series.get(id);
     if (!s) {
       const own: Labels = {};
-      this.labelNames.forEach((l, i) => (own[l] = values[i]!));
+      this.labelNames.forEach((l, i) => {
+        own[l] = values[i]!;
+      });
       s = { labels: own, value: 0 };
       this.series.set(id, s);
     }

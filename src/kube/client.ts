@@ -162,6 +162,7 @@ export class KubeClient {
   }
 
   /** One request → parsed JSON (text when the answer is not JSON). Non-2xx → KubeApiError. */
+  // biome-ignore lint/suspicious/noExplicitAny: the default response type is untyped JSON; callers name T
   async request<T = any>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
     const resp = await this.send(method, path, opts);
     if (resp.status < 200 || resp.status > 299) throw await this.errorFrom(method, path, resp);

@@ -23,7 +23,10 @@ function groupVersion(ref: Pick<ResourceRef, "group" | "version">): string {
 /** The resources of one group/version (cached per client); null when the server does not serve it. */
 export function servedIn(client: KubeClient, group: string, version: string): Promise<ServedResource[] | null> {
   let cache = caches.get(client);
-  if (!cache) caches.set(client, (cache = new Map()));
+  if (!cache) {
+    cache = new Map();
+    caches.set(client, cache);
+  }
   const gv = groupVersion({ group, version });
   let hit = cache.get(gv);
   if (!hit) {

@@ -27,7 +27,7 @@ export interface KubeObject {
   kind?: string;
   metadata: ObjectMeta;
   // Kind-specific fields are read by the kind's own watcher file.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: Kubernetes objects are open-ended JSON; rules narrow what they read
   [k: string]: any;
 }
 

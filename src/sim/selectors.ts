@@ -26,8 +26,8 @@ function splitTerms(s: string): string[] {
   return out.map((t) => t.trim()).filter((t) => t.length > 0);
 }
 
-const KEY = String.raw`[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?`;
-const VALUE = String.raw`([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?`;
+const KEY = "[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?";
+const VALUE = "([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?";
 const SET_RE = new RegExp(`^(?<key>${KEY})\\s+(?<op>in|notin)\\s*\\((?<values>[^)]*)\\)$`);
 const EQ_RE = new RegExp(`^(?<key>${KEY})\\s*(?<op>==|=|!=)\\s*(?<value>${VALUE})$`);
 const CMP_RE = new RegExp(`^(?<key>${KEY})\\s*(?<op><|>)\\s*(?<value>-?\\d+)$`);

@@ -51,7 +51,10 @@ export function demoStory(store: SimStore): StoryStep[] {
     { atMs: 35_000, description: `${api}: fixed, container running again`, apply: () => void (crashing && healPod(store, "default", crashing.metadata.name)) },
     { atMs: 40_000, description: `${node}: back online (Ready)`, apply: () => void nodeReady(store, node) },
     { atMs: 45_000, description: `${worker}: image fixed, pod running`, apply: () => void (pulling && healPod(store, "default", pulling.metadata.name)) },
-    { atMs: 50_000, description: `${web}: readiness recovers, endpoints back`, apply: () => webPods().forEach((p) => healPod(store, "default", p.metadata.name)) },
+    { atMs: 50_000, description: `${web}: readiness recovers, endpoints back`, apply: () => {
+        for (const p of webPods()) healPod(store, "default", p.metadata.name);
+      },
+    },
     { atMs: 55_000, description: `${cache}: one container OOM-killed and restarted`, apply: () => void oomKilledPod(store, "default", firstPod(store, cache).metadata.name) },
     { atMs: 60_000, description: "all failures resolved", apply: () => {} },
   ];

@@ -4,7 +4,7 @@
 // commit per interval instead of one per event spares SD cards. Reads see queued writes.
 import type { Anomaly } from "../model/anomaly.ts";
 import type { LoggedEntry, LogStatus } from "../diagnosis/reconcile.ts";
-import { Database, migrate, openStateDatabase, StateStoreError, type OpenOptions } from "./db.ts";
+import { type Database, migrate, openStateDatabase, StateStoreError, type OpenOptions } from "./db.ts";
 
 export { StateStoreError };
 

@@ -33,7 +33,9 @@ export function validate(schema: Schema, value: unknown, path = "$"): string[] {
   }
   if (Array.isArray(value)) {
     if (typeof schema.minItems === "number" && value.length < schema.minItems) errs.push(`${path}: fewer than ${schema.minItems} items`);
-    if (schema.items) value.forEach((v, i) => errs.push(...validate(schema.items as Schema, v, `${path}[${i}]`)));
+    if (schema.items) value.forEach((v, i) => {
+      errs.push(...validate(schema.items as Schema, v, `${path}[${i}]`));
+    });
   }
   if (value && typeof value === "object" && !Array.isArray(value)) {
     const obj = value as Record<string, unknown>;

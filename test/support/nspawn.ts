@@ -112,7 +112,9 @@ export async function bootContainer(root: string, opts: BootOptions = {}): Promi
   void drain(proc.stdout);
   void drain(proc.stderr);
 
-  const cleanupCgroups = () => HIERARCHIES.forEach((h) => removeCgroup(`/sys/fs/cgroup/${h}/${name}`));
+  const cleanupCgroups = () => {
+    for (const h of HIERARCHIES) removeCgroup(`/sys/fs/cgroup/${h}/${name}`);
+  };
   const tail = () => consoleText.split("\n").slice(-25).join("\n");
 
   let leader = 0;

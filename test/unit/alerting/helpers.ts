@@ -7,10 +7,10 @@ import { emptyPipelineState, step, type PipelineState } from "../../../src/alert
 import type { Silence } from "../../../src/alerting/silence.ts";
 import type { Notification } from "../../../src/model/alert.ts";
 import { correlate, emptyIncidentState, type IncidentState } from "../../../src/correlation/incidents.ts";
-import { type IncidentChange } from "../../../src/model/incident.ts";
+import type { IncidentChange } from "../../../src/model/incident.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
 import { anomalyKey, type Anomaly } from "../../../src/model/anomaly.ts";
-import { type CacheView } from "../../../src/kube/objects.ts";
+import type { CacheView } from "../../../src/kube/objects.ts";
 import { at, deployment, endpointSlice, node, pod, service } from "../../support/fixtures.ts";
 
 export function anomaly(over: Partial<Anomaly> = {}): Anomaly {

@@ -5,7 +5,7 @@ import { channelsFor, decideLevel, DEFAULT_LEVEL_RULES } from "../../../src/aler
 import { createSilence } from "../../../src/alerting/silence.ts";
 import { Config, ConfigError } from "../../../src/config/load.ts";
 import { correlate, emptyIncidentState } from "../../../src/correlation/incidents.ts";
-import { type Incident } from "../../../src/model/incident.ts";
+import type { Incident } from "../../../src/model/incident.ts";
 import type { Anomaly } from "../../../src/model/anomaly.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
 import { memCache, T0 } from "../../support/fixtures.ts";

@@ -162,7 +162,7 @@ test("the due-only tick logs exactly what a full pass over every object logs (2 
     const full = harness();
     const due = harness();
     const log: Record<string, string[]> = { full: [], due: [] };
-    const watch = (name: "full" | "due", c: Collector) => (t: Transition) => log[name]!.push(`${t.at} ${t.type} ${t.key} ${t.anomaly.eventTime} ${t.anomaly.message}`);
+    const watch = (name: "full" | "due", _c: Collector) => (t: Transition) => log[name]!.push(`${t.at} ${t.type} ${t.key} ${t.anomaly.eventTime} ${t.anomaly.message}`);
     // Transitions are recorded through a second collector-level hook: wrap observe/forget.
     for (const [name, h] of [["full", full], ["due", due]] as const) {
       const c = h.collector;
@@ -176,7 +176,7 @@ test("the due-only tick logs exactly what a full pass over every object logs (2 
       full.apply(kind, structuredClone(obj), now, type);
       due.apply(kind, structuredClone(obj), now, type);
     };
-    let restarts = new Map<string, number>();
+    const restarts = new Map<string, number>();
     const podNames = Array.from({ length: 12 }, (_, i) => `p${i}`);
     const nodeNames = ["n0", "n1", "n2"];
     let eventCount = 0;
