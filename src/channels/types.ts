@@ -2,7 +2,7 @@
 // format every channel renders (docs/architecture.md, "External contracts"); a Notification is one
 // AlertGroupData addressed to one channel, with an id that makes redelivery idempotent.
 
-// The payload types are the alerting pipeline's (src/alerting/types.ts), re-exported so channel code
+// The payload types are the domain model's (src/model/alert.ts), re-exported so channel code
 // and tests import from one place.
 import type { AlertGroupData, AlertItem, AlertLevel, Channel as AlertChannel, Notification } from "../model/alert.ts";
 

@@ -1,5 +1,5 @@
 // Every configuration key, declared once: name, type, default, doc.
-// The README's configuration table and `check-config` are generated from this list.
+// docs/configuration.md's table (npm run docs) and `check-config` are generated from this list.
 
 export type KeyType = "duration" | "int" | "float" | "ratio" | "bool" | "string" | "list" | "size" | "hostport" | "url";
 
