@@ -11,7 +11,7 @@
 // commands; when it is full new commands are refused rather than old nonces forgotten).
 // docs/security.md documents the format for scripts.
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { parseJsonAt, z, type RejectSink } from "../boundary/reject.ts";
+import { describeIssues, z, type RejectSink } from "../boundary/reject.ts";
 
 export const COMMAND_ENVELOPE_VERSION = 1;
 const CANONICAL_TAG = "neurocontroller-command/v1";
@@ -147,13 +147,20 @@ export class CommandVerifier {
       this.opts.sink.reject(`${this.opts.source}.${refusal}`, reason, payload);
       return { ok: false, refusal, reason };
     };
-    // Unsigned commands are told apart from malformed ones: the audit names the class.
-    const parsed = parseJsonAt(commandEnvelopeSchema, raw, { source: `${this.opts.source}.malformed`, sink: quietSink(), maxBytes: COMMAND_MAX_BYTES });
-    if (!parsed.ok) {
-      const unsigned = looksUnsigned(raw);
-      return refuse(unsigned ? "unsigned" : "malformed", unsigned ? `not a signed command envelope (${parsed.reason})` : parsed.reason, raw);
+    const size = typeof raw === "string" ? Buffer.byteLength(raw) : raw.byteLength;
+    if (size > COMMAND_MAX_BYTES) return refuse("malformed", `payload of ${size} bytes exceeds the limit of ${COMMAND_MAX_BYTES}`, raw);
+    let json: unknown;
+    try {
+      json = JSON.parse(typeof raw === "string" ? raw : new TextDecoder().decode(raw));
+    } catch (err) {
+      return refuse("malformed", `not JSON: ${(err as Error).message}`, raw);
     }
-    const e = parsed.value;
+    // Unsigned commands are told apart from malformed ones: the audit names the class.
+    if (!json || typeof json !== "object" || Array.isArray(json)) return refuse("malformed", "expected a signed command envelope (a JSON object)", raw);
+    if (!("sig" in json)) return refuse("unsigned", "not a signed command envelope (no sig)", raw);
+    const parsed = commandEnvelopeSchema.safeParse(json);
+    if (!parsed.success) return refuse("malformed", describeIssues(parsed.error), raw);
+    const e = parsed.data;
     const key = this.keys.get(e.kid);
     if (!key) return refuse("unknown-key", `key id ${e.kid} is not MQTT_COMMAND_KEY (nor MQTT_COMMAND_KEY_PREVIOUS)`, raw);
     const expected = Buffer.from(hmac(key, canonicalCommand(e)), "hex");
@@ -169,15 +176,3 @@ export class CommandVerifier {
     return { ok: true, command: { kind: e.kind, signer: e.signer, kid: e.kid, ts: e.ts, nonce: e.nonce, payload: e.payload } };
   }
 }
-
-function looksUnsigned(raw: string | Uint8Array): boolean {
-  if ((typeof raw === "string" ? Buffer.byteLength(raw) : raw.byteLength) > COMMAND_MAX_BYTES) return false;
-  try {
-    const v = JSON.parse(typeof raw === "string" ? raw : new TextDecoder().decode(raw)) as unknown;
-    return !!v && typeof v === "object" && !Array.isArray(v) && !("sig" in v);
-  } catch {
-    return false;
-  }
-}
-
-const quietSink = (): RejectSink => ({ reject() {} });
