@@ -101,3 +101,17 @@ describe("signed commands", () => {
     expect(v.verify(JSON.stringify(cmd({}, { now })), "silence").ok).toBe(true);
   });
 });
+
+describe("the documented format, from another language", () => {
+  test("scripts/sign-command.py (Python's hmac/json) produces commands the verifier accepts", () => {
+    const payload = { action: "add", matchers: "namespace=shop name=cart-*", duration: "2h", comment: "rolling out cart v2 – ü" };
+    const p = Bun.spawnSync(["python3", `${import.meta.dir}/../../../scripts/sign-command.py`, "ops@host", JSON.stringify(payload)], {
+      env: { ...process.env, MQTT_COMMAND_KEY: KEY },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    expect(p.stderr.toString()).toBe("");
+    const { v } = verifier({ now: () => Date.now() });
+    expect(v.verify(p.stdout.toString(), "silence")).toMatchObject({ ok: true, command: { signer: "ops@host", payload } });
+  });
+});
