@@ -8,6 +8,7 @@ import type { Outbox } from "../store/outbox.ts";
 import { Dispatcher, type DispatcherHooks } from "./dispatcher.ts";
 import { EmailChannel, SMTP_SECURITY_VALUES, type SmtpSecurity } from "./email.ts";
 import { mqttOptionsFromConfig } from "../mqtt/options.ts";
+import { COMMAND_KEY_MIN_LENGTH } from "../mqtt/signed-command.ts";
 import { MqttChannel } from "./mqtt.ts";
 import { SlackChannel } from "./slack.ts";
 import type { Channel } from "./types.ts";
@@ -33,6 +34,11 @@ export function channelConfigProblems(cfg: Config): string[] {
     } catch {}
     // The URL may embed credentials: never echo it.
     if (!ok) problems.push("MQTT_URL: expected a broker URL such as mqtt://host:1883 or mqtts://host:8883");
+  }
+  for (const key of ["MQTT_COMMAND_KEY", "MQTT_COMMAND_KEY_PREVIOUS"]) {
+    const length = cfg.str(key).length;
+    // The key itself is never echoed.
+    if (length > 0 && length < COMMAND_KEY_MIN_LENGTH) problems.push(`${key}: at least ${COMMAND_KEY_MIN_LENGTH} characters (32 random bytes recommended)`);
   }
   if (cfg.str("MQTT_TOPIC_PREFIX").match(/[+#]/)) problems.push(`MQTT_TOPIC_PREFIX=${JSON.stringify(cfg.str("MQTT_TOPIC_PREFIX"))}: must not contain + or #`);
   return problems;

@@ -157,4 +157,26 @@ describe("broker least privilege (shipped ACL, real mosquitto)", () => {
     expect(rm.code).toBe(0);
     expect(rm.out).toContain(`silence ${answer.id} expired`);
   }, 60_000);
+
+  test("a flood of malformed and forged span batches is refused and counted, never fatal; SIGTERM still exits", async () => {
+    const node = await connect("pi-1");
+    const spanWithoutSlow = {
+      traceId: "4bf92f3577b34da6a3ce929d0e0e4736", parentId: "00f067aa0ba902b7", service: "ghost", pid: 1, threads: 1, syscall: "fsync", nr: 74,
+      count: 1, totalNs: 9e9, maxNs: 9e9, startUnixNano: "1", endUnixNano: "2",
+    };
+    const drops = { batches: 0, ringbuf: 0, aggFull: 0, startFull: 0, poolFull: 0, orphanEvents: 0 };
+    const malformed = JSON.stringify({ v: 1, node: "pi-1", arch: "x", seq: 1, sentAt: "", drops, spans: [spanWithoutSlow] });
+    const forged = JSON.stringify({ v: 1, node: "pi-2", arch: "x", seq: 1, sentAt: "", drops, spans: [{ ...spanWithoutSlow, slow: [] }] });
+    await waitFor(
+      async () => {
+        for (let i = 0; i < 20; i++) await node.publishAsync(`${prefix}/spans/pi-1`, i % 2 ? forged : malformed, { qos: 1 });
+        return (await labelled("neurocontroller_malformed_input_total", "mqtt.span-batch")) >= 20;
+      },
+      { message: "malformed span batches refused and counted", intervalMs: 200 },
+    );
+    expect((await fetch(`${ctl!.url}/readyz`)).status).toBe(200);
+    expect(ctl!.stderr).not.toContain("TypeError");
+    expect(await ctl!.stop()).toBe(0);
+    ctl = undefined;
+  }, 60_000);
 });
