@@ -136,8 +136,9 @@ ${CONFIG_FLAGS_HELP}`,
       await conn.close();
       return EXIT.ok;
     }
-    await conn.subscribe(conn.topics.incidentsAll, (t, p, r) => r && print(t, p, r));
+    // Alerts first: once the retained incident state shows up, both subscriptions are in place.
     await conn.subscribe(conn.topics.alerts, print);
+    await conn.subscribe(conn.topics.incidentsAll, (t, p, r) => r && print(t, p, r));
     await new Promise<void>((resolve) => {
       process.once("SIGINT", resolve);
       process.once("SIGTERM", resolve);
