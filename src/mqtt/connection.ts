@@ -60,7 +60,8 @@ export class MqttConnection {
       resubscribe: true,
       will: opts.announceStatus ? { topic: this.topics.status, payload: Buffer.from("offline"), qos: 1, retain: true } : undefined,
     };
-    this.client = mqtt.connect(opts.url, options);
+    const address = brokerAddress(opts.url);
+    this.client = mqtt.connect({ ...address, ...options, username: options.username ?? address.username, password: options.password ?? address.password });
     this.client.on("connect", () => {
       this.nextDelay = min;
       this.client.options.reconnectPeriod = min;
@@ -187,4 +188,22 @@ export class MqttConnection {
     clearTimeout(timer);
     if (outcome === "late") await this.client.endAsync(true).catch(() => {});
   }
+}
+
+/**
+ * The broker URL as mqtt.js options, parsed with the WHATWG URL parser: given a string, mqtt.js
+ * uses Node's deprecated url.parse(), which prints a DeprecationWarning on every CLI run.
+ */
+function brokerAddress(url: string): IClientOptions {
+  const u = new URL(url);
+  const address: IClientOptions = {
+    protocol: u.protocol.replace(/:$/, "") as IClientOptions["protocol"],
+    host: u.hostname.replace(/^\[(.*)\]$/, "$1"),
+    hostname: u.hostname.replace(/^\[(.*)\]$/, "$1"),
+  };
+  if (u.protocol.startsWith("ws")) address.path = `${u.pathname}${u.search}`;
+  if (u.port) address.port = Number(u.port);
+  if (u.username) address.username = decodeURIComponent(u.username);
+  if (u.password) address.password = decodeURIComponent(u.password);
+  return address;
 }

@@ -8,7 +8,7 @@ import type { Simulator } from "../../src/sim/index.ts";
 import { startSimulator } from "../../src/sim/index.ts";
 import { seedHealthyCluster } from "../../src/sim/scenarios.ts";
 import { renderBrokerAcl } from "../support/broker-acl.ts";
-import { command, ControllerProcess } from "../support/controller.ts";
+import { command, ControllerProcess, FLAVORS } from "../support/controller.ts";
 import { TestMosquitto } from "../support/mosquitto.ts";
 import { waitFor } from "../support/wait.ts";
 
@@ -100,7 +100,8 @@ describe("broker least privilege (shipped ACL, real mosquitto)", () => {
       MQTT_COMMAND_KEY: COMMAND_KEY,
       MQTT_COMMAND_SIGNER: "alice@ops-laptop",
     };
-    const p = Bun.spawn(command("source", args), { env, stdout: "pipe", stderr: "pipe" });
+    // The compiled binary when `npm test` built it (it signs as users run it), else from source.
+    const p = Bun.spawn(command(FLAVORS.at(-1)!, args), { env, stdout: "pipe", stderr: "pipe" });
     const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
     return { code, out, err };
   }
