@@ -4,7 +4,7 @@
 import type { Config } from "../config/load.ts";
 import { alertingConfig, type AlertingConfig } from "../alerting/config.ts";
 import { emptyPipelineState, step, type PipelineState } from "../alerting/pipeline.ts";
-import { silenceSchema, type Silence } from "../alerting/silence.ts";
+import { silenceSchema, tooBroad, type Silence } from "../alerting/silence.ts";
 import { handleSilenceCommand, type SilenceCommandDeps } from "../alerting/silence-command.ts";
 import type { SilenceStore } from "../alerting/silence-store.ts";
 import { CountingRejectSink, type RejectSink } from "../boundary/reject.ts";
@@ -169,7 +169,7 @@ export class AlertingRuntime {
     return { reject: (source, reason, payload) => (this.metrics.malformedCommands.inc(), this.rejects.reject(source, reason, payload)) };
   }
 
-  /** The stored silences, each checked: one that fails its schema is counted and ignored, never fatal. */
+  /** The stored silences, each checked again (a hand-edited ConfigMap too): one that fails is counted and ignored, never fatal. */
   private validSilences(list: unknown): Silence[] {
     if (!Array.isArray(list)) {
       this.rejects.reject("configmap.silences", "silences.json is not a list", list);
@@ -178,8 +178,9 @@ export class AlertingRuntime {
     const out: Silence[] = [];
     for (const s of list) {
       const r = silenceSchema.safeParse(s);
-      if (r.success) out.push(r.data);
-      else this.rejects.reject("configmap.silences", `stored silence ignored: ${r.error.issues[0]?.message ?? "invalid"}`, s);
+      const broad = r.success ? tooBroad(r.data.matchers) : undefined;
+      if (r.success && !broad) out.push(r.data);
+      else this.rejects.reject("configmap.silences", `stored silence ignored: ${broad ?? r.error?.issues[0]?.message ?? "invalid"}`, s);
     }
     return out;
   }

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import mqtt, { type MqttClient } from "mqtt";
 import type { Simulator } from "../../src/sim/index.ts";
 import { startSimulator } from "../../src/sim/index.ts";
-import { seedHealthyCluster } from "../../src/sim/scenarios.ts";
+import { crashLoopPod } from "../../src/sim/injectors.ts";
+import { seedHealthyCluster, type SeededCluster } from "../../src/sim/scenarios.ts";
 import { renderBrokerAcl } from "../support/broker-acl.ts";
 import { command, ControllerProcess, FLAVORS } from "../support/controller.ts";
 import { TestMosquitto } from "../support/mosquitto.ts";
@@ -25,6 +26,7 @@ type Account = keyof typeof accounts | "neurocontroller";
 describe("broker least privilege (shipped ACL, real mosquitto)", () => {
   let broker: TestMosquitto;
   let sim: Simulator;
+  let seeded: SeededCluster;
   let ctl: ControllerProcess | undefined;
   const clients: MqttClient[] = [];
 
@@ -55,7 +57,7 @@ describe("broker least privilege (shipped ACL, real mosquitto)", () => {
       acl,
     });
     sim = await startSimulator({ tls: true });
-    seedHealthyCluster(sim.store, { nodes: 1, deployments: 1, replicasPerDeployment: 1 });
+    seeded = seedHealthyCluster(sim.store, { nodes: 1, deployments: 1, replicasPerDeployment: 1 });
   });
   afterAll(async () => {
     for (const c of clients) await c.endAsync(true).catch(() => {});
@@ -115,6 +117,22 @@ describe("broker least privilege (shipped ACL, real mosquitto)", () => {
     JSON.parse(sim.store.get("configmaps", "kube-system", "neurocontroller-silences")?.data?.["silences.json"] ?? "[]");
 
   test("unsigned command refused and audited; the CLI's signed command is stored with its signer", async () => {
+    // Issue 10 item 1: silences already stored with a non-string matcher, or matching everything,
+    // must not stop alerting (they are ignored and counted), across restarts.
+    const hostile = [
+      { id: "bad-type", matchers: [{ field: "namespace", value: 12345 }], startsAt: 0, endsAt: 4e12, createdBy: "x", comment: "t", createdAt: 0, updatedAt: 0 },
+      { id: "everything", matchers: [{ field: "namespace", value: "__nothing__", negate: true }], startsAt: 0, endsAt: 4e12, createdBy: "x", comment: "t", createdAt: 0, updatedAt: 0 },
+    ];
+    sim.store.upsert({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "neurocontroller-silences", namespace: "kube-system" },
+      data: { "silences.json": JSON.stringify(hostile) },
+    } as never);
+    const reader = await connect("dashboard");
+    const alerts: string[] = [];
+    reader.on("message", (_t, p) => alerts.push(p.toString()));
+    await reader.subscribeAsync(`${prefix}/alerts`, { qos: 1 });
     ctl = await ControllerProcess.start("source", sim.kubeconfig(), {
       LEADER_ELECTION: "false",
       LEADER_LEASE_NAMESPACE: "kube-system",
@@ -123,8 +141,16 @@ describe("broker least privilege (shipped ACL, real mosquitto)", () => {
       MQTT_PASSWORD: broker.password,
       MQTT_TOPIC_PREFIX: prefix,
       MQTT_COMMAND_KEY: COMMAND_KEY,
+      ALERT_GROUP_WAIT: "500ms",
+      DIAGNOSIS_ALERT_DISPATCH_INTERVAL: "200ms",
     });
     await ctl.ready();
+    const pod = seeded.deployments[0]!.pods[0]!;
+    crashLoopPod(sim.store, seeded.deployments[0]!.namespace ?? "default", pod);
+    await waitFor(() => alerts.some((a) => a.includes(pod)), { timeoutMs: 30_000, message: () => `alert for ${pod} despite the hostile silences (stderr: ${ctl!.stderr.slice(-1500)})` });
+    expect(await labelled("neurocontroller_malformed_input_total", "configmap.silences")).toBeGreaterThanOrEqual(2);
+    expect(ctl.stderr).not.toContain("glob.replace");
+    sim.store.upsert({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "neurocontroller-silences", namespace: "kube-system" }, data: { "silences.json": "[]" } } as never);
     const ops = await connect("ops");
     const unsigned = JSON.stringify({ action: "add", matchers: "namespace!=__nothing__", duration: "876000h", createdBy: "mallory", comment: "unsigned" });
     // The controller subscribes once it leads: publish until it has seen (and refused) one.
