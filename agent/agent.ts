@@ -1,13 +1,15 @@
 // The agent daemon's wiring: BPF probe ↔ trace pool ↔ span assembler ↔ MQTT publisher, plus the
 // two bind transports. Every moving part has a timer here and nothing else owns one, so stop()
 // is complete: timers cleared, bindings ended and flushed, programs detached, socket removed.
-import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import mqtt, { type MqttClient } from "mqtt";
+import type { MqttClient } from "mqtt";
+import { parseJsonAt, z } from "../src/boundary/reject.ts";
 import type { Config } from "../src/config/load.ts";
 import { silentLogger, type Logger } from "../src/log.ts";
-import { defaultTopicPrefix, topicSafe } from "../src/channels/mqtt-topics.ts";
-import { applyBindMessage, startBindServer } from "./bind-server.ts";
+import { MqttConnection } from "../src/mqtt/connection.ts";
+import { mqttOptionsFromConfig } from "../src/mqtt/options.ts";
+import { topicSafe } from "../src/mqtt/topics.ts";
+import { applyBindMessage, BIND_MESSAGE_MAX_BYTES, startBindServer } from "./bind-server.ts";
 import { SyscallProbe, type ProbeOptions } from "./loader.ts";
 import { TracePool } from "./pool.ts";
 import { SpanAssembler, SpanPublisher } from "./spans.ts";
@@ -21,6 +23,7 @@ export interface AgentOptions {
   mqttUsername?: string;
   mqttPassword?: string;
   mqttCaFile?: string;
+  mqttReconnectMaxMs?: number;
   /** Empty: no Unix-socket bind server. */
   socketPath: string;
   socketMode: number;
@@ -39,13 +42,15 @@ export interface AgentOptions {
 
 export function agentOptionsFromConfig(cfg: Config, log?: Logger): AgentOptions {
   const node = topicSafe(cfg.str("AGENT_NODE_NAME") || hostname());
+  const mqtt = mqttOptionsFromConfig(cfg, { announceStatus: false });
   return {
     node,
-    prefix: (cfg.str("MQTT_TOPIC_PREFIX") || defaultTopicPrefix(cfg.str("CLUSTER_ID"))).replace(/\/+$/, ""),
-    mqttUrl: cfg.str("MQTT_URL"),
-    mqttUsername: cfg.str("MQTT_USERNAME") || undefined,
-    mqttPassword: cfg.str("MQTT_PASSWORD") || undefined,
-    mqttCaFile: cfg.str("MQTT_CA_FILE") || undefined,
+    prefix: mqtt.prefix,
+    mqttUrl: mqtt.url,
+    mqttUsername: mqtt.username,
+    mqttPassword: mqtt.password,
+    mqttCaFile: mqtt.caFile,
+    mqttReconnectMaxMs: mqtt.reconnectMaxMs,
     socketPath: cfg.str("AGENT_SOCKET_PATH"),
     socketMode: parseInt(cfg.str("AGENT_SOCKET_MODE"), 8) || 0o660,
     slowThresholdNs: cfg.ms("AGENT_SLOW_SYSCALL") * 1e6,
@@ -65,18 +70,23 @@ export class Agent {
   readonly publisher: SpanPublisher;
   readonly assembler: SpanAssembler;
   readonly topics: { spans: string; bind: string };
+  /** Bind messages refused (size, JSON, shape) or rejected by the pool; handler exceptions caught. */
+  readonly inputStats = { bindRefused: 0, handlerErrors: 0 };
   private timers: ReturnType<typeof setInterval>[] = [];
   private bindServer: { stop(): void } | undefined;
   private flushQueued = false;
   private stopped = false;
 
+  readonly mqtt: MqttClient;
+
   private constructor(
     readonly probe: SyscallProbe,
-    readonly mqtt: MqttClient,
+    readonly connection: MqttConnection,
     private readonly opts: AgentOptions,
     private readonly log: Logger,
   ) {
-    this.topics = { spans: `${opts.prefix}/spans/${opts.node}`, bind: `${opts.prefix}/trace/bind/${opts.node}` };
+    this.mqtt = connection.client;
+    this.topics = { spans: connection.topics.spans(opts.node), bind: connection.topics.traceBind(opts.node) };
     this.pool = new TracePool({
       sink: probe,
       maxBindings: opts.poolMax,
@@ -88,7 +98,7 @@ export class Agent {
       },
     });
     this.assembler = new SpanAssembler((id) => this.pool.lookup(id), hostArch());
-    this.publisher = new SpanPublisher(mqtt, {
+    this.publisher = new SpanPublisher(this.mqtt, {
       topic: this.topics.spans,
       node: opts.node,
       arch: hostArch(),
@@ -111,37 +121,37 @@ export class Agent {
       onSlow: (e) => agent?.assembler.addSlow(e),
       ...opts.probe,
     });
-    const client = mqtt.connect(opts.mqttUrl, {
+    const connection = new MqttConnection({
+      url: opts.mqttUrl,
+      prefix: opts.prefix,
       clientId: `neurocontroller-agent-${opts.node}-${process.pid}`,
       username: opts.mqttUsername,
       password: opts.mqttPassword,
-      ca: opts.mqttCaFile ? readFileSync(opts.mqttCaFile) : undefined,
-      reconnectPeriod: 1000,
-      connectTimeout: 10_000,
+      caFile: opts.mqttCaFile,
+      reconnectMaxMs: opts.mqttReconnectMaxMs,
+      connectTimeoutMs: 10_000,
+      logger: log,
+      onHandlerError: () => agent && agent.inputStats.handlerErrors++,
     });
-    agent = new Agent(probe, client, opts, log);
+    agent = new Agent(probe, connection, opts, log);
     agent.wire();
     return agent;
   }
 
   private wire(): void {
     const { opts, log } = this;
-    this.mqtt.on("connect", () => {
-      log.info("connected to the broker", { url: opts.mqttUrl });
-      this.mqtt.subscribe(this.topics.bind, { qos: 1 });
-    });
-    this.mqtt.on("error", (e) => log.warn("mqtt error", { error: e.message }));
-    this.mqtt.on("message", (topic, payload) => {
-      if (topic !== this.topics.bind) return;
-      let msg: unknown;
-      try {
-        msg = JSON.parse(payload.toString());
-      } catch {
-        return log.warn("bind message is not JSON", { topic });
-      }
-      const r = applyBindMessage(this.pool, msg);
-      if (!r.ok) log.warn("bind message rejected", { error: r.error });
-    });
+    const refused = (reason: string) => {
+      // Counted always; logged for the first refusals only (a flood must not flood the journal).
+      if (this.inputStats.bindRefused++ < 20) log.warn("bind message refused", { topic: this.topics.bind, reason: reason.slice(0, 300) });
+    };
+    this.connection
+      .subscribe(this.topics.bind, (_topic, payload) => {
+        const m = parseJsonAt(z.unknown(), payload, { source: "mqtt.trace-bind", sink: { reject: (_s, reason) => refused(reason) }, maxBytes: BIND_MESSAGE_MAX_BYTES });
+        if (!m.ok) return;
+        const r = applyBindMessage(this.pool, m.value);
+        if (!r.ok) refused(r.error);
+      })
+      .catch((e) => log.warn("cannot subscribe to the bind topic", { error: String(e) }));
     if (opts.socketPath) {
       this.bindServer = startBindServer(this.pool, { path: opts.socketPath, mode: opts.socketMode, stats: () => this.stats() });
       log.info("bind socket listening", { path: opts.socketPath });
@@ -178,6 +188,7 @@ export class Agent {
       orphanEvents: this.assembler.orphanEvents,
       publisher: { ...this.publisher.stats, queued: this.publisher.queued },
       mqttConnected: this.mqtt.connected,
+      input: { ...this.inputStats },
       rssBytes: process.memoryUsage().rss,
     };
   }
@@ -193,6 +204,6 @@ export class Agent {
     this.probe.close();
     const deadline = Date.now() + (opts.drainMs ?? 2000);
     while (this.publisher.queued > 0 && this.mqtt.connected && Date.now() < deadline) await Bun.sleep(20);
-    await this.mqtt.endAsync();
+    await this.connection.close();
   }
 }

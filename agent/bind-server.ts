@@ -6,7 +6,23 @@
 // The socket's file mode limits who may trace (any process bound is observed).
 import { chmodSync, existsSync, mkdirSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
+import { describeIssues, z } from "../src/boundary/reject.ts";
 import { BindError, type BindRequest, type TracePool } from "./pool.ts";
+
+/** MQTT bind messages are tiny; anything bigger is refused before it is parsed. */
+export const BIND_MESSAGE_MAX_BYTES = 4096;
+const id = z.number().int().positive().max(2 ** 31 - 1);
+/** The shape of a bind/unbind message (both transports); the pool checks the semantics. */
+export const bindMessageSchema = z.object({
+  action: z.enum(["bind", "unbind"]).optional(),
+  pid: id.optional(),
+  tid: id.optional(),
+  traceId: z.string().max(64).optional(),
+  spanId: z.string().max(32).optional(),
+  transactionId: z.string().max(32).optional(),
+  service: z.string().max(128).optional(),
+  ttlMs: z.number().finite().nonnegative().optional(),
+});
 
 export interface BindMessage extends Partial<BindRequest> {
   action?: "bind" | "unbind";
@@ -16,8 +32,10 @@ export type BindResult = { ok: true; bindId?: number; expiresAt?: string; ended?
 
 /** Applies one bind/unbind message to the pool (shared by both transports). */
 export function applyBindMessage(pool: TracePool, msg: unknown, action?: "bind" | "unbind"): BindResult {
-  if (!msg || typeof msg !== "object") return { ok: false, error: "expected a JSON object" };
-  const m = msg as BindMessage;
+  if (!msg || typeof msg !== "object" || Array.isArray(msg)) return { ok: false, error: "expected a JSON object" };
+  const parsed = bindMessageSchema.safeParse(msg);
+  if (!parsed.success) return { ok: false, error: describeIssues(parsed.error) };
+  const m: BindMessage = parsed.data;
   const what = action ?? m.action ?? "bind";
   try {
     if (what === "unbind") {

@@ -13,6 +13,10 @@ export interface MosquittoOptions {
   password?: string;
   /** TLS listener (mqtts://) with these PEM files. */
   tls?: { certFile: string; keyFile: string };
+  /** More accounts in the password file (the ACL tests: one per node, readers, operators). */
+  users?: { name: string; password: string }[];
+  /** An ACL file's text (e.g. the Ansible role's template, rendered): written and set as acl_file. */
+  acl?: string;
 }
 
 export class TestMosquitto {
@@ -34,16 +38,22 @@ export class TestMosquitto {
     m.port = await freePort();
     const passwd = join(m.dir, "passwd");
     writeFileSync(passwd, "");
-    const p = Bun.spawnSync(["mosquitto_passwd", "-b", passwd, m.username, m.password], { stderr: "pipe" });
-    if (p.exitCode !== 0) throw new Error(`mosquitto_passwd failed: ${p.stderr.toString()}`);
-    const tls = opts.tls ? `certfile ${opts.tls.certFile}\nkeyfile ${opts.tls.keyFile}\n` : "";
+    for (const u of [{ name: m.username, password: m.password }, ...(opts.users ?? [])]) {
+      const p = Bun.spawnSync(["mosquitto_passwd", "-b", passwd, u.name, u.password], { stderr: "pipe" });
+      if (p.exitCode !== 0) throw new Error(`mosquitto_passwd failed: ${p.stderr.toString()}`);
+    }
+    let extra = opts.tls ? `certfile ${opts.tls.certFile}\nkeyfile ${opts.tls.keyFile}\n` : "";
+    if (opts.acl !== undefined) {
+      writeFileSync(join(m.dir, "acl"), opts.acl);
+      extra += `acl_file ${join(m.dir, "acl")}\n`;
+    }
     writeFileSync(
       join(m.dir, "mosquitto.conf"),
       `# user root: the tests run as root and mosquitto would otherwise switch to the mosquitto user,
 # which cannot read this private temp directory.
 user root
 listener ${m.port} 127.0.0.1
-${tls}allow_anonymous false
+${extra}allow_anonymous false
 password_file ${passwd}
 persistence true
 persistence_location ${m.dir}/

@@ -2,7 +2,7 @@
 // CLI on any node, the MQTT command topic and whichever controller leads all see the same list, and
 // it survives failover. Writes use the ConfigMap's resourceVersion (optimistic concurrency).
 import type { KubeClient } from "../kube/client.ts";
-import { createSilence, expireSilence, pruneSilences, type Silence, type SilenceInput } from "./silence.ts";
+import { checkExpireId, createSilence, expireSilence, pruneSilences, withSilenceAdded, type Silence, type SilenceInput, type SilenceOptions } from "./silence.ts";
 
 const DATA_KEY = "silences.json";
 /** Expired silences stay listed (the audit trail) this long before they are pruned. */
@@ -61,17 +61,19 @@ export class SilenceStore {
     }
   }
 
-  async add(input: SilenceInput, now: number): Promise<Silence> {
-    const silence = createSilence(input, now);
-    await this.update((list) => [...list.filter((s) => s.id !== silence.id), silence], now);
+  /** Validates and stores a new silence; an existing id (active or expired) is refused, never overwritten. */
+  async add(input: SilenceInput, now: number, opts: SilenceOptions = {}): Promise<Silence> {
+    const silence = createSilence(input, now, opts);
+    await this.update((list) => withSilenceAdded(list, silence), now);
     return silence;
   }
 
-  /** Expires the silences whose id starts with `idPrefix`; returns them (empty when none matched). */
-  async expire(idPrefix: string, now: number): Promise<Silence[]> {
+  /** Expires the active silence whose id is exactly `id` (no prefixes); returns it (empty when none). */
+  async expire(id: string, now: number): Promise<Silence[]> {
+    const exact = checkExpireId(id);
     let expired: Silence[] = [];
     await this.update((list) => {
-      expired = list.filter((s) => s.id.startsWith(idPrefix) && s.endsAt > now);
+      expired = list.filter((s) => s.id === exact && s.endsAt > now);
       return list.map((s) => (expired.includes(s) ? expireSilence(s, now) : s));
     }, now);
     return expired.map((s) => expireSilence(s, now));

@@ -2,23 +2,20 @@
 // essential keys are empty stays off (the seed's behaviour); malformed values fail start-up with a
 // ConfigError naming the key.
 import { existsSync } from "node:fs";
-import { hostname } from "node:os";
-import { type Config, ConfigError } from "../config/load.ts";
+import { Config, ConfigError } from "../config/load.ts";
 import type { Logger } from "../log.ts";
 import type { Outbox } from "../store/outbox.ts";
 import { Dispatcher, type DispatcherHooks } from "./dispatcher.ts";
 import { EmailChannel, SMTP_SECURITY_VALUES, type SmtpSecurity } from "./email.ts";
-import type { MqttConnectionOptions } from "./mqtt-connection.ts";
-import { defaultTopicPrefix } from "./mqtt-topics.ts";
+import { mqttOptionsFromConfig } from "../mqtt/options.ts";
+import { COMMAND_KEY_MIN_LENGTH } from "../mqtt/signed-command.ts";
 import { MqttChannel } from "./mqtt.ts";
 import { SlackChannel } from "./slack.ts";
 import type { Channel } from "./types.ts";
 
 const MQTT_SCHEMES = ["mqtt:", "mqtts:", "ws:", "wss:", "tcp:", "ssl:"];
 
-export function topicPrefixFromConfig(cfg: Config): string {
-  return cfg.str("MQTT_TOPIC_PREFIX").trim() || defaultTopicPrefix(cfg.str("CLUSTER_ID"));
-}
+export { mqttOptionsFromConfig, topicPrefixFromConfig } from "../mqtt/options.ts";
 
 /** Everything wrong with the channel keys (empty when fine); check-config can print these. */
 export function channelConfigProblems(cfg: Config): string[] {
@@ -38,24 +35,13 @@ export function channelConfigProblems(cfg: Config): string[] {
     // The URL may embed credentials: never echo it.
     if (!ok) problems.push("MQTT_URL: expected a broker URL such as mqtt://host:1883 or mqtts://host:8883");
   }
+  for (const key of ["MQTT_COMMAND_KEY", "MQTT_COMMAND_KEY_PREVIOUS"]) {
+    const length = cfg.str(key).length;
+    // The key itself is never echoed.
+    if (length > 0 && length < COMMAND_KEY_MIN_LENGTH) problems.push(`${key}: at least ${COMMAND_KEY_MIN_LENGTH} characters (32 random bytes recommended)`);
+  }
   if (cfg.str("MQTT_TOPIC_PREFIX").match(/[+#]/)) problems.push(`MQTT_TOPIC_PREFIX=${JSON.stringify(cfg.str("MQTT_TOPIC_PREFIX"))}: must not contain + or #`);
   return problems;
-}
-
-export function mqttOptionsFromConfig(cfg: Config, opts: { announceStatus: boolean; clientIdSuffix?: string; logger?: Logger }): MqttConnectionOptions {
-  const cluster = cfg.str("CLUSTER_ID");
-  const base = cfg.str("MQTT_CLIENT_ID").trim() || `neurocontroller-${cluster}-${hostname()}`;
-  return {
-    url: cfg.str("MQTT_URL").trim(),
-    prefix: topicPrefixFromConfig(cfg),
-    username: cfg.str("MQTT_USERNAME") || undefined,
-    password: cfg.str("MQTT_PASSWORD") || undefined,
-    caFile: cfg.str("MQTT_CA_FILE") || undefined,
-    clientId: opts.clientIdSuffix ? `${base}-${opts.clientIdSuffix}` : base,
-    announceStatus: opts.announceStatus,
-    reconnectMaxMs: cfg.ms("MQTT_RECONNECT_MAX"),
-    logger: opts.logger,
-  };
 }
 
 export const slackEnabled = (cfg: Config) => cfg.bool("ENABLE_SLACK_ALERT") && cfg.str("SLACK_WEBHOOK_URL") !== "";
@@ -64,7 +50,7 @@ export const emailEnabled = (cfg: Config) =>
 export const mqttEnabled = (cfg: Config) => cfg.bool("ENABLE_MQTT_ALERT") && cfg.str("MQTT_URL").trim() !== "";
 
 /** The enabled channels. Throws ConfigError for malformed channel keys. The MQTT channel connects at once. */
-export function channelsFromConfig(cfg: Config, opts: { logger?: Logger } = {}): Channel[] {
+export function channelsFromConfig(cfg: Config, opts: { logger?: Logger; onMqttHandlerError?: (filter: string, error: unknown) => void } = {}): Channel[] {
   const problems = channelConfigProblems(cfg);
   if (problems.length) throw new ConfigError(problems);
   const timeoutMs = cfg.ms("ALERT_SEND_TIMEOUT");
@@ -86,7 +72,7 @@ export function channelsFromConfig(cfg: Config, opts: { logger?: Logger } = {}):
       }),
     );
   }
-  if (mqttEnabled(cfg)) channels.push(new MqttChannel(mqttOptionsFromConfig(cfg, { announceStatus: true, logger: opts.logger })));
+  if (mqttEnabled(cfg)) channels.push(new MqttChannel(mqttOptionsFromConfig(cfg, { announceStatus: true, logger: opts.logger, onHandlerError: opts.onMqttHandlerError })));
   return channels;
 }
 

@@ -1,7 +1,7 @@
 // MQTT channel: each notification becomes the incident's retained state on <prefix>/incidents/<id>
 // (cleared with an empty retained payload when resolved) and one QoS 1 message on <prefix>/alerts.
 // send() resolves when the broker acknowledged both (PUBACK).
-import { MqttConnection, type MqttConnectionOptions } from "./mqtt-connection.ts";
+import { MqttConnection, type MqttConnectionOptions } from "../mqtt/connection.ts";
 import { PermanentError, type Channel, type Notification } from "./types.ts";
 
 export class MqttChannel implements Channel {

@@ -1,10 +1,45 @@
+import { parseJsonAt, z, type RejectSink } from "../boundary/reject.ts";
 import { Config, ConfigError } from "../config/load.ts";
 import { alertLines, incidentLine } from "../channels/alert-lines.ts";
-import { channelConfigProblems, mqttOptionsFromConfig } from "../channels/from-config.ts";
-import { MqttConnection } from "../channels/mqtt-connection.ts";
+import { channelConfigProblems } from "../channels/from-config.ts";
+import { MqttConnection } from "../mqtt/connection.ts";
+import { cliClientIdSuffix, mqttOptionsFromConfig } from "../mqtt/options.ts";
 import type { AlertGroupData } from "../channels/types.ts";
 import { configOverrides, CONFIG_FLAGS_HELP, stringFlag, UsageError, type ParsedArgs } from "./args.ts";
 import { EXIT, type Command } from "./command.ts";
+
+/** Published AlertGroupData is at most a few hundred alerts; 1 MiB leaves room. */
+export const ALERT_PAYLOAD_MAX_BYTES = 1024 * 1024;
+const text = z.string().max(16 * 1024);
+/** The fields the CLI prints, type-checked (other fields pass through to --json untouched). */
+export const alertGroupViewSchema = z.looseObject({
+  status: text,
+  incidentId: text,
+  clusterId: text.optional(),
+  level: text,
+  title: text,
+  alertCount: z.number().int().nonnegative(),
+  nodeList: z.array(text).max(1000),
+  alerts: z
+    .array(z.looseObject({ time: text, severity: text, kind: text, name: text, namespace: text.optional(), node: text.optional(), reason: text, message: text }))
+    .max(1000),
+});
+
+/** Strings printed to a terminal: control characters (escape sequences) replaced. */
+function printable<T>(v: T): T {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping them is the point
+  if (typeof v === "string") return v.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, "\uFFFD") as T;
+  if (Array.isArray(v)) return v.map(printable) as T;
+  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, printable(x)])) as T;
+  return v;
+}
+
+/** An alert or incident payload, or undefined (refused, counted by `sink`). Empty = a cleared incident. */
+export function parseAlertPayload(payload: Buffer, sink: RejectSink): AlertGroupData | null | undefined {
+  if (payload.length === 0) return null;
+  const r = parseJsonAt(alertGroupViewSchema, payload, { source: "mqtt.alert", sink, maxBytes: ALERT_PAYLOAD_MAX_BYTES });
+  return r.ok ? (r.value as unknown as AlertGroupData) : undefined;
+}
 
 export function loadCliConfig(file: string | undefined, args: ParsedArgs): Config | undefined {
   try {
@@ -21,7 +56,7 @@ export async function subscriberConnection(config: Config, timeoutMs = 10_000): 
   const problems = channelConfigProblems(config).filter((p) => p.startsWith("MQTT"));
   if (problems.length) throw new UsageError(problems.join("; "));
   if (!config.str("MQTT_URL").trim()) throw new UsageError("MQTT_URL is not set (the broker the controller publishes to)");
-  const conn = new MqttConnection(mqttOptionsFromConfig(config, { announceStatus: false, clientIdSuffix: `cli-${process.pid}-${Math.random().toString(16).slice(2, 8)}` }));
+  const conn = new MqttConnection(mqttOptionsFromConfig(config, { announceStatus: false, clientIdSuffix: cliClientIdSuffix("cli") }));
   try {
     await conn.waitConnected(timeoutMs);
   } catch (e) {
@@ -41,12 +76,9 @@ export async function retainedIncidents(conn: MqttConnection, quietMs = 500, max
   const unsubscribe = await conn.subscribe(conn.topics.incidentsAll, (topic, payload, retained) => {
     last = Date.now();
     if (!retained) return;
-    if (payload.length === 0) open.delete(topic);
-    else {
-      try {
-        open.set(topic, JSON.parse(payload.toString()) as AlertGroupData);
-      } catch {}
-    }
+    const data = parseAlertPayload(payload, { reject() {} });
+    if (data === null) open.delete(topic);
+    else if (data) open.set(topic, data);
   });
   const start = Date.now();
   while (Date.now() - last < quietMs && Date.now() - start < maxMs) await Bun.sleep(50);
@@ -84,17 +116,18 @@ ${CONFIG_FLAGS_HELP}`,
       console.error(`alerts: ${(e as Error).message}`);
       return e instanceof UsageError ? EXIT.usage : EXIT.error;
     }
+    const refusals: RejectSink = {
+      reject: (_source, reason) => console.error(`alerts: ignored a malformed message on ${printable(topicOf.current)}: ${printable(reason).slice(0, 300)}`),
+    };
+    const topicOf = { current: "" };
     const print = (topic: string, payload: Buffer, retained: boolean) => {
-      let data: AlertGroupData | null = null;
-      try {
-        data = payload.length ? (JSON.parse(payload.toString()) as AlertGroupData) : null;
-      } catch {
-        if (json) console.log(JSON.stringify({ topic, retained, raw: payload.toString() }));
-        return;
-      }
+      topicOf.current = topic;
+      const data = parseAlertPayload(payload, refusals);
+      if (data === undefined) return;
       if (json) return console.log(JSON.stringify({ topic, retained, payload: data }));
-      if (topic === conn.topics.alerts && data) for (const line of alertLines(data, colour)) console.log(line);
-      else if (data && retained) console.log(`open incident ${incidentLine(data, colour)}`);
+      const shown = data && printable(data);
+      if (topic === conn.topics.alerts && shown) for (const line of alertLines(shown, colour)) console.log(line);
+      else if (shown && retained) console.log(`open incident ${incidentLine(shown, colour)}`);
     };
     if (!args.flags.get("follow")) {
       const open = await retainedIncidents(conn);
@@ -103,8 +136,9 @@ ${CONFIG_FLAGS_HELP}`,
       await conn.close();
       return EXIT.ok;
     }
-    await conn.subscribe(conn.topics.incidentsAll, (t, p, r) => r && print(t, p, r));
+    // Alerts first: once the retained incident state shows up, both subscriptions are in place.
     await conn.subscribe(conn.topics.alerts, print);
+    await conn.subscribe(conn.topics.incidentsAll, (t, p, r) => r && print(t, p, r));
     await new Promise<void>((resolve) => {
       process.once("SIGINT", resolve);
       process.once("SIGTERM", resolve);

@@ -6,6 +6,7 @@ import { loadConnection } from "../kube/kubeconfig.ts";
 import { CONFIG_FLAGS_HELP, loadCommandConfig, stringFlag, UsageError } from "./args.ts";
 import { EXIT, type Command } from "./command.ts";
 import { renderTable } from "./table.ts";
+import { sendSilenceCommand } from "./silence-mqtt.ts";
 
 function whoami(): string {
   try {
@@ -29,19 +30,21 @@ Matchers: namespace, kind, name, reason, node with = or != and * wildcards, e.g.
 A silenced alert is still logged to cleaned_events.log; only notifications are held back.
 Silences live in the ConfigMap <LEADER_LEASE_NAME>-silences (namespace LEADER_LEASE_NAMESPACE), so
 every controller sees them and they survive failover; expired ones stay listed for 7 days (audit).
-The same commands can be sent over MQTT to <prefix>/silences/set:
-  {"action":"add","matchers":"namespace=shop","duration":"2h","createdBy":"me","comment":"why"}
-  {"action":"expire","id":"<id>"}
+Durations are limited by SILENCE_MAX_DURATION (default 30d); rm needs the exact id.
 
   --kubeconfig PATH, --context NAME   the cluster (as for scan)
+  --mqtt     send add/rm to the leading controller over MQTT instead (no kubeconfig needed), signed
+             with MQTT_COMMAND_KEY; the signer (MQTT_COMMAND_SIGNER, default user@host) becomes
+             createdBy. The signed format, for scripts, is in docs/security.md.
 
 ${CONFIG_FLAGS_HELP}`,
-  booleanFlags: ["all", "json"],
-  flags: ["kubeconfig", "context", "duration", "comment", "author", "all", "json"],
+  booleanFlags: ["all", "json", "mqtt"],
+  flags: ["kubeconfig", "context", "duration", "comment", "author", "all", "json", "mqtt"],
   async run(args) {
     const [action, ...rest] = args.positionals;
     if (!action || !["add", "ls", "list", "rm", "expire"].includes(action)) throw new UsageError("expected add, ls or rm");
     const config = loadCommandConfig(args);
+    if (args.flags.get("mqtt")) return viaMqtt(action, rest, args, config);
     const conn = loadConnection({ kubeconfig: stringFlag(args, "kubeconfig"), context: stringFlag(args, "context") });
     if (!conn) {
       console.error("silence: no cluster found (silences are stored in the cluster); pass --kubeconfig");
@@ -55,6 +58,7 @@ ${CONFIG_FLAGS_HELP}`,
         const s = await store.add(
           { matchers: rest.join(" "), duration: stringFlag(args, "duration"), comment: stringFlag(args, "comment"), createdBy: stringFlag(args, "author") ?? whoami() },
           now,
+          { maxDurationMs: config.ms("SILENCE_MAX_DURATION") },
         );
         console.log(args.flags.get("json") ? JSON.stringify(s) : `silence ${s.id} added: ${formatMatchers(s.matchers)} until ${iso(s.endsAt)}`);
         return EXIT.ok;
@@ -67,7 +71,14 @@ ${CONFIG_FLAGS_HELP}`,
     if (action === "rm" || action === "expire") {
       const id = rest[0];
       if (!id) throw new UsageError("rm needs a silence id (see 'silence ls')");
-      const expired = await store.expire(id, now);
+      let expired: Silence[];
+      try {
+        expired = await store.expire(id, now);
+      } catch (e) {
+        if (!(e instanceof SilenceError)) throw e;
+        console.error(`silence: ${e.problems.join("\n  ")}`);
+        return EXIT.usage;
+      }
       if (expired.length === 0) {
         console.error(`silence: no active silence with id ${id}`);
         return EXIT.error;
@@ -86,3 +97,27 @@ ${CONFIG_FLAGS_HELP}`,
     return EXIT.ok;
   },
 };
+
+async function viaMqtt(action: string, rest: string[], args: Parameters<Command["run"]>[0], config: ReturnType<typeof loadCommandConfig>): Promise<number> {
+  let payload: Record<string, unknown>;
+  if (action === "add") {
+    if (rest.length === 0) throw new UsageError("add needs at least one matcher, e.g. namespace=shop");
+    payload = { action: "add", matchers: rest.join(" "), duration: stringFlag(args, "duration"), comment: stringFlag(args, "comment") ?? "" };
+  } else if (action === "rm" || action === "expire") {
+    if (!rest[0]) throw new UsageError("rm needs a silence id (see 'silence ls')");
+    payload = { action: "expire", id: rest[0] };
+  } else throw new UsageError("over MQTT only add and rm are possible; ls reads the cluster (--kubeconfig)");
+  const signer = config.str("MQTT_COMMAND_SIGNER").trim() || stringFlag(args, "author") || whoami();
+  let r: Awaited<ReturnType<typeof sendSilenceCommand>>;
+  try {
+    r = await sendSilenceCommand(config, payload, signer);
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    console.error(`silence: ${(e as Error).message}`);
+    return EXIT.error;
+  }
+  if (args.flags.get("json")) console.log(JSON.stringify(r));
+  else if (r.ok) console.log(`silence ${r.id} ${r.action === "add" ? "added" : "expired"} (signed by ${signer})`);
+  if (!r.ok) console.error(`silence: refused by the controller: ${r.error ?? "unknown reason"}`);
+  return r.ok ? EXIT.ok : EXIT.usage;
+}

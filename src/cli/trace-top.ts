@@ -1,9 +1,8 @@
-import mqtt from "mqtt";
-import { readFileSync } from "node:fs";
 import { TraceAggregator, type AggregatedSpan } from "../trace/aggregate.ts";
 import { parseSpanBatch } from "../trace/types.ts";
-import { defaultTopicPrefix } from "../channels/mqtt-topics.ts";
 import { Config, ConfigError } from "../config/load.ts";
+import { MqttConnection } from "../mqtt/connection.ts";
+import { cliClientIdSuffix, mqttOptionsFromConfig } from "../mqtt/options.ts";
 import { configOverrides, CONFIG_FLAGS_HELP, stringFlag, UsageError } from "./args.ts";
 import { EXIT, type Command } from "./command.ts";
 import { renderTable } from "./table.ts";
@@ -53,29 +52,25 @@ ${CONFIG_FLAGS_HELP}`,
     const intervalMs = Number((stringFlag(args, "interval") ?? "2").replace(/s$/, "")) * 1000;
     const limit = Number(stringFlag(args, "limit") ?? 30);
     if (!(intervalMs > 0) || !(limit > 0)) throw new UsageError("--interval and --limit must be positive");
-    const prefix = (config.str("MQTT_TOPIC_PREFIX") || defaultTopicPrefix(config.str("CLUSTER_ID"))).replace(/\/+$/, "");
-    const client = mqtt.connect(config.str("MQTT_URL"), {
-      username: config.str("MQTT_USERNAME") || undefined,
-      password: config.str("MQTT_PASSWORD") || undefined,
-      ca: config.str("MQTT_CA_FILE") ? readFileSync(config.str("MQTT_CA_FILE")) : undefined,
-    });
+    const conn = new MqttConnection(mqttOptionsFromConfig(config, { announceStatus: false, clientIdSuffix: cliClientIdSuffix("trace-top") }));
     const agg = new TraceAggregator(Number.MAX_SAFE_INTEGER);
-    client.on("connect", () => client.subscribe(`${prefix}/spans/+`, { qos: 1 }));
-    client.on("message", (_t, payload) => {
-      const b = parseSpanBatch(payload);
+    let refused = 0;
+    const sink = { reject: () => void refused++ };
+    void conn.subscribe(conn.topics.spansAll, (topic, payload) => {
+      const b = parseSpanBatch(payload, { sink, topicNode: conn.topics.nodeOf(topic) ?? "" });
       if (b) agg.ingest(b);
-    });
+    }).catch((e) => console.error(`trace top: cannot subscribe: ${(e as Error).message}`));
     const header = ["TRACE", "SERVICE", "NODE", "SYSCALL", "COUNT", "TOTAL", "AVG", "MAX", "SLOW"];
     let window: AggregatedSpan[] = [];
     const draw = () => {
       window = [...window, ...agg.take()].slice(-10_000);
-      const out = renderTable(header, topRows(window, limit));
+      const out = renderTable(header, topRows(window, limit)) + (refused ? `\n(${refused} malformed span batches ignored)` : "");
       process.stdout.write(`${process.stdout.isTTY && !args.flags.get("once") ? "\x1b[2J\x1b[H" : ""}${out}\n`);
     };
     if (args.flags.get("once")) {
       await new Promise((r) => setTimeout(r, intervalMs));
       draw();
-      await client.endAsync();
+      await conn.close();
       return EXIT.ok;
     }
     const timer = setInterval(draw, intervalMs);
@@ -84,7 +79,7 @@ ${CONFIG_FLAGS_HELP}`,
       process.once("SIGTERM", () => resolve());
     });
     clearInterval(timer);
-    await client.endAsync();
+    await conn.close();
     return EXIT.ok;
   },
 };

@@ -56,6 +56,10 @@ export const SCHEMA: KeyDecl[] = [
   d("mqtt", "MQTT_TOPIC_PREFIX", "string", "", "Topic prefix (empty: neurocontroller/<CLUSTER_ID>). Alerts go to <prefix>/alerts, incident state to <prefix>/incidents/<id>, online/offline to <prefix>/status."),
   d("mqtt", "MQTT_CLIENT_ID", "string", "", "MQTT client id (empty: neurocontroller-<CLUSTER_ID>-<host name>); must be unique on the broker."),
   d("mqtt", "MQTT_RECONNECT_MAX", "duration", "30s", "Reconnect delays double from 1s up to this while the broker is unreachable.", { min: 1000 }),
+  d("mqtt", "MQTT_COMMAND_KEY", "string", "", "Per-cluster key (at least 16 characters; 32 random bytes recommended) that signs operator commands on <prefix>/silences/set (HMAC-SHA256, docs/security.md). Empty: the command topic is not subscribed at all.", { secret: true }),
+  d("mqtt", "MQTT_COMMAND_KEY_PREVIOUS", "string", "", "The previous command key, still accepted during a key rotation (empty: none).", { secret: true }),
+  d("mqtt", "MQTT_COMMAND_MAX_AGE", "duration", "2m", "A signed command is accepted only while its timestamp is within this of the controller's clock (either way); its nonce is remembered as long.", { min: 1000, max: 3_600_000 }),
+  d("mqtt", "MQTT_COMMAND_SIGNER", "string", "", "Name the CLI writes as the signer of the commands it signs (empty: user@host); it becomes the silence's createdBy."),
   d("outbox", "ALERT_SEND_TIMEOUT", "duration", "30s", "A channel that has not acknowledged a notification within this time is treated as down (the notification is retried).", { min: 100 }),
   d("outbox", "ALERT_RETRY_MIN_BACKOFF", "duration", "2s", "First retry delay after a failed delivery; doubles (with jitter) per failure.", { min: 10 }),
   d("outbox", "ALERT_RETRY_MAX_BACKOFF", "duration", "5m", "Upper bound of the retry delay while a channel stays down (notifications are kept and retried forever).", { min: 100 }),
@@ -89,6 +93,7 @@ export const SCHEMA: KeyDecl[] = [
   d("alerting", "ALERT_LEVEL_HIGH_RISK_MIN_PODS", "int", "5", "An incident involving at least this many distinct Pods is high-risk.", { min: 1 }),
   d("alerting", "ALERT_LEVEL_HIGH_RISK_WORKLOAD_DOWN", "bool", "true", "An incident in which a whole Deployment/StatefulSet/DaemonSet has no ready replica is high-risk."),
   d("alerting", "ALERT_EMAIL_MAX_PER_HOUR", "int", "20", "Email budget: a token bucket of this size refilled at this many per hour. Notifications over budget are delayed and merged, never dropped.", { min: 1 }),
+  d("alerting", "SILENCE_MAX_DURATION", "duration", "30d", "Longest a silence may last; longer (or unparsable) durations are refused, from the CLI and over MQTT alike.", { min: 60_000, max: 366 * 86_400_000 }),
   d("alerting", "ALERT_MQTT_MAX_PER_MINUTE", "int", "60", "MQTT alert budget: a token bucket of this size refilled at this many per minute. Over budget: delayed and merged, never dropped.", { min: 1 }),
 
   // --- rules ---

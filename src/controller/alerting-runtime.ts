@@ -4,15 +4,17 @@
 import type { Config } from "../config/load.ts";
 import { alertingConfig, type AlertingConfig } from "../alerting/config.ts";
 import { emptyPipelineState, step, type PipelineState } from "../alerting/pipeline.ts";
-import type { Silence } from "../alerting/silence.ts";
-import { SilenceError } from "../alerting/silence.ts";
+import { silenceSchema, tooBroad, type Silence } from "../alerting/silence.ts";
+import { handleSilenceCommand, type SilenceCommandDeps } from "../alerting/silence-command.ts";
 import type { SilenceStore } from "../alerting/silence-store.ts";
+import { CountingRejectSink, type RejectSink } from "../boundary/reject.ts";
+import { COMMAND_KEY_MIN_LENGTH, CommandVerifier } from "../mqtt/signed-command.ts";
 import type { Channel as ChannelName } from "../model/alert.ts";
 import { dispatcherFromConfig, channelsFromConfig } from "../channels/from-config.ts";
 import type { Dispatcher } from "../channels/dispatcher.ts";
 import { MqttChannel } from "../channels/mqtt.ts";
-import { mqttTopics, type MqttTopics } from "../channels/mqtt-topics.ts";
-import { topicPrefixFromConfig } from "../channels/from-config.ts";
+import { mqttTopics, type MqttTopics } from "../mqtt/topics.ts";
+import { topicPrefixFromConfig } from "../mqtt/options.ts";
 import type { Channel } from "../channels/types.ts";
 import { correlate, emptyIncidentState, type IncidentState } from "../correlation/incidents.ts";
 import type { ControllerMetrics } from "../http/metrics.ts";
@@ -39,6 +41,10 @@ export class AlertingRuntime {
   private silences: Silence[] = [];
   private unsubscribe?: () => Promise<void>;
   readonly topics: MqttTopics;
+  private readonly rejects: RejectSink;
+  /** Kept across leadership terms: a command replayed after a step-down and re-election is still refused. */
+  private verifier?: CommandVerifier;
+  private commandTopicNoted = false;
   /** Set by the caller while a tick runs (ticks never overlap). */
   busy = false;
 
@@ -56,6 +62,7 @@ export class AlertingRuntime {
     this.outbox = new Outbox(store.db);
     this.cfg = alertingConfig(config);
     this.topics = mqttTopics(topicPrefixFromConfig(config));
+    this.rejects = new CountingRejectSink(metrics.malformedInput, logger);
   }
 
   get channelNames(): ChannelName[] {
@@ -87,7 +94,7 @@ export class AlertingRuntime {
   async activate(): Promise<void> {
     if (this.dispatcher) return;
     const m = this.metrics;
-    this.channels = channelsFromConfig(this.config, { logger: this.logger });
+    this.channels = channelsFromConfig(this.config, { logger: this.logger, onMqttHandlerError: (subscription) => m.messageHandlerErrors.inc({ subscription }) });
     this.dispatcher = dispatcherFromConfig(this.config, this.outbox, this.channels, {
       logger: this.logger,
       hooks: {
@@ -97,7 +104,10 @@ export class AlertingRuntime {
       },
     }).start();
     const mqtt = this.channels.find((c): c is MqttChannel => c instanceof MqttChannel);
-    if (mqtt) this.unsubscribe = await mqtt.connection.subscribe(this.topics.silencesSet, (_t, payload) => void this.onSilenceCommand(payload));
+    const commands = mqtt ? this.commandDeps(mqtt) : undefined;
+    if (mqtt && commands) {
+      this.unsubscribe = await mqtt.connection.subscribe(this.topics.silencesSet, (_t, payload, retained) => handleSilenceCommand(commands, payload, retained));
+    }
     this.logger.info("alerting active", { channels: this.channelNames });
   }
 
@@ -111,7 +121,7 @@ export class AlertingRuntime {
   /** One pipeline step: pure stages decide, the outbox persists before anything is sent. */
   async tick(active: ReadonlyMap<string, Anomaly>, cache: CacheView, now: number): Promise<number> {
     try {
-      this.silences = await this.silenceStore.list();
+      this.silences = this.validSilences(await this.silenceStore.list());
     } catch (e) {
       this.logger.warn("cannot read silences; using the last known list", { error: String(e) });
     }
@@ -130,23 +140,49 @@ export class AlertingRuntime {
     return submitted;
   }
 
-  /** `<prefix>/silences/set`: {"action":"add","matchers":"namespace=shop","duration":"2h","createdBy":"…","comment":"…"} or {"action":"expire","id":"…"}. */
-  private async onSilenceCommand(payload: Buffer): Promise<void> {
-    const now = Date.now();
-    try {
-      const cmd = JSON.parse(payload.toString("utf8")) as { action?: string; id?: string } & Record<string, unknown>;
-      if (cmd.action === "expire" && typeof cmd.id === "string") {
-        const expired = await this.silenceStore.expire(cmd.id, now);
-        this.logger.info("silence expired via MQTT", { ids: expired.map((s) => s.id), by: cmd.createdBy ?? "mqtt" });
-      } else if (cmd.action === "add" || cmd.action === undefined) {
-        const s = await this.silenceStore.add({ createdBy: "mqtt", ...cmd } as never, now);
-        this.logger.info("silence added via MQTT", { id: s.id, createdBy: s.createdBy, comment: s.comment, endsAt: new Date(s.endsAt).toISOString() });
-      } else {
-        throw new Error(`unknown action ${JSON.stringify(cmd.action)} (expected add or expire)`);
+  /**
+   * What the silence command topic needs, or undefined (logged once) when MQTT_COMMAND_KEY is not set
+   * or too short: then the topic is not subscribed at all, since an unsigned command has no authority.
+   */
+  private commandDeps(mqtt: MqttChannel): SilenceCommandDeps | undefined {
+    const keys = [this.config.str("MQTT_COMMAND_KEY"), this.config.str("MQTT_COMMAND_KEY_PREVIOUS")].filter(Boolean);
+    if (!keys.some((k) => k.length >= COMMAND_KEY_MIN_LENGTH)) {
+      if (!this.commandTopicNoted) {
+        const why = keys.length ? `is shorter than ${COMMAND_KEY_MIN_LENGTH} characters` : "is not set";
+        this.logger.warn(`MQTT_COMMAND_KEY ${why}: the silence command topic is not subscribed (use the CLI with a kubeconfig)`, { topic: this.topics.silencesSet });
+        this.commandTopicNoted = true;
       }
-    } catch (e) {
-      this.metrics.malformedCommands.inc();
-      this.logger.warn("rejected silence command", { error: e instanceof SilenceError ? e.problems.join("; ") : String(e) });
+      return undefined;
     }
+    this.verifier ??= new CommandVerifier({ keys, maxAgeMs: this.config.ms("MQTT_COMMAND_MAX_AGE"), sink: this.commandSink(), source: "mqtt.command" });
+    return {
+      verifier: this.verifier,
+      store: this.silenceStore,
+      sink: this.commandSink(),
+      log: this.logger.child({ audit: "command" }),
+      silenceOptions: { maxDurationMs: this.config.ms("SILENCE_MAX_DURATION") },
+      publishResult: (r) => mqtt.connection.publish(this.topics.silencesResult, JSON.stringify(r)),
+    };
+  }
+
+  /** Refused commands: counted by source (and in the older malformed_commands_total), audited once per window. */
+  private commandSink(): RejectSink {
+    return { reject: (source, reason, payload) => (this.metrics.malformedCommands.inc(), this.rejects.reject(source, reason, payload)) };
+  }
+
+  /** The stored silences, each checked again (a hand-edited ConfigMap too): one that fails is counted and ignored, never fatal. */
+  private validSilences(list: unknown): Silence[] {
+    if (!Array.isArray(list)) {
+      this.rejects.reject("configmap.silences", "silences.json is not a list", list);
+      return [];
+    }
+    const out: Silence[] = [];
+    for (const s of list) {
+      const r = silenceSchema.safeParse(s);
+      const broad = r.success ? tooBroad(r.data.matchers) : undefined;
+      if (r.success && !broad) out.push(r.data);
+      else this.rejects.reject("configmap.silences", `stored silence ignored: ${broad ?? r.error?.issues[0]?.message ?? "invalid"}`, s);
+    }
+    return out;
   }
 }

@@ -1,6 +1,7 @@
 // What runs on the leader only, one sender per cluster: the alert channels with their outbox
 // dispatch, and the trace bridge that turns agent spans into slow-syscall anomalies. Switched on
 // when this controller starts leading and off when it stops, one switch at a time and in order.
+import type { RejectSink } from "../boundary/reject.ts";
 import type { Config } from "../config/load.ts";
 import type { Logger } from "../log.ts";
 import { TraceBridge, traceBridgeOptionsFromConfig } from "../trace/bridge.ts";
@@ -17,6 +18,8 @@ export class LeaderServices {
     private readonly alerting: AlertingRuntime,
     /** Slow-syscall anomalies from the bridge. */
     private readonly onSpanAnomalies: (anomalies: Anomaly[]) => void,
+    /** Refused span batches and caught handler exceptions are counted here. */
+    private readonly hooks: { rejects?: RejectSink; onHandlerError?: (subscription: string, error: unknown) => void } = {},
   ) {}
 
   /** Queues a switch on or off after any switch still in progress; errors are logged, never thrown. */
@@ -26,7 +29,7 @@ export class LeaderServices {
         if (on) {
           await this.alerting.activate();
           const bridgeOpts = traceBridgeOptionsFromConfig(this.config, this.logger);
-          if (bridgeOpts && !this.bridge) this.bridge = new TraceBridge({ ...bridgeOpts, onAnomalies: this.onSpanAnomalies });
+          if (bridgeOpts && !this.bridge) this.bridge = new TraceBridge({ ...bridgeOpts, ...this.hooks, onAnomalies: this.onSpanAnomalies });
         } else {
           await this.alerting.deactivate();
           await this.bridge?.close();

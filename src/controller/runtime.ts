@@ -20,6 +20,7 @@ import type { Logger } from "../log.ts";
 import { StateStore } from "../store/state-store.ts";
 import { PLUGINS } from "../watchers/registry.ts";
 import { SilenceStore } from "../alerting/silence-store.ts";
+import { CountingRejectSink } from "../boundary/reject.ts";
 import { AlertingRuntime } from "./alerting-runtime.ts";
 import { TrimmedCache } from "./cache-trim.ts";
 import { Caches, Evaluator } from "./evaluator.ts";
@@ -91,7 +92,10 @@ export class ControllerRuntime {
     const leaseName = config.str("LEADER_LEASE_NAME");
     this.alerting = new AlertingRuntime(config, this.store, new SilenceStore(this.client, ns, `${leaseName}-silences`), this.metrics, logger);
     this.handover = new Handover(new SharedLoggedState(this.client, ns, `${leaseName}-state`), this.store, this.alerting);
-    this.leaderServices = new LeaderServices(config, logger, this.alerting, (a) => this.latency.record(a, this.now()));
+    this.leaderServices = new LeaderServices(config, logger, this.alerting, (a) => this.latency.record(a, this.now()), {
+      rejects: new CountingRejectSink(this.metrics.malformedInput, logger),
+      onHandlerError: (subscription) => this.metrics.messageHandlerErrors.inc({ subscription }),
+    });
     const identity = config.str("LEADER_IDENTITY") || `${hostname()}-${process.pid}`;
     this.leading = !config.bool("LEADER_ELECTION");
     if (config.bool("LEADER_ELECTION")) {

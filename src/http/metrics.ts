@@ -165,6 +165,7 @@ export function defineControllerMetrics(registry = new Registry()) {
     outboxPending: g("outbox_pending", "Notifications persisted and not yet acknowledged, per channel.", ["channel"]),
     malformedCommands: c("malformed_commands_total", "Rejected messages on the MQTT command topic."),
     malformedInput: c("malformed_input_total", "Input refused at a boundary (schema, size, signature), per source.", ["source"]),
+    messageHandlerErrors: c("message_handler_errors_total", "Exceptions caught in MQTT message handlers (logged, never fatal), per subscription.", ["subscription"]),
     ruleErrors: c("rule_errors_total", "Objects a rule could not evaluate (malformed), per kind.", ["kind"]),
   };
 }

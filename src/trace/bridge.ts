@@ -1,11 +1,14 @@
 // Controller side of the trace bridge: subscribes to <prefix>/spans/+, aggregates, and exports
 // on a timer to Elastic APM and/or OTLP (each optional). Export failures are logged and counted;
 // the batch is not retried (syscall spans are diagnostic data; a backlog would only grow).
-import mqtt, { type MqttClient } from "mqtt";
-import { readFileSync } from "node:fs";
+// Every batch is checked (size, schema, node = the topic's <node>) before it is aggregated; refusals
+// are counted by source, and an exception in the handler is caught and counted, never fatal.
+import type { MqttClient } from "mqtt";
+import { IGNORE_REJECTS, type RejectSink } from "../boundary/reject.ts";
 import type { Config } from "../config/load.ts";
-import { defaultTopicPrefix } from "../channels/mqtt-topics.ts";
 import { silentLogger, type Logger } from "../log.ts";
+import { MqttConnection } from "../mqtt/connection.ts";
+import { mqttOptionsFromConfig } from "../mqtt/options.ts";
 import type { Anomaly } from "../model/anomaly.ts";
 import { TraceAggregator, type AggregatedSpan } from "./aggregate.ts";
 import { syscallLatencyAnomalies } from "./alert.ts";
@@ -18,6 +21,8 @@ export interface TraceBridgeOptions {
   mqttUsername?: string;
   mqttPassword?: string;
   mqttCaFile?: string;
+  mqttClientId?: string;
+  mqttReconnectMaxMs?: number;
   prefix: string;
   apm?: ApmTarget;
   otlp?: OtlpTarget;
@@ -27,18 +32,25 @@ export interface TraceBridgeOptions {
   /** Receives SyscallLatencyHigh anomalies after every export (wire into the alert pipeline). */
   onAnomalies?: (a: Anomaly[]) => void;
   log?: Logger;
+  /** Where refused batches are counted (the controller's malformed-input counter). */
+  rejects?: RejectSink;
+  /** Exceptions caught in the message handler (counted by the controller). */
+  onHandlerError?: (filter: string, error: unknown) => void;
 }
 
 export function traceBridgeOptionsFromConfig(cfg: Config, log?: Logger): TraceBridgeOptions | undefined {
   if (!cfg.bool("TRACE_ENABLE") || !cfg.str("MQTT_URL")) return undefined;
   const apmUrl = cfg.str("TRACE_APM_SERVER_URL");
   const otlp = cfg.str("TRACE_OTLP_ENDPOINT");
+  const mqtt = mqttOptionsFromConfig(cfg, { announceStatus: false, clientIdSuffix: "trace" });
   return {
-    mqttUrl: cfg.str("MQTT_URL"),
-    mqttUsername: cfg.str("MQTT_USERNAME") || undefined,
-    mqttPassword: cfg.str("MQTT_PASSWORD") || undefined,
-    mqttCaFile: cfg.str("MQTT_CA_FILE") || undefined,
-    prefix: (cfg.str("MQTT_TOPIC_PREFIX") || defaultTopicPrefix(cfg.str("CLUSTER_ID"))).replace(/\/+$/, ""),
+    mqttUrl: mqtt.url,
+    mqttUsername: mqtt.username,
+    mqttPassword: mqtt.password,
+    mqttCaFile: mqtt.caFile,
+    mqttClientId: mqtt.clientId,
+    mqttReconnectMaxMs: mqtt.reconnectMaxMs,
+    prefix: mqtt.prefix,
     apm: apmUrl ? { serverUrl: apmUrl, secretToken: cfg.str("TRACE_APM_SECRET_TOKEN") || undefined, apiKey: cfg.str("TRACE_APM_API_KEY") || undefined } : undefined,
     otlp: otlp ? { endpoint: otlp, headers: parseHeaderList(cfg.list("TRACE_OTLP_HEADERS")) } : undefined,
     exportIntervalMs: cfg.ms("TRACE_EXPORT_INTERVAL"),
@@ -50,7 +62,7 @@ export function traceBridgeOptionsFromConfig(cfg: Config, log?: Logger): TraceBr
 
 export class TraceBridge {
   readonly aggregator: TraceAggregator;
-  readonly client: MqttClient;
+  readonly connection: MqttConnection;
   readonly stats = { batches: 0, invalid: 0, exports: 0, apmErrors: 0, otlpErrors: 0, spansExported: 0 };
   private timer: ReturnType<typeof setInterval>;
   private exporting: Promise<void> = Promise.resolve();
@@ -59,30 +71,41 @@ export class TraceBridge {
   constructor(private readonly opts: TraceBridgeOptions) {
     this.log = (opts.log ?? silentLogger).child({ component: "trace-bridge" });
     this.aggregator = new TraceAggregator(opts.maxTraces);
-    const filter = `${opts.prefix}/spans/+`;
-    this.client = mqtt.connect(opts.mqttUrl, {
+    this.connection = new MqttConnection({
+      url: opts.mqttUrl,
+      prefix: opts.prefix,
       username: opts.mqttUsername,
       password: opts.mqttPassword,
-      ca: opts.mqttCaFile ? readFileSync(opts.mqttCaFile) : undefined,
-      reconnectPeriod: 1000,
+      caFile: opts.mqttCaFile,
+      clientId: opts.mqttClientId,
+      reconnectMaxMs: opts.mqttReconnectMaxMs,
+      logger: this.log,
+      onHandlerError: opts.onHandlerError,
     });
-    this.client.on("connect", () => this.client.subscribe(filter, { qos: 1 }));
-    this.client.on("error", (e) => this.log.warn("mqtt error", { error: e.message }));
-    this.client.on("message", (_topic, payload) => {
-      const batch = parseSpanBatch(payload);
-      if (!batch) {
-        this.stats.invalid++;
-        return;
-      }
-      this.stats.batches++;
-      if (this.aggregator.ingest(batch)) void this.exportNow();
-    });
+    const rejects = opts.rejects ?? IGNORE_REJECTS;
+    const counted: RejectSink = { reject: (source, reason, payload) => (this.stats.invalid++, rejects.reject(source, reason, payload)) };
+    const topics = this.connection.topics;
+    this.connection
+      .subscribe(topics.spansAll, (topic, payload) => {
+        const batch = parseSpanBatch(payload, { sink: counted, topicNode: topics.nodeOf(topic) ?? "" });
+        if (!batch) return;
+        this.stats.batches++;
+        if (this.aggregator.ingest(batch)) void this.exportNow();
+      })
+      .catch((e) => this.log.warn("cannot subscribe to the span topics", { error: String(e) }));
     this.timer = setInterval(() => void this.exportNow(), opts.exportIntervalMs);
   }
 
-  /** Exports everything pending (serialised: one export at a time). */
+  /** The underlying mqtt.js client (tests check `connected`). */
+  get client(): MqttClient {
+    return this.connection.client;
+  }
+
+  /** Exports everything pending (serialised: one export at a time; a failing export never blocks the next). */
   exportNow(): Promise<void> {
-    this.exporting = this.exporting.then(() => this.exportOnce(this.aggregator.take()));
+    this.exporting = this.exporting
+      .then(() => this.exportOnce(this.aggregator.take()))
+      .catch((e) => this.log.error("span export failed", { error: String(e) }));
     return this.exporting;
   }
 
@@ -101,9 +124,10 @@ export class TraceBridge {
     if (anomalies.length) this.opts.onAnomalies?.(anomalies);
   }
 
+  /** Stops: the last export is bounded by its own timeouts (10 s), the disconnect by the connection's. */
   async close(): Promise<void> {
     clearInterval(this.timer);
     await this.exportNow();
-    await this.client.endAsync();
+    await this.connection.close();
   }
 }

@@ -2,6 +2,8 @@
 // (agent/README.md). Times are Unix-epoch nanoseconds as decimal strings (JSON numbers lose
 // precision past 2^53), durations are plain nanosecond numbers.
 
+import { IGNORE_REJECTS, parseJsonAt, z, type RejectSink } from "../boundary/reject.ts";
+
 export const SPAN_BATCH_VERSION = 1;
 
 /** One syscall that took at least AGENT_SLOW_SYSCALL, individually. */
@@ -66,14 +68,57 @@ const HEX16 = /^[0-9a-f]{16}$/;
 export const isTraceId = (s: unknown): s is string => typeof s === "string" && HEX32.test(s) && !/^0+$/.test(s);
 export const isSpanId = (s: unknown): s is string => typeof s === "string" && HEX16.test(s) && !/^0+$/.test(s);
 
-/** Parses and checks a batch from the wire; undefined when it is not one. */
-export function parseSpanBatch(payload: Uint8Array | string): SpanBatch | undefined {
-  try {
-    const b = JSON.parse(typeof payload === "string" ? payload : new TextDecoder().decode(payload)) as SpanBatch;
-    if (b?.v !== SPAN_BATCH_VERSION || typeof b.node !== "string" || !Array.isArray(b.spans)) return undefined;
-    b.spans = b.spans.filter((s) => isTraceId(s.traceId) && isSpanId(s.parentId) && typeof s.syscall === "string" && Number.isFinite(s.totalNs));
-    return b;
-  } catch {
+/** A batch is at most 500 spans of at most 16 slow calls each (agent/spans.ts); this leaves room. */
+export const SPAN_BATCH_MAX_BYTES = 2 * 1024 * 1024;
+export const SPAN_BATCH_MAX_SPANS = 2000;
+
+const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+const nanos = z.number().finite().nonnegative();
+/** Decimal nanoseconds since the epoch (the aggregator compares them as BigInt). */
+const unixNano = z.string().regex(/^\d{1,20}$/, "expected decimal nanoseconds");
+const label = (max: number) => z.string().min(1).max(max).regex(/^[\x21-\x7e]+$/, "expected printable ASCII without spaces");
+
+const slowSchema = z.object({ tid: count, startUnixNano: unixNano, durNs: nanos, ret: z.number().int() });
+const spanSchema = z.object({
+  traceId: z.string().refine(isTraceId, "expected 32 lowercase hex digits, not all zero"),
+  parentId: z.string().refine(isSpanId, "expected 16 lowercase hex digits, not all zero"),
+  transactionId: z.string().refine(isSpanId, "expected 16 lowercase hex digits, not all zero").optional(),
+  service: label(128),
+  pid: count,
+  threads: count,
+  syscall: z.string().regex(/^[a-z0-9_]{1,64}$/, "expected a syscall name"),
+  nr: z.number().int().min(0).max(4095),
+  count: count,
+  totalNs: nanos,
+  maxNs: nanos,
+  startUnixNano: unixNano,
+  endUnixNano: unixNano,
+  slow: z.array(slowSchema).max(16),
+});
+export const spanBatchSchema = z.object({
+  v: z.literal(SPAN_BATCH_VERSION),
+  node: label(253),
+  arch: label(32),
+  seq: count,
+  sentAt: z.string().max(64),
+  drops: z.object({ batches: count, ringbuf: count, aggFull: count, startFull: count, poolFull: count, orphanEvents: count }),
+  spans: z.array(spanSchema).max(SPAN_BATCH_MAX_SPANS),
+});
+
+export const SPAN_BATCH_SOURCE = "mqtt.span-batch";
+
+/**
+ * Parses and checks a batch from the wire (size, JSON, schema, and — given the topic's `<node>` —
+ * that the batch speaks for the node whose topic it came on); undefined when it is not one.
+ * Refusals go to `sink` (counted by source, logged once).
+ */
+export function parseSpanBatch(payload: Uint8Array | string, opts: { sink?: RejectSink; topicNode?: string } = {}): SpanBatch | undefined {
+  const sink = opts.sink ?? IGNORE_REJECTS;
+  const r = parseJsonAt(spanBatchSchema, payload, { source: SPAN_BATCH_SOURCE, sink, maxBytes: SPAN_BATCH_MAX_BYTES });
+  if (!r.ok) return undefined;
+  if (opts.topicNode !== undefined && r.value.node !== opts.topicNode) {
+    sink.reject(SPAN_BATCH_SOURCE, `batch for node ${JSON.stringify(r.value.node)} published on the topic of node ${JSON.stringify(opts.topicNode)}`, payload);
     return undefined;
   }
+  return r.value as SpanBatch;
 }

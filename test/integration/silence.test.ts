@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Simulator } from "../../src/sim/index.ts";
 import { crashLoopPod, type SeededCluster } from "../../src/sim/kit.ts";
+import { signCommand } from "../../src/mqtt/signed-command.ts";
 import { command, ControllerProcess } from "../support/controller.ts";
 import type { TestMosquitto } from "../../testkit/mosquitto.ts";
 import type { TestSubscriber } from "../support/mqtt-subscriber.ts";
@@ -14,6 +15,8 @@ async function cli(args: string[]) {
   const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   return { code, out, err };
 }
+
+const COMMAND_KEY = "silence-test-command-key-0123456789";
 
 describe("silences", () => {
   let stack: Stack;
@@ -63,12 +66,14 @@ describe("silences", () => {
       MQTT_TOPIC_PREFIX: prefix,
       DIAGNOSIS_ALERT_DISPATCH_INTERVAL: "200ms",
       ALERT_GROUP_WAIT: "500ms",
+      MQTT_COMMAND_KEY: COMMAND_KEY,
     });
     await ctl.ready();
     // the controller subscribes to its command topic once it leads; publish until the silence is stored
-    const cmd = JSON.stringify({ action: "add", matchers: "name=worker-*", duration: "1h", createdBy: "ops", comment: "known issue" });
+    // (each attempt signed afresh: a repeated nonce would be refused as a replay)
+    const cmd = () => JSON.stringify(signCommand("silence", { action: "add", matchers: "name=worker-*", duration: "1h", comment: "known issue" }, { key: COMMAND_KEY, signer: "ops" }));
     await waitFor(async () => {
-      await sub.client.publishAsync(`${prefix}/silences/set`, cmd, { qos: 1 });
+      await sub.client.publishAsync(`${prefix}/silences/set`, cmd(), { qos: 1 });
       return sim.store.get("configmaps", "kube-system", "neurocontroller-silences")?.data?.["silences.json"]?.includes("known issue");
     }, { message: "silence stored via MQTT", intervalMs: 300 });
     const worker = seeded.deployments.find((d) => d.name === "worker")!.pods[0]!;
