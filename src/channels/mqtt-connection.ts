@@ -21,6 +21,8 @@ export interface MqttConnectionOptions {
   reconnectMaxMs?: number;
   connectTimeoutMs?: number;
   logger?: Logger;
+  /** Counts an exception caught in a topic handler (logged as JSON; the message is skipped for that handler). */
+  onHandlerError?: (topic: string, error: unknown) => void;
 }
 
 export type MessageHandler = (topic: string, payload: Buffer, retained: boolean) => void;
@@ -76,7 +78,10 @@ export class MqttConnection {
         try {
           handler(topic, payload, packet.retain);
         } catch (e) {
-          this.log.error("MQTT message handler failed", { topic, error: e });
+          this.log.error("MQTT message handler failed; message skipped", { topic, bytes: payload.length, error: e });
+          try {
+            this.opts.onHandlerError?.(topic, e);
+          } catch {}
         }
       }
     });

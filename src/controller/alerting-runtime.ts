@@ -8,7 +8,7 @@ import type { Silence } from "../alerting/silence.ts";
 import { SilenceError } from "../alerting/silence.ts";
 import type { SilenceStore } from "../alerting/silence-store.ts";
 import type { Channel as ChannelName } from "../alerting/types.ts";
-import { dispatcherFromConfig, channelsFromConfig } from "../channels/from-config.ts";
+import { buildChannels, dispatcherFromConfig, UnavailableChannel } from "../channels/from-config.ts";
 import type { Dispatcher } from "../channels/dispatcher.ts";
 import { MqttChannel } from "../channels/mqtt.ts";
 import { mqttTopics, type MqttTopics } from "../channels/mqtt-topics.ts";
@@ -34,6 +34,8 @@ export class AlertingRuntime {
   private readonly cfg: AlertingConfig;
   private readonly outbox: Outbox;
   private channels: Channel[] = [];
+  /** Enabled channels that could not be started, with why (for /readyz and channel_up). */
+  private failed = new Map<ChannelName, string>();
   private dispatcher?: Dispatcher;
   private silences: Silence[] = [];
   private unsubscribe?: () => Promise<void>;
@@ -49,7 +51,7 @@ export class AlertingRuntime {
     private readonly logger: Logger,
   ) {
     const saved = store.getKv(STATE_KEY);
-    const snapshot = saved ? (JSON.parse(saved) as AlertingSnapshot) : undefined;
+    const snapshot = saved ? store.parseRow<AlertingSnapshot>("kv", STATE_KEY, saved) : undefined;
     this.incidents = snapshot?.incidents ?? emptyIncidentState();
     this.pipeline = snapshot?.pipeline ?? emptyPipelineState();
     this.outbox = new Outbox(store.db);
@@ -59,6 +61,15 @@ export class AlertingRuntime {
 
   get channelNames(): ChannelName[] {
     return this.dispatcher?.channelNames ?? [];
+  }
+
+  get failedChannels(): ReadonlyMap<ChannelName, string> {
+    return this.failed;
+  }
+
+  /** Every enabled channel while active: true when it started, false when its settings made it fail. */
+  channelStates(): [ChannelName, boolean][] {
+    return this.channelNames.map((ch) => [ch, !this.failed.has(ch)]);
   }
 
   get openIncidents(): number {
@@ -86,8 +97,14 @@ export class AlertingRuntime {
   async activate(): Promise<void> {
     if (this.dispatcher) return;
     const m = this.metrics;
-    this.channels = channelsFromConfig(this.config, { logger: this.logger });
-    this.dispatcher = dispatcherFromConfig(this.config, this.outbox, this.channels, {
+    const built = buildChannels(this.config, { logger: this.logger, onHandlerError: () => m.handlerErrors.inc({ handler: "mqtt-command" }) });
+    this.channels = built.channels;
+    this.failed = new Map(built.failed.map((f) => [f.channel, f.reason]));
+    for (const f of built.failed) {
+      this.logger.error("alert channel not started; the other channels go on, its notifications are kept and retried", { channel: f.channel, reason: f.reason });
+    }
+    const all = [...this.channels, ...built.failed.map((f) => new UnavailableChannel(f.channel, f.reason))];
+    this.dispatcher = dispatcherFromConfig(this.config, this.outbox, all, {
       logger: this.logger,
       hooks: {
         sent: (channel) => m.notificationsSent.inc({ channel }),
@@ -105,6 +122,7 @@ export class AlertingRuntime {
     this.unsubscribe = undefined;
     await this.dispatcher?.close();
     this.dispatcher = undefined;
+    this.failed = new Map();
   }
 
   /** One pipeline step: pure stages decide, the outbox persists before anything is sent. */

@@ -17,6 +17,8 @@ export class LeaderServices {
     private readonly alerting: AlertingRuntime,
     /** Slow-syscall anomalies from the bridge. */
     private readonly onSpanAnomalies: (anomalies: Anomaly[]) => void,
+    /** Counts an exception caught in a message handler. */
+    private readonly onHandlerError?: (handler: string) => void,
   ) {}
 
   /** Queues a switch on or off after any switch still in progress; errors are logged, never thrown. */
@@ -26,7 +28,7 @@ export class LeaderServices {
         if (on) {
           await this.alerting.activate();
           const bridgeOpts = traceBridgeOptionsFromConfig(this.config, this.logger);
-          if (bridgeOpts && !this.bridge) this.bridge = new TraceBridge({ ...bridgeOpts, onAnomalies: this.onSpanAnomalies });
+          if (bridgeOpts && !this.bridge) this.bridge = new TraceBridge({ ...bridgeOpts, onAnomalies: this.onSpanAnomalies, onHandlerError: () => this.onHandlerError?.("spans") });
         } else {
           await this.alerting.deactivate();
           await this.bridge?.close();

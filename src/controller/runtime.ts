@@ -7,7 +7,7 @@ import { httpListen } from "../config/effective.ts";
 import { Cleaner } from "../diagnosis/cleaner.ts";
 import { Collector } from "../diagnosis/collector.ts";
 import { LogWriter } from "../diagnosis/log-writer.ts";
-import { reconcile } from "../diagnosis/reconcile.ts";
+import { reconcile, type LoggedEntry } from "../diagnosis/reconcile.ts";
 import { defineControllerMetrics } from "../http/metrics.ts";
 import { startHttpServer } from "../http/server.ts";
 import { KubeClient } from "../kube/client.ts";
@@ -15,15 +15,18 @@ import { chooseResource } from "../kube/discovery.ts";
 import { ApiHealthMonitor } from "../kube/health.ts";
 import type { Connection } from "../kube/kubeconfig.ts";
 import { Informer } from "../kube/informer.ts";
+import { abortableSleep } from "../kube/abortable-sleep.ts";
 import { LeaderElector } from "../kube/leader.ts";
 import type { Logger } from "../log.ts";
+import type { Anomaly } from "../watchers/types.ts";
+import { StoreLogQueue } from "../store/log-queue.ts";
 import { StateStore } from "../store/state-store.ts";
 import { PLUGINS } from "../watchers/registry.ts";
 import { SilenceStore } from "../alerting/silence-store.ts";
 import { AlertingRuntime } from "./alerting-runtime.ts";
 import { TrimmedCache } from "./cache-trim.ts";
 import { Caches, Evaluator } from "./evaluator.ts";
-import { API_SOURCE, apiUnreachable, LatencyAnomalies } from "./external-anomalies.ts";
+import { API_SOURCE, apiUnreachable, LatencyAnomalies, LOG_SOURCE, logWriteFailing } from "./external-anomalies.ts";
 import { publishGauges } from "./gauges.ts";
 import { Handover } from "./handover.ts";
 import { LeaderServices } from "./leader-services.ts";
@@ -59,8 +62,14 @@ export class ControllerRuntime {
   private leading: boolean;
   /** Leader when the API server became unreachable: it keeps logging (the outage itself) until it returns. */
   private leaderWhenApiLost = false;
+  /** The API server was unreachable before any leader was seen (start-up): nobody else can report it. */
+  private apiLostBeforeLeader = false;
+  private everLed = false;
+  private servicesOn = false;
   private writing = false;
   private stopped = false;
+  private readonly abort = new AbortController();
+  private readonly identity: string;
   private readonly now: () => number;
 
   constructor(private readonly opts: RuntimeOptions) {
@@ -80,19 +89,32 @@ export class ControllerRuntime {
       logger.warn("rule failed on malformed object", { kind, object: `${obj.metadata?.namespace ?? ""}/${obj.metadata?.name ?? ""}`, error: String(err) });
     });
     this.latency = new LatencyAnomalies(this.collector, config.ms("RULE_EVENT_MAX_AGE"));
-    this.store = StateStore.open(config.str("NEURO_STATE_DIR"));
+    this.store = StateStore.open(config.str("NEURO_STATE_DIR"), {
+      recoverCorrupt: true,
+      onRecovered: (movedTo, reason) =>
+        logger.error(`state.db was corrupt (${reason}); moved aside to ${movedTo} and started with empty state. Lines already logged may be logged again; notifications that were pending are in the moved file.`, { movedTo }),
+    });
+    this.store.onBadRow = (table, key, error) => logger.warn("unreadable row in state.db skipped", { table, key, error, path: this.store.path });
     this.writer = new LogWriter({
       dir: config.str("NEURO_LOG_DIR"),
       maxBytes: config.num("NEURO_LOG_MAX_SIZE"),
       maxFiles: config.num("NEURO_LOG_MAX_FILES"),
+      queue: new StoreLogQueue(this.store),
       logger,
     });
     const ns = config.str("LEADER_LEASE_NAMESPACE");
     const leaseName = config.str("LEADER_LEASE_NAME");
     this.alerting = new AlertingRuntime(config, this.store, new SilenceStore(this.client, ns, `${leaseName}-silences`), this.metrics, logger);
     this.handover = new Handover(new SharedLoggedState(this.client, ns, `${leaseName}-state`), this.store, this.alerting);
-    this.leaderServices = new LeaderServices(config, logger, this.alerting, (a) => this.latency.record(a, this.now()));
+    this.leaderServices = new LeaderServices(
+      config,
+      logger,
+      this.alerting,
+      (a) => this.latency.record(a, this.now()),
+      (handler) => this.metrics.handlerErrors.inc({ handler }),
+    );
     const identity = config.str("LEADER_IDENTITY") || `${hostname()}-${process.pid}`;
+    this.identity = identity;
     this.leading = !config.bool("LEADER_ELECTION");
     if (config.bool("LEADER_ELECTION")) {
       this.leader = new LeaderElector(this.client, {
@@ -106,14 +128,15 @@ export class ControllerRuntime {
           logger.info("became leader", { identity });
           this.handover.newTerm();
           this.leading = true;
+          this.everLed = true;
           this.metrics.isLeader.set(1);
-          this.leaderServices.set(true);
+          this.syncServices();
         },
         onStoppedLeading: () => {
           logger.warn("lost leadership; standing by", { identity });
           this.leading = false;
           this.metrics.isLeader.set(0);
-          this.leaderServices.set(false);
+          this.syncServices();
         },
         onNewLeader: (holder: string) => logger.info("leader is", { holder }),
       });
@@ -132,6 +155,11 @@ export class ControllerRuntime {
     return this.informers.length > 0 && this.informers.every((i) => i.synced);
   }
 
+  /**
+   * Everything that must work from the first second runs before discovery (which retries for as
+   * long as the API server is away): the HTTP endpoint, the API health check, the write and alert
+   * cycles (so an outage at start-up is logged and alerted) and, with election off, the channels.
+   */
   async start(): Promise<void> {
     const { config, logger } = this.opts;
     const listen = httpListen(config);
@@ -144,8 +172,18 @@ export class ControllerRuntime {
       });
       logger.info("http endpoint listening", { url: this.http.url });
     }
+    try {
+      this.writer.repair();
+    } catch (e) {
+      logger.warn("cannot check cleaned_events.log at start-up; will retry at the first write", { error: String(e) });
+    }
+    this.health.start();
+    this.syncServices();
+    this.every(config.ms("DIAGNOSIS_WRITE_INTERVAL"), () => void this.writeCycle());
+    this.every(config.ms("DIAGNOSIS_ALERT_DISPATCH_INTERVAL"), () => void this.alertCycle());
     for (const plugin of PLUGINS) {
       const ref = await this.chooseWithRetry(plugin.resources);
+      if (this.stopped) return;
       if (!ref) {
         logger.warn("kind not served by this API server; its rules are off", { kind: plugin.kind });
         continue;
@@ -158,18 +196,15 @@ export class ControllerRuntime {
           this.evaluator.onEvent(ref.kind, type, obj, this.now());
         },
         onRestart: () => this.metrics.informerRestarts.inc({ resource: ref.plural }),
+        onHandlerError: () => this.metrics.handlerErrors.inc({ handler: `informer/${ref.plural}` }),
       });
       this.caches.register(ref.kind, informer.cache);
       this.informers.push(informer);
     }
     for (const informer of this.informers) informer.start();
-    this.health.start();
-    if (this.leader) this.leader.start();
-    else this.leaderServices.set(true);
+    this.leader?.start();
     this.every(config.ms("NEURO_EVALUATE_INTERVAL"), () => this.evaluateTick());
     this.every(config.ms("DIAGNOSIS_CLEAN_INTERVAL"), () => this.cleaner.clean(this.now()));
-    this.every(config.ms("DIAGNOSIS_WRITE_INTERVAL"), () => void this.writeCycle());
-    this.every(config.ms("DIAGNOSIS_ALERT_DISPATCH_INTERVAL"), () => void this.alertCycle());
     logger.info("controller started", { server: this.opts.connection.server, informers: this.informers.map((i) => i.ref.plural) });
   }
 
@@ -192,33 +227,86 @@ export class ControllerRuntime {
         if (this.stopped) return null;
         const waitMs = Math.min(30_000, 500 * 2 ** attempt);
         this.opts.logger.warn("discovery failed; retrying", { error: String(e), retryInMs: waitMs });
-        await Bun.sleep(waitMs);
+        await abortableSleep(waitMs, this.abort.signal);
+        if (this.stopped) return null;
       }
     }
   }
 
   private every(ms: number, fn: () => void): void {
+    if (this.stopped) return;
     this.timers.push(setInterval(fn, ms));
+  }
+
+  /** The leader-only services (channels, trace bridge) run exactly while this controller acts. */
+  private syncServices(): void {
+    const on = this.acting && !this.stopped;
+    if (on === this.servicesOn) return;
+    this.servicesOn = on;
+    this.leaderServices.set(on);
   }
 
   private onApiHealth(ok: boolean, detail: string): void {
     const now = this.now();
     this.leaderWhenApiLost = ok ? false : this.leaderWhenApiLost || this.leading;
+    // Nobody has been seen leading since start-up, so nobody else will report this outage.
+    this.apiLostBeforeLeader = !ok && this.leader !== undefined && !this.everLed && !this.leader.leader;
+    this.syncServices();
     this.opts.logger[ok ? "info" : "error"](ok ? "API server reachable" : "API server unreachable", { detail });
     const anomaly = apiUnreachable(this.opts.config.str("CLUSTER_ID"), this.opts.connection.server, detail, now);
     this.collector.observe(API_SOURCE, ok ? [] : [anomaly], now);
   }
 
-  private readiness(): { ok: boolean; reasons: string[] } {
+  /**
+   * Not ready (503) while the controller cannot see the cluster. Degraded (still 200, reasons
+   * listed) while it watches and decides correctly but an output is impaired — cleaned_events.log
+   * unwritable, an alert channel failed: restarting or unscheduling it would not help, and the
+   * condition is alerted on and counted in /metrics.
+   */
+  private readiness(): { ok: boolean; reasons: string[]; degraded: string[] } {
     const reasons: string[] = [];
+    if (this.informers.length === 0) reasons.push("discovering the API server's resources");
     for (const i of this.informers) if (!i.synced) reasons.push(`informer ${i.ref.plural} not synced`);
-    if (!this.health.ok) reasons.push(`API server unreachable: ${this.health.lastError ?? "unknown"}`);
-    return { ok: reasons.length === 0, reasons };
+    if (!this.health.ok) reasons.push(`API server unreachable: ${this.health.lastError ?? "not checked yet"}`);
+    const degraded: string[] = [];
+    const failing = this.writer.failing;
+    if (failing) degraded.push(`cleaned_events.log not writable: ${failing.error.code ?? failing.error.message}; ${this.writer.pendingCount} line(s) pending`);
+    for (const [channel, why] of this.alerting.failedChannels) degraded.push(`alert channel ${channel} failed: ${why}`);
+    return { ok: reasons.length === 0, reasons, degraded };
   }
 
   /** Without the API nobody can hold the lease; the last leader goes on logging (the outage first of all). */
   private get acting(): boolean {
-    return this.leading || this.leaderWhenApiLost;
+    return this.leading || this.leaderWhenApiLost || this.apiLostBeforeLeader;
+  }
+
+  /**
+   * What to reconcile and alert on. Before every informer has synced the active set is incomplete,
+   * so only the controller's own anomalies (API server, log writer) may be added; everything already
+   * logged as firing is kept firing rather than resolved by mistake.
+   */
+  private activeSet(logged: ReadonlyMap<string, LoggedEntry>): Map<string, Anomaly> | undefined {
+    const desired = this.collector.desired();
+    if (this.synced) return desired;
+    if (!this.collector.hasSource(API_SOURCE) && !this.collector.hasSource(LOG_SOURCE)) return undefined;
+    const partial = new Map<string, Anomaly>();
+    for (const [key, e] of logged) if (e.status === "firing") partial.set(key, e.anomaly);
+    for (const [key, a] of desired) partial.set(key, a);
+    return partial;
+  }
+
+  private loggedView(): Map<string, LoggedEntry> {
+    const logged = this.store.loadLogged();
+    for (const [key, e] of this.writer.queue.latestByKey()) logged.set(key, e);
+    return logged;
+  }
+
+  /** LogWriteFailing fires while the last append failed, through the same collector as every anomaly. */
+  private observeWriter(now: number): void {
+    const f = this.writer.failing;
+    if (!!f === this.collector.hasSource(LOG_SOURCE)) return; // only transitions: one raw record per streak
+    const detail = f ? `${f.error.code ?? "error"}: ${f.error.message}` : "";
+    this.collector.observe(LOG_SOURCE, f ? [logWriteFailing(this.identity, this.writer.path, detail, f.since)] : [], now);
   }
 
   /** Once per term, before the new leader logs or alerts anything. */
@@ -236,20 +324,24 @@ export class ControllerRuntime {
     this.writing = true;
     try {
       const now = this.now();
-      publishGauges(this.metrics, { cleaner: this.cleaner, collector: this.collector, writer: this.writer, alerting: this.alerting, informers: this.informers, leading: this.leading, now });
-      if (!this.acting || !this.synced) {
+      publishGauges(this.metrics, { cleaner: this.cleaner, collector: this.collector, writer: this.writer, alerting: this.alerting, informers: this.informers, leading: this.leading, store: this.store, now });
+      if (!this.acting) {
         this.store.flush();
         return;
       }
       await this.seedFromSharedState();
+      // Queued writes (handover seeds, bookmarks) first: the logged set read below must be the committed one.
+      this.store.flush();
+      const logged = this.loggedView();
       // The collector's desired set is current at once; the cleaner's view lags until its next clean().
-      const result = reconcile(this.collector.desired(), this.store.loadLogged(), now, this.opts.config.ms("DIAGNOSIS_RETENTION_CLEANED_DURATION"));
-      const flushed = this.writer.append(result.lines, now);
-      for (const line of flushed.lines) this.opts.onLogged?.(line as unknown as Record<string, unknown>);
-      this.metrics.logLinesWritten.inc(flushed.lines.length);
-      if (flushed.error) this.metrics.logWriteErrors.inc();
-      for (const [key, entry] of result.changed) this.store.setLogged(key, entry);
-      for (const key of result.removed) this.store.deleteLogged(key);
+      const active = this.activeSet(logged);
+      if (active) {
+        const result = reconcile(active, logged, now, this.opts.config.ms("DIAGNOSIS_RETENTION_CLEANED_DURATION"));
+        // Decided lines are committed to state.db before the file is touched; they become "logged" only once fsync'd.
+        this.writer.enqueue(result.lines, now);
+        for (const key of result.removed) this.store.deleteLogged(key);
+      }
+      this.flushLog(now);
       this.store.flush();
       if (this.leader && this.leading) await this.handover.publish();
     } catch (e) {
@@ -259,13 +351,24 @@ export class ControllerRuntime {
     }
   }
 
+  /** Appends what is pending; the counters follow what reached the disk. */
+  private flushLog(now: number): void {
+    const flushed = this.writer.flush(now);
+    for (const line of flushed.lines) this.opts.onLogged?.(line as unknown as Record<string, unknown>);
+    this.metrics.logLinesWritten.inc(flushed.lines.length);
+    if (flushed.error) this.metrics.logWriteErrors.inc();
+    this.observeWriter(now);
+  }
+
   /** Incidents and notifications from the active set, every DIAGNOSIS_ALERT_DISPATCH_INTERVAL. */
   async alertCycle(): Promise<void> {
-    if (this.alerting.busy || !this.acting || !this.synced) return;
+    if (this.alerting.busy || !this.acting) return;
+    const active = this.activeSet(this.loggedView());
+    if (!active) return;
     this.alerting.busy = true;
     try {
       await this.seedFromSharedState();
-      const submitted = await this.alerting.tick(this.collector.desired(), this.caches, this.now());
+      const submitted = await this.alerting.tick(active, this.caches, this.now());
       if (submitted > 0) this.store.flush(); // the incident ids behind those notifications must survive a crash
     } catch (e) {
       this.opts.logger.error("alert cycle failed; will retry", { error: String(e) });
@@ -274,17 +377,39 @@ export class ControllerRuntime {
     }
   }
 
+  /**
+   * Stops in the order that matters when time runs out (the caller bounds it by
+   * NEURO_SHUTDOWN_TIMEOUT and then calls finalFlush()): the Lease is released first so a standby
+   * takes over at once, then the channels and bridge stop, then what is pending is written.
+   */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.abort.abort();
     for (const t of this.timers) clearInterval(t);
-    await this.writeCycle();
-    this.leaderServices.set(false);
-    await this.leaderServices.settled();
-    await this.leader?.stop();
     this.health.stop();
-    for (const i of this.informers) i.stop();
+    await this.leader?.stop();
+    this.leading = false;
+    this.leaderWhenApiLost = false;
+    this.apiLostBeforeLeader = false;
+    this.servicesOn = false;
+    this.leaderServices.set(false);
+    await Promise.all([this.leaderServices.settled(), ...this.informers.map((i) => i.stop())]);
     await this.http?.stop();
-    this.store.close();
+    this.finalFlush();
+  }
+
+  /** Synchronous last words: lines already decided are written, queued state committed, state.db closed. Safe to call twice. */
+  finalFlush(): void {
+    try {
+      this.flushLog(this.now());
+    } catch (e) {
+      this.opts.logger.error("final write of cleaned_events.log failed; lines stay pending in state.db", { error: String(e) });
+    }
+    try {
+      this.store.close();
+    } catch (e) {
+      this.opts.logger.error("cannot commit the last state changes", { error: String(e) });
+    }
   }
 }

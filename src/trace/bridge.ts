@@ -26,6 +26,8 @@ export interface TraceBridgeOptions {
   alertThresholdNs: number;
   /** Receives SyscallLatencyHigh anomalies after every export (wire into the alert pipeline). */
   onAnomalies?: (a: Anomaly[]) => void;
+  /** Counts an exception caught in the message handler (the message is skipped). */
+  onHandlerError?: (error: unknown) => void;
   log?: Logger;
 }
 
@@ -51,7 +53,7 @@ export function traceBridgeOptionsFromConfig(cfg: Config, log?: Logger): TraceBr
 export class TraceBridge {
   readonly aggregator: TraceAggregator;
   readonly client: MqttClient;
-  readonly stats = { batches: 0, invalid: 0, exports: 0, apmErrors: 0, otlpErrors: 0, spansExported: 0 };
+  readonly stats = { batches: 0, invalid: 0, exports: 0, apmErrors: 0, otlpErrors: 0, spansExported: 0, handlerErrors: 0 };
   private timer: ReturnType<typeof setInterval>;
   private exporting: Promise<void> = Promise.resolve();
   private readonly log: Logger;
@@ -68,14 +70,24 @@ export class TraceBridge {
     });
     this.client.on("connect", () => this.client.subscribe(filter, { qos: 1 }));
     this.client.on("error", (e) => this.log.warn("mqtt error", { error: e.message }));
-    this.client.on("message", (_topic, payload) => {
-      const batch = parseSpanBatch(payload);
-      if (!batch) {
-        this.stats.invalid++;
-        return;
+    this.client.on("message", (topic, payload) => {
+      // Whatever a message does to the parser or the aggregator, it must not escape into mqtt.js
+      // (an uncaught exception there stops later messages and can wedge shutdown).
+      try {
+        const batch = parseSpanBatch(payload);
+        if (!batch) {
+          this.stats.invalid++;
+          return;
+        }
+        this.stats.batches++;
+        if (this.aggregator.ingest(batch)) void this.exportNow();
+      } catch (e) {
+        this.stats.handlerErrors++;
+        this.log.error("span message handler failed; message skipped", { topic, bytes: payload.length, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) });
+        try {
+          this.opts.onHandlerError?.(e);
+        } catch {}
       }
-      this.stats.batches++;
-      if (this.aggregator.ingest(batch)) void this.exportNow();
     });
     this.timer = setInterval(() => void this.exportNow(), opts.exportIntervalMs);
   }
