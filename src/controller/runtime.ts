@@ -324,7 +324,6 @@ export class ControllerRuntime {
     this.writing = true;
     try {
       const now = this.now();
-      publishGauges(this.metrics, { cleaner: this.cleaner, collector: this.collector, writer: this.writer, alerting: this.alerting, informers: this.informers, leading: this.leading, store: this.store, now });
       if (!this.acting) {
         this.store.flush();
         return;
@@ -348,6 +347,8 @@ export class ControllerRuntime {
       this.opts.logger.error("write cycle failed; will retry", { error: String(e) });
     } finally {
       this.writing = false;
+      // After the write, so the gauges show what is still pending now.
+      publishGauges(this.metrics, { cleaner: this.cleaner, collector: this.collector, writer: this.writer, alerting: this.alerting, informers: this.informers, leading: this.leading, store: this.store, now: this.now() });
     }
   }
 
