@@ -54,7 +54,7 @@ export class AlertingRuntime {
     const snapshot = saved ? store.parseRow<AlertingSnapshot>("kv", STATE_KEY, saved) : undefined;
     this.incidents = snapshot?.incidents ?? emptyIncidentState();
     this.pipeline = snapshot?.pipeline ?? emptyPipelineState();
-    this.outbox = new Outbox(store.db);
+    this.outbox = new Outbox(store.db, (table, key, error) => store.badRow(table, key, error));
     this.cfg = alertingConfig(config);
     this.topics = mqttTopics(topicPrefixFromConfig(config));
   }

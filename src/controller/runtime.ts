@@ -2,6 +2,7 @@
 // election, persisted state, API health and the HTTP endpoint. Wiring and the periodic cycles
 // only; the leader-only services, handover, external anomalies and gauges have their own rooms.
 import { hostname } from "node:os";
+import { join } from "node:path";
 import type { Config } from "../config/load.ts";
 import { httpListen } from "../config/effective.ts";
 import { Cleaner } from "../diagnosis/cleaner.ts";
@@ -19,6 +20,7 @@ import { abortableSleep } from "../kube/abortable-sleep.ts";
 import { LeaderElector } from "../kube/leader.ts";
 import type { Logger } from "../log.ts";
 import type { Anomaly } from "../watchers/types.ts";
+import { STATE_FILE_NAME } from "../store/db.ts";
 import { StoreLogQueue } from "../store/log-queue.ts";
 import { StateStore } from "../store/state-store.ts";
 import { PLUGINS } from "../watchers/registry.ts";
@@ -92,7 +94,11 @@ export class ControllerRuntime {
     this.store = StateStore.open(config.str("NEURO_STATE_DIR"), {
       recoverCorrupt: true,
       onRecovered: (movedTo, reason) =>
-        logger.error(`state.db was corrupt (${reason}); moved aside to ${movedTo} and started with empty state. Lines already logged may be logged again; notifications that were pending are in the moved file.`, { movedTo }),
+        logger.error(
+          `state.db was corrupt (${reason}); moved aside to ${movedTo} and started with empty state. ` +
+            "Anomalies already logged may be logged again; notifications that were pending are in the moved file.",
+          { path: join(config.str("NEURO_STATE_DIR"), STATE_FILE_NAME), movedTo },
+        ),
     });
     this.store.onBadRow = (table, key, error) => logger.warn("unreadable row in state.db skipped", { table, key, error, path: this.store.path });
     this.writer = new LogWriter({

@@ -5,7 +5,7 @@
 // in the file.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startSimulator, type Simulator } from "../../src/sim/index.ts";
@@ -127,6 +127,28 @@ for (const flavor of FLAVORS) {
         expect(count(lines, { name: pod, reason: "CrashLoopBackOff", status: "firing" })).toBe(1);
         expect(count(lines, { reason: "LogWriteFailing", status: "firing" })).toBe(1);
         expect(await ctl.metric("neurocontroller_log_lines_written_total")).toBe(lines.length);
+      } finally {
+        await ctl.stop();
+      }
+    });
+
+    test("corrupt state.db: moved aside with a loud error naming both paths, the controller starts fresh and logs", async () => {
+      const base = mkdtempSync(join(tmpdir(), "nc-corrupt-"));
+      const dirs = { logDir: join(base, "log"), stateDir: join(base, "state") };
+      mkdirSync(dirs.stateDir);
+      writeFileSync(join(dirs.stateDir, "state.db"), "this is not a database ".repeat(500));
+      const ctl = await ControllerProcess.start(flavor, sim.kubeconfig(), { LEADER_ELECTION: "false", CLUSTER_ID: "corrupt" }, dirs);
+      try {
+        await ctl.ready();
+        const aside = readdirSync(dirs.stateDir).filter((f) => f.startsWith("state.db.corrupt-"));
+        expect(aside.length).toBe(1);
+        const err = ctl.stderr.split("\n").filter(Boolean).map((l) => JSON.parse(l)).find((o) => o.msg.startsWith("state.db was corrupt"));
+        expect(err?.level).toBe("error");
+        expect(err?.movedTo).toBe(join(dirs.stateDir, aside[0]!));
+        expect(err?.path).toBe(join(dirs.stateDir, "state.db"));
+        const pod = seeded.deployments[5]!.pods[2]!;
+        crashLoopPod(sim.store, "default", pod);
+        await ctl.line({ name: pod, reason: "CrashLoopBackOff", status: "firing" });
       } finally {
         await ctl.stop();
       }

@@ -5,7 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { LoggedEntry } from "../../../src/diagnosis/reconcile.ts";
 import { migrate, openStateDatabase, STATE_FILE_NAME, StateStoreError } from "../../../src/store/db.ts";
+import { Outbox } from "../../../src/store/outbox.ts";
 import { StateStore } from "../../../src/store/state-store.ts";
+import { notification } from "../../support/alert-fixtures.ts";
 import { anomaly, T0 } from "../diagnosis/fixtures.ts";
 
 let tmp: string;
@@ -208,6 +210,18 @@ describe("unreadable rows", () => {
     expect(s.getLogged(KEY)).toBeUndefined();
     expect(bad).toEqual([`logged:${KEY}`, `logged:${KEY}`]);
     expect(s.badRows).toBe(2);
+    s.close();
+  });
+
+  test("an outbox row that does not parse is dead-lettered and counted; the channel's next notification is its head", () => {
+    const s = StateStore.open(tmp);
+    const outbox = new Outbox(s.db, (table, key, error) => s.badRow(table, key, error));
+    outbox.enqueue(notification("slack", "torn"), 1000);
+    outbox.enqueue(notification("slack", "next"), 1000);
+    s.db.query("UPDATE outbox SET notification = '{torn' WHERE id = 'torn'").run();
+    expect(outbox.head("slack")?.id).toBe("next");
+    expect(s.badRows).toBe(1);
+    expect((s.db.query("SELECT dead_reason FROM outbox WHERE id = 'torn'").get() as { dead_reason: string }).dead_reason).toContain("unreadable row");
     s.close();
   });
 
