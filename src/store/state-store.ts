@@ -40,6 +40,7 @@ export class StateStore {
   private extraQ: QueuedWrite[] = [];
   private closed = false;
   private badRowsTotal = 0;
+  private readonly badSeen = new Set<string>();
   /** Told about every row skipped because it cannot be read (for the log; counted in badRows). */
   onBadRow?: (table: string, key: string, error: string) => void;
 
@@ -102,6 +103,10 @@ export class StateStore {
   }
 
   badRow(table: string, key: string, error: string): void {
+    // Once per row: a bad row read at every write cycle must not flood the journal or the counter.
+    const id = `${table}\u0000${key}`;
+    if (this.badSeen.has(id)) return;
+    this.badSeen.add(id);
     this.badRowsTotal++;
     this.onBadRow?.(table, key, error);
   }

@@ -208,8 +208,8 @@ describe("unreadable rows", () => {
     const loaded = s.loadLogged();
     expect([...loaded.keys()]).toEqual(["other"]);
     expect(s.getLogged(KEY)).toBeUndefined();
-    expect(bad).toEqual([`logged:${KEY}`, `logged:${KEY}`]);
-    expect(s.badRows).toBe(2);
+    expect(bad).toEqual([`logged:${KEY}`]); // once per row, however often it is read
+    expect(s.badRows).toBe(1);
     s.close();
   });
 
