@@ -8,7 +8,6 @@ import { httpListen } from "../config/effective.ts";
 import { Cleaner } from "../diagnosis/cleaner.ts";
 import { Collector } from "../diagnosis/collector.ts";
 import { LogWriter } from "../diagnosis/log-writer.ts";
-import { reconcile, type LoggedEntry } from "../diagnosis/reconcile.ts";
 import { defineControllerMetrics } from "../http/metrics.ts";
 import { startHttpServer } from "../http/server.ts";
 import { KubeClient } from "../kube/client.ts";
@@ -19,7 +18,6 @@ import { Informer } from "../kube/informer.ts";
 import { abortableSleep } from "../kube/abortable-sleep.ts";
 import { LeaderElector } from "../kube/leader.ts";
 import type { Logger } from "../log.ts";
-import type { Anomaly } from "../watchers/types.ts";
 import { STATE_FILE_NAME } from "../store/db.ts";
 import { StoreLogQueue } from "../store/log-queue.ts";
 import { StateStore } from "../store/state-store.ts";
@@ -28,10 +26,11 @@ import { SilenceStore } from "../alerting/silence-store.ts";
 import { AlertingRuntime } from "./alerting-runtime.ts";
 import { TrimmedCache } from "./cache-trim.ts";
 import { Caches, Evaluator } from "./evaluator.ts";
-import { API_SOURCE, apiUnreachable, LatencyAnomalies, LOG_SOURCE, logWriteFailing } from "./external-anomalies.ts";
+import { API_SOURCE, apiUnreachable, LatencyAnomalies } from "./external-anomalies.ts";
 import { publishGauges } from "./gauges.ts";
 import { Handover } from "./handover.ts";
 import { LeaderServices } from "./leader-services.ts";
+import { activeSet, LogOutput } from "./log-output.ts";
 import { SharedLoggedState } from "./shared-state.ts";
 
 export interface RuntimeOptions {
@@ -71,7 +70,7 @@ export class ControllerRuntime {
   private writing = false;
   private stopped = false;
   private readonly abort = new AbortController();
-  private readonly identity: string;
+  private readonly log: LogOutput;
   private readonly now: () => number;
 
   constructor(private readonly opts: RuntimeOptions) {
@@ -101,13 +100,7 @@ export class ControllerRuntime {
         ),
     });
     this.store.onBadRow = (table, key, error) => logger.warn("unreadable row in state.db skipped", { table, key, error, path: this.store.path });
-    this.writer = new LogWriter({
-      dir: config.str("NEURO_LOG_DIR"),
-      maxBytes: config.num("NEURO_LOG_MAX_SIZE"),
-      maxFiles: config.num("NEURO_LOG_MAX_FILES"),
-      queue: new StoreLogQueue(this.store),
-      logger,
-    });
+    this.writer = LogWriter.fromConfig(config, logger, new StoreLogQueue(this.store));
     const ns = config.str("LEADER_LEASE_NAMESPACE");
     const leaseName = config.str("LEADER_LEASE_NAME");
     this.alerting = new AlertingRuntime(config, this.store, new SilenceStore(this.client, ns, `${leaseName}-silences`), this.metrics, logger);
@@ -120,7 +113,7 @@ export class ControllerRuntime {
       (handler) => this.metrics.handlerErrors.inc({ handler }),
     );
     const identity = config.str("LEADER_IDENTITY") || `${hostname()}-${process.pid}`;
-    this.identity = identity;
+    this.log = new LogOutput(this.store, this.writer, this.collector, this.metrics, identity, opts.onLogged);
     this.leading = !config.bool("LEADER_ELECTION");
     if (config.bool("LEADER_ELECTION")) {
       this.leader = new LeaderElector(this.client, {
@@ -275,8 +268,8 @@ export class ControllerRuntime {
     for (const i of this.informers) if (!i.synced) reasons.push(`informer ${i.ref.plural} not synced`);
     if (!this.health.ok) reasons.push(`API server unreachable: ${this.health.lastError ?? "not checked yet"}`);
     const degraded: string[] = [];
-    const failing = this.writer.failing;
-    if (failing) degraded.push(`cleaned_events.log not writable: ${failing.error.code ?? failing.error.message}; ${this.writer.pendingCount} line(s) pending`);
+    const log = this.log.degradedReason();
+    if (log) degraded.push(log);
     for (const [channel, why] of this.alerting.failedChannels) degraded.push(`alert channel ${channel} failed: ${why}`);
     return { ok: reasons.length === 0, reasons, degraded };
   }
@@ -284,35 +277,6 @@ export class ControllerRuntime {
   /** Without the API nobody can hold the lease; the last leader goes on logging (the outage first of all). */
   private get acting(): boolean {
     return this.leading || this.leaderWhenApiLost || this.apiLostBeforeLeader;
-  }
-
-  /**
-   * What to reconcile and alert on. Before every informer has synced the active set is incomplete,
-   * so only the controller's own anomalies (API server, log writer) may be added; everything already
-   * logged as firing is kept firing rather than resolved by mistake.
-   */
-  private activeSet(logged: ReadonlyMap<string, LoggedEntry>): Map<string, Anomaly> | undefined {
-    const desired = this.collector.desired();
-    if (this.synced) return desired;
-    if (!this.collector.hasSource(API_SOURCE) && !this.collector.hasSource(LOG_SOURCE)) return undefined;
-    const partial = new Map<string, Anomaly>();
-    for (const [key, e] of logged) if (e.status === "firing") partial.set(key, e.anomaly);
-    for (const [key, a] of desired) partial.set(key, a);
-    return partial;
-  }
-
-  private loggedView(): Map<string, LoggedEntry> {
-    const logged = this.store.loadLogged();
-    for (const [key, e] of this.writer.queue.latestByKey()) logged.set(key, e);
-    return logged;
-  }
-
-  /** LogWriteFailing fires while the last append failed, through the same collector as every anomaly. */
-  private observeWriter(now: number): void {
-    const f = this.writer.failing;
-    if (!!f === this.collector.hasSource(LOG_SOURCE)) return; // only transitions: one raw record per streak
-    const detail = f ? `${f.error.code ?? "error"}: ${f.error.message}` : "";
-    this.collector.observe(LOG_SOURCE, f ? [logWriteFailing(this.identity, this.writer.path, detail, f.since)] : [], now);
   }
 
   /** Once per term, before the new leader logs or alerts anything. */
@@ -337,16 +301,11 @@ export class ControllerRuntime {
       await this.seedFromSharedState();
       // Queued writes (handover seeds, bookmarks) first: the logged set read below must be the committed one.
       this.store.flush();
-      const logged = this.loggedView();
+      const logged = this.log.loggedView();
       // The collector's desired set is current at once; the cleaner's view lags until its next clean().
-      const active = this.activeSet(logged);
-      if (active) {
-        const result = reconcile(active, logged, now, this.opts.config.ms("DIAGNOSIS_RETENTION_CLEANED_DURATION"));
-        // Decided lines are committed to state.db before the file is touched; they become "logged" only once fsync'd.
-        this.writer.enqueue(result.lines, now);
-        for (const key of result.removed) this.store.deleteLogged(key);
-      }
-      this.flushLog(now);
+      const active = activeSet(this.collector, logged, this.synced);
+      if (active) this.log.decide(active, logged, now, this.opts.config.ms("DIAGNOSIS_RETENTION_CLEANED_DURATION"));
+      this.log.flush(now);
       this.store.flush();
       if (this.leader && this.leading) await this.handover.publish();
     } catch (e) {
@@ -358,19 +317,10 @@ export class ControllerRuntime {
     }
   }
 
-  /** Appends what is pending; the counters follow what reached the disk. */
-  private flushLog(now: number): void {
-    const flushed = this.writer.flush(now);
-    for (const line of flushed.lines) this.opts.onLogged?.(line as unknown as Record<string, unknown>);
-    this.metrics.logLinesWritten.inc(flushed.lines.length);
-    if (flushed.error) this.metrics.logWriteErrors.inc();
-    this.observeWriter(now);
-  }
-
   /** Incidents and notifications from the active set, every DIAGNOSIS_ALERT_DISPATCH_INTERVAL. */
   async alertCycle(): Promise<void> {
     if (this.alerting.busy || !this.acting) return;
-    const active = this.activeSet(this.loggedView());
+    const active = activeSet(this.collector, this.log.loggedView(), this.synced);
     if (!active) return;
     this.alerting.busy = true;
     try {
@@ -409,7 +359,7 @@ export class ControllerRuntime {
   /** Synchronous last words: lines already decided are written, queued state committed, state.db closed. Safe to call twice. */
   finalFlush(): void {
     try {
-      this.flushLog(this.now());
+      this.log.flush(this.now());
     } catch (e) {
       this.opts.logger.error("final write of cleaned_events.log failed; lines stay pending in state.db", { error: String(e) });
     }
