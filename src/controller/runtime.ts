@@ -67,6 +67,7 @@ export class ControllerRuntime {
   private apiLostBeforeLeader = false;
   private everLed = false;
   private servicesOn = false;
+  private discovering = true;
   private writing = false;
   private stopped = false;
   private readonly abort = new AbortController();
@@ -138,11 +139,16 @@ export class ControllerRuntime {
           this.syncServices();
         },
         onNewLeader: (holder: string) => logger.info("leader is", { holder }),
+        onError: (e) => logger.debug("leader election call failed", { error: String(e) }),
       });
     }
     this.health = new ApiHealthMonitor(this.client, {
       intervalMs: config.ms("KUBERNETES_API_HEALTH_CHECK_INTERVAL"),
       onChange: (ok: boolean, detail: string) => this.onApiHealth(ok, detail),
+      onListenerError: (e) => {
+        this.metrics.handlerErrors.inc({ handler: "api-health" });
+        logger.error("API health handler failed", { error: String(e) });
+      },
     });
   }
 
@@ -200,6 +206,7 @@ export class ControllerRuntime {
       this.caches.register(ref.kind, informer.cache);
       this.informers.push(informer);
     }
+    this.discovering = false;
     for (const informer of this.informers) informer.start();
     this.leader?.start();
     this.every(config.ms("NEURO_EVALUATE_INTERVAL"), () => this.evaluateTick());
@@ -264,7 +271,8 @@ export class ControllerRuntime {
    */
   private readiness(): { ok: boolean; reasons: string[]; degraded: string[] } {
     const reasons: string[] = [];
-    if (this.informers.length === 0) reasons.push("discovering the API server's resources");
+    if (this.discovering) reasons.push("discovering the API server's resources");
+    else if (this.informers.length === 0) reasons.push("the API server serves none of the watched kinds");
     for (const i of this.informers) if (!i.synced) reasons.push(`informer ${i.ref.plural} not synced`);
     if (!this.health.ok) reasons.push(`API server unreachable: ${this.health.lastError ?? "not checked yet"}`);
     const degraded: string[] = [];

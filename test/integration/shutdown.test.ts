@@ -4,7 +4,6 @@
 // first second is reported (APIServerUnreachable, at Slack) while discovery retries, and SIGTERM in
 // that phase exits 0.
 import { afterAll, describe, expect, test } from "bun:test";
-import mqtt from "mqtt";
 import { startSimulator } from "../../src/sim/index.ts";
 import { seedHealthyCluster } from "../../src/sim/scenarios.ts";
 import { ControllerProcess, FLAVORS, freePort } from "../support/controller.ts";
@@ -65,6 +64,7 @@ for (const flavor of FLAVORS) {
         MQTT_PASSWORD: broker.password,
         TRACE_ENABLE: "true",
         ENABLE_EMAIL_ALERT: "false",
+        NEURO_LOG_LEVEL: "debug",
       };
       const a = await ControllerProcess.start(flavor, sim.kubeconfig(), { ...env, LEADER_IDENTITY: "node-a", MQTT_CLIENT_ID: "ctl-a" });
       cleanups.push(() => a.proc.kill("SIGKILL"));
@@ -74,37 +74,56 @@ for (const flavor of FLAVORS) {
       cleanups.push(() => b.proc.kill("SIGKILL"));
       await b.ready();
 
-      const flooder = await mqtt.connectAsync(broker.url, { username: broker.username, password: broker.password });
-      cleanups.push(() => flooder.endAsync(true));
-      let flooding = true;
-      let sent = 0;
-      const flood = (async () => {
-        while (flooding) {
-          for (const g of GARBAGE) {
-            flooder.publish("neurocontroller/flood/spans/node-x", g, { qos: 0 });
-            flooder.publish("neurocontroller/flood/silences/set", g, { qos: 0 });
-            sent += 2;
-          }
-          await new Promise((r) => setImmediate(r));
-        }
-      })();
-      // The leader is receiving the flood and still alive (its handlers caught whatever the garbage did).
-      await waitFor(() => sent > 2000);
+      // The flood comes from separate mosquitto_pub processes, so it does not starve this process
+      // (which also runs the API server simulator).
+      const garbageFile = join(mkdtempSync(join(tmpdir(), "nc-flood-")), "garbage.txt");
+      writeFileSync(garbageFile, GARBAGE.filter((g) => typeof g === "string").join("\n") + "\n");
+      const flooders = ["spans/node-x", "silences/set"].map((topic) =>
+        Bun.spawn(["sh", "-c", `while :; do cat ${garbageFile}; done | mosquitto_pub -h 127.0.0.1 -p ${broker.port} -u ${broker.username} -P ${broker.password} -l -q 0 -t neurocontroller/flood/${topic}`], {
+          stdout: "ignore",
+          stderr: "ignore",
+        }),
+      );
+      cleanups.push(() => flooders.forEach((f) => f.kill("SIGKILL")));
+      // The leader is receiving the flood (rejected commands counted) and still alive.
+      const rejected = async () => ((await a.metric("neurocontroller_malformed_commands_total")) ?? 0) + ((await a.metric("neurocontroller_malformed_input_total")) ?? 0);
+      await waitFor(async () => (await rejected()) > 200, { message: () => `flood reaches the leader (stderr: ${a.stderr.slice(-1000)})` });
       expect((await fetch(`${a.url}/healthz`)).status).toBe(200);
 
       a.proc.kill("SIGTERM");
       const code = await a.exited;
-      flooding = false;
-      await flood;
+      for (const f of flooders) f.kill("SIGKILL");
       expect(code).toBe(0);
       expect(a.stderr).not.toContain("shutdown did not finish");
       expect(a.stderr).not.toMatch(/^\s+at /m); // no raw stack trace: errors are JSON log lines
       for (const l of a.stderr.split("\n").filter(Boolean)) expect(() => JSON.parse(l)).not.toThrow();
       await waitFor(() => sim.store.get("leases", "kube-system", "neurocontroller")?.spec?.holderIdentity === "node-b", {
         timeoutMs: 20_000, // far below the 60 s lease: only a release explains the takeover
-        message: () => `node-b holds the Lease (holder: ${sim.store.get("leases", "kube-system", "neurocontroller")?.spec?.holderIdentity})`,
+        message: () => `node-b holds the Lease (holder: ${sim.store.get("leases", "kube-system", "neurocontroller")?.spec?.holderIdentity}; node-a: ${a.stderr.split("\n").filter((l) => /lead|stop|Lease/i.test(l)).join("\n").slice(-3000)})`,
       });
     });
+
+    test("an API server that stops answering during shutdown cannot hold the stop past NEURO_SHUTDOWN_TIMEOUT: exit 0, the overrun logged", async () => {
+      const sim = await startSimulator({ tls: true, clientCertAuth: true });
+      cleanups.push(() => sim.stop());
+      seedHealthyCluster(sim.store, { nodes: 1, deployments: 1, replicasPerDeployment: 1 });
+      const ctl = await ControllerProcess.start(flavor, sim.kubeconfig(), {
+        CLUSTER_ID: "stall",
+        LEADER_ELECTION: "true",
+        LEADER_IDENTITY: "node-s",
+        NEURO_SHUTDOWN_TIMEOUT: "1s",
+        LEADER_RENEW_DEADLINE: "5s", // the Lease release may wait this long for the API server
+        LEADER_LEASE_DURATION: "8s",
+      });
+      cleanups.push(() => ctl.proc.kill("SIGKILL"));
+      await ctl.ready();
+      await waitFor(async () => (await ctl.metric("neurocontroller_is_leader")) === 1, { message: "leads" });
+      sim.faults.delayMs(600_000); // every new request (the Lease release among them) hangs
+      const code = await ctl.stop("SIGTERM");
+      sim.faults.reset();
+      expect(code).toBe(0);
+      expect(ctl.stderr).toContain("shutdown did not finish within NEURO_SHUTDOWN_TIMEOUT");
+    }, 60_000);
 
     test("API server unreachable from the start: APIServerUnreachable alerted while discovery retries; SIGTERM then exits 0", async () => {
       const slack = SlackReceiver.start();
