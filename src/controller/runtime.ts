@@ -353,6 +353,9 @@ export class ControllerRuntime {
     this.abort.abort();
     for (const t of this.timers) clearInterval(t);
     this.health.stop();
+    // Without election nobody takes over: decide what is still undecided, as a last write cycle would.
+    // With election the new leader decides it; deciding here after the release could log it twice.
+    if (!this.leader) this.decideLast();
     await this.leader?.stop();
     this.leading = false;
     this.leaderWhenApiLost = false;
@@ -362,6 +365,16 @@ export class ControllerRuntime {
     await Promise.all([this.leaderServices.settled(), ...this.informers.map((i) => i.stop())]);
     await this.http?.stop();
     this.finalFlush();
+  }
+
+  private decideLast(): void {
+    if (!this.synced) return;
+    try {
+      const logged = this.log.loggedView();
+      this.log.decide(this.collector.desired(), logged, this.now(), this.opts.config.ms("DIAGNOSIS_RETENTION_CLEANED_DURATION"));
+    } catch (e) {
+      this.opts.logger.error("cannot decide the last lines at shutdown; they are decided at the next start", { error: String(e) });
+    }
   }
 
   /** Synchronous last words: lines already decided are written, queued state committed, state.db closed. Safe to call twice. */

@@ -5,8 +5,9 @@
 // that phase exits 0.
 import { afterAll, describe, expect, test } from "bun:test";
 import { startSimulator } from "../../src/sim/index.ts";
+import { crashLoopPod } from "../../src/sim/injectors.ts";
 import { seedHealthyCluster } from "../../src/sim/scenarios.ts";
-import { ControllerProcess, FLAVORS, freePort } from "../support/controller.ts";
+import { ControllerProcess, count, FLAVORS, freePort } from "../support/controller.ts";
 import { TestMosquitto } from "../support/mosquitto.ts";
 import { SlackReceiver } from "../support/slack-receiver.ts";
 import { waitFor } from "../support/wait.ts";
@@ -132,6 +133,24 @@ for (const flavor of FLAVORS) {
       sim.faults.reset();
       expect(code).toBe(0);
       expect(ctl.stderr).toContain("shutdown did not finish within NEURO_SHUTDOWN_TIMEOUT");
+    }, 60_000);
+
+    test("without leader election nobody takes over: SIGTERM decides and writes what is still undecided", async () => {
+      const sim = await startSimulator({ tls: true, clientCertAuth: true });
+      cleanups.push(() => sim.stop());
+      const seeded = seedHealthyCluster(sim.store, { nodes: 1, deployments: 1, replicasPerDeployment: 1 });
+      const ctl = await ControllerProcess.start(flavor, sim.kubeconfig(), {
+        CLUSTER_ID: "single",
+        LEADER_ELECTION: "false",
+        DIAGNOSIS_WRITE_INTERVAL: "1h", // no periodic write before the stop
+      });
+      cleanups.push(() => ctl.proc.kill("SIGKILL"));
+      await ctl.ready();
+      const pod = seeded.deployments[0]!.pods[0]!;
+      crashLoopPod(sim.store, "default", pod);
+      await waitFor(async () => ((await ctl.metric("neurocontroller_anomalies_total")) ?? 0) > 0, { message: "anomaly seen" });
+      expect(await ctl.stop("SIGTERM")).toBe(0);
+      expect(count(ctl.lines(), { name: pod, reason: "CrashLoopBackOff", status: "firing" })).toBe(1);
     }, 60_000);
 
     test("API server unreachable from the start: APIServerUnreachable alerted while discovery retries; SIGTERM then exits 0", async () => {
