@@ -294,8 +294,9 @@ export class ControllerRuntime {
 
   /**
    * Decides what to log from the desired (active) and logged sets, appends the lines, then
-   * persists. Only the leader logs, and only once every informer has synced — before that the
-   * active set is incomplete and would look like everything resolved.
+   * persists. Only the acting controller logs. Before every informer has synced only its own
+   * anomalies (API server, log writer) are decided: the rest of the active set is incomplete and
+   * would look like everything resolved.
    */
   async writeCycle(): Promise<void> {
     if (this.writing) return;
@@ -307,6 +308,7 @@ export class ControllerRuntime {
         return;
       }
       await this.seedFromSharedState();
+      if (this.stopped) return; // stop() writes the last lines itself
       // Queued writes (handover seeds, bookmarks) first: the logged set read below must be the committed one.
       this.store.flush();
       const logged = this.log.loggedView();
@@ -333,8 +335,9 @@ export class ControllerRuntime {
     this.alerting.busy = true;
     try {
       await this.seedFromSharedState();
+      if (this.stopped) return;
       const submitted = await this.alerting.tick(active, this.caches, this.now());
-      if (submitted > 0) this.store.flush(); // the incident ids behind those notifications must survive a crash
+      if (submitted > 0 && !this.stopped) this.store.flush(); // the incident ids behind those notifications must survive a crash
     } catch (e) {
       this.opts.logger.error("alert cycle failed; will retry", { error: String(e) });
     } finally {
