@@ -1,5 +1,6 @@
 // Anomalies no informer produces, fed to the same collector under their own source keys: the API
 // server's health (from the health monitor) and slow syscalls (from agent spans via the trace bridge).
+import { hostname } from "node:os";
 import type { Anomaly } from "../watchers/types.ts";
 import { anomalyKey } from "../watchers/types.ts";
 import type { AnomalySink } from "./evaluator.ts";
@@ -29,7 +30,7 @@ export function logWriteFailing(identity: string, path: string, detail: string, 
     kind: "Controller",
     namespace: "",
     name: identity,
-    node: "",
+    node: hostname(),
     reason: "LogWriteFailing",
     severity: "critical",
     category: "Controller",

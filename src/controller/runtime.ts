@@ -114,7 +114,8 @@ export class ControllerRuntime {
       (handler) => this.metrics.handlerErrors.inc({ handler }),
     );
     const identity = config.str("LEADER_IDENTITY") || `${hostname()}-${process.pid}`;
-    this.log = new LogOutput(this.store, this.writer, this.collector, this.metrics, identity, opts.onLogged);
+    // Named after the node (stable across restarts), not the process: one LogWriteFailing per node's log.
+    this.log = new LogOutput(this.store, this.writer, this.collector, this.metrics, config.str("LEADER_IDENTITY") || hostname(), opts.onLogged);
     this.leading = !config.bool("LEADER_ELECTION");
     if (config.bool("LEADER_ELECTION")) {
       this.leader = new LeaderElector(this.client, {
