@@ -35,17 +35,22 @@ ${CONFIG_FLAGS_HELP}`,
     const signal = waitForSignal();
     const runtime = new ControllerRuntime({ config, connection, logger });
     const unguard = guardProcess(logger, (what) => runtime.metrics.handlerErrors.inc({ handler: what }));
-    const started = runtime.start().catch((e) => logger.error("controller start-up failed", { error: String(e) }));
-    const sig = await Promise.race([signal, started.then(() => signal)]);
+    // start() resolves once everything runs; only its failure ends the wait before a signal does.
+    const startFailure = runtime.start().then(
+      () => new Promise<never>(() => {}),
+      (e: unknown) => e,
+    );
+    const outcome = await Promise.race([signal.then((sig) => ({ sig, error: undefined })), startFailure.then((error) => ({ sig: undefined, error }))]);
+    if (outcome.error !== undefined) logger.error("controller start-up failed; stopping", { error: String(outcome.error) });
     const timeoutMs = config.ms("NEURO_SHUTDOWN_TIMEOUT");
-    logger.info("stopping", { signal: sig, timeoutMs });
+    logger.info("stopping", { signal: outcome.sig, timeoutMs });
     const finished = await stopWithin(runtime.stop(), timeoutMs);
     if (!finished) {
       logger.error("shutdown did not finish within NEURO_SHUTDOWN_TIMEOUT; abandoning what is in flight (it stays in state.db for the next start)", { timeoutMs });
       runtime.finalFlush();
     }
     unguard();
-    return EXIT.ok;
+    return outcome.error === undefined ? EXIT.ok : EXIT.error;
   },
 };
 

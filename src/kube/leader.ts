@@ -106,6 +106,7 @@ export class LeaderElector {
   async stop(opts: { release?: boolean } = {}): Promise<void> {
     if (this.stopped) return this.running;
     this.stopped = true;
+    if (!this.running) return; // never campaigned (stopped during start-up): nothing to hand back
     this.abort.abort();
     await this.running;
     if (opts.release !== false) await this.release();
