@@ -234,7 +234,7 @@ export class LogWriter {
   /** Opens the active file for appending, repaired against the cursor; a new file is made durable in its directory. */
   private open(): { fd: number; ino: number; size: number } {
     const created = !existsSync(this.path);
-    const fd = openSync(this.path, "a");
+    const fd = openSync(this.path, "a+"); // a+: the repair may need to read the tail
     try {
       if (created) fsyncDir(this.opts.dir);
       const { ino, size } = this.reconcileWithCursor(fd);
@@ -258,8 +258,9 @@ export class LogWriter {
         bytes: size - cur.size,
       });
       size = cur.size;
-    } else if (!cur || cur.ino !== ino) {
-      // A file this writer has no cursor for (first run, moved by logrotate, restored): keep it, minus a torn last line.
+    } else if (!cur || cur.ino !== ino || size < cur.size) {
+      // A file this writer has no cursor for (first run, moved by logrotate, restored, truncated —
+      // a replaced file may even reuse the inode number): keep it, minus a torn last line.
       const whole = lastNewlineEnd(fd, size);
       if (whole < size) {
         ftruncateSync(fd, whole);

@@ -135,6 +135,17 @@ describe("bytes past the last commit are cut", () => {
     expect(names(file)).toEqual(["old:firing", "p1:firing"]);
   });
 
+  test("a file that appears under the writer mid-run (replaced from outside) is repaired on the next append, not only at start-up", () => {
+    const file = join(tmp, LOG_FILE_NAME);
+    const w = new LogWriter({ dir: tmp, maxBytes: 1 << 20, maxFiles: 2 });
+    w.append([line("p1")], T0);
+    rmSync(file);
+    writeFileSync(file, `${JSON.stringify({ name: "restored", status: "firing" })}\n{"name":"torn`); // a new inode the cursor does not know
+    const r = w.append([line("p2")], T0 + 6000);
+    expect(r.error).toBeUndefined();
+    expect(names(file)).toEqual(["restored:firing", "p2:firing"]);
+  });
+
   test("a file with no newline at all is emptied", () => {
     const file = join(tmp, LOG_FILE_NAME);
     writeFileSync(file, "x".repeat(100_000)); // longer than one read block
