@@ -32,11 +32,63 @@ ${CONFIG_FLAGS_HELP}`,
       return runDemo(args, { keepRunning: true, fallback: true });
     }
     const logger = createLogger({ level: config.str("NEURO_LOG_LEVEL"), secrets: secretsOf(config) });
+    // Signals are handled from the first second: start() may wait a long time for an absent API server.
+    const signal = waitForSignal();
     const runtime = new ControllerRuntime({ config, connection, logger });
-    await runtime.start();
-    await waitForSignal();
-    logger.info("stopping");
-    await runtime.stop();
-    return EXIT.ok;
+    const unguard = guardProcess(logger, (what) => runtime.metrics.handlerErrors.inc({ handler: what }));
+    // start() resolves once everything runs; only its failure ends the wait before a signal does.
+    const startFailure = runtime.start().then(
+      () => new Promise<never>(() => {}),
+      (e: unknown) => e,
+    );
+    const outcome = await Promise.race([signal.then((sig) => ({ sig, error: undefined })), startFailure.then((error) => ({ sig: undefined, error }))]);
+    if (outcome.error !== undefined) logger.error("controller start-up failed; stopping", { error: String(outcome.error) });
+    const timeoutMs = config.ms("NEURO_SHUTDOWN_TIMEOUT");
+    logger.info("stopping", { signal: outcome.sig, timeoutMs });
+    const finished = await stopWithin(runtime.stop(), timeoutMs);
+    if (!finished) {
+      logger.error("shutdown did not finish within NEURO_SHUTDOWN_TIMEOUT; abandoning what is in flight (it stays in state.db for the next start)", { timeoutMs });
+      runtime.finalFlush();
+    }
+    unguard();
+    return outcome.error === undefined ? EXIT.ok : EXIT.error;
   },
 };
+
+/** True when `work` settled within `ms`. */
+async function stopWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  const done = work.then(
+    () => true,
+    () => true,
+  );
+  const result = await Promise.race([done, timeout]);
+  clearTimeout(timer);
+  return result;
+}
+
+/**
+ * Last line of defence: an exception no handler caught (a library callback, a stray promise) is
+ * logged as one JSON line and counted instead of printing a stack and killing — or wedging — the
+ * controller. Every known handler site catches its own errors first.
+ */
+function guardProcess(logger: ReturnType<typeof createLogger>, count: (what: string) => void): () => void {
+  const onException = (e: unknown) => {
+    count("uncaught");
+    logger.error("uncaught exception", { error: e instanceof Error ? `${e.name}: ${e.message}` : String(e), stack: (e as Error)?.stack?.split("\n").slice(0, 6).join(" | ") });
+  };
+  const onRejection = (e: unknown) => {
+    count("unhandled-rejection");
+    logger.error("unhandled promise rejection", { error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) });
+  };
+  // A dependency's deprecation notice (mqtt.js calls url.parse) is for developers, and as a raw
+  // non-JSON line it would break the one-JSON-object-per-line journal contract.
+  process.noDeprecation = true;
+  process.on("uncaughtException", onException);
+  process.on("unhandledRejection", onRejection);
+  return () => {
+    process.off("uncaughtException", onException);
+    process.off("unhandledRejection", onRejection);
+  };
+}

@@ -10,7 +10,7 @@ import type { SilenceStore } from "../alerting/silence-store.ts";
 import { CountingRejectSink, type RejectSink } from "../boundary/reject.ts";
 import { COMMAND_KEY_MIN_LENGTH, CommandVerifier } from "../mqtt/signed-command.ts";
 import type { Channel as ChannelName } from "../model/alert.ts";
-import { dispatcherFromConfig, channelsFromConfig } from "../channels/from-config.ts";
+import { buildChannels, dispatcherFromConfig, UnavailableChannel } from "../channels/from-config.ts";
 import type { Dispatcher } from "../channels/dispatcher.ts";
 import { MqttChannel } from "../channels/mqtt.ts";
 import { mqttTopics, type MqttTopics } from "../mqtt/topics.ts";
@@ -37,6 +37,8 @@ export class AlertingRuntime {
   private readonly cfg: AlertingConfig;
   private readonly outbox: Outbox;
   private channels: Channel[] = [];
+  /** Enabled channels that could not be started, with why (for /readyz and channel_up). */
+  private failed = new Map<ChannelName, string>();
   private dispatcher?: Dispatcher;
   private silences: Silence[] = [];
   private unsubscribe?: () => Promise<void>;
@@ -56,10 +58,10 @@ export class AlertingRuntime {
     private readonly logger: Logger,
   ) {
     const saved = store.getKv(STATE_KEY);
-    const snapshot = saved ? (JSON.parse(saved) as AlertingSnapshot) : undefined;
+    const snapshot = saved ? store.parseRow<AlertingSnapshot>("kv", STATE_KEY, saved) : undefined;
     this.incidents = snapshot?.incidents ?? emptyIncidentState();
     this.pipeline = snapshot?.pipeline ?? emptyPipelineState();
-    this.outbox = new Outbox(store.db);
+    this.outbox = new Outbox(store.db, (table, key, error) => store.badRow(table, key, error));
     this.cfg = alertingConfig(config);
     this.topics = mqttTopics(topicPrefixFromConfig(config));
     this.rejects = new CountingRejectSink(metrics.malformedInput, logger);
@@ -67,6 +69,15 @@ export class AlertingRuntime {
 
   get channelNames(): ChannelName[] {
     return this.dispatcher?.channelNames ?? [];
+  }
+
+  get failedChannels(): ReadonlyMap<ChannelName, string> {
+    return this.failed;
+  }
+
+  /** Every enabled channel while active: true when it started, false when its settings made it fail. */
+  channelStates(): [ChannelName, boolean][] {
+    return this.channelNames.map((ch) => [ch, !this.failed.has(ch)]);
   }
 
   get openIncidents(): number {
@@ -94,8 +105,14 @@ export class AlertingRuntime {
   async activate(): Promise<void> {
     if (this.dispatcher) return;
     const m = this.metrics;
-    this.channels = channelsFromConfig(this.config, { logger: this.logger, onMqttHandlerError: (subscription) => m.messageHandlerErrors.inc({ subscription }) });
-    this.dispatcher = dispatcherFromConfig(this.config, this.outbox, this.channels, {
+    const built = buildChannels(this.config, { logger: this.logger, onHandlerError: (subscription) => m.handlerErrors.inc({ handler: `mqtt:${subscription}` }) });
+    this.channels = built.channels;
+    this.failed = new Map(built.failed.map((f) => [f.channel, f.reason]));
+    for (const f of built.failed) {
+      this.logger.error("alert channel not started; the other channels go on, its notifications are kept and retried", { channel: f.channel, reason: f.reason });
+    }
+    const all = [...this.channels, ...built.failed.map((f) => new UnavailableChannel(f.channel, f.reason))];
+    this.dispatcher = dispatcherFromConfig(this.config, this.outbox, all, {
       logger: this.logger,
       hooks: {
         sent: (channel) => m.notificationsSent.inc({ channel }),
@@ -116,6 +133,7 @@ export class AlertingRuntime {
     this.unsubscribe = undefined;
     await this.dispatcher?.close();
     this.dispatcher = undefined;
+    this.failed = new Map();
   }
 
   /** One pipeline step: pure stages decide, the outbox persists before anything is sent. */

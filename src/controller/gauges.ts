@@ -4,6 +4,7 @@ import type { Collector } from "../diagnosis/collector.ts";
 import type { LogWriter } from "../diagnosis/log-writer.ts";
 import type { ControllerMetrics } from "../http/metrics.ts";
 import type { Informer } from "../kube/informer.ts";
+import type { StateStore } from "../store/state-store.ts";
 import type { AlertingRuntime } from "./alerting-runtime.ts";
 
 export interface GaugeSources {
@@ -13,6 +14,7 @@ export interface GaugeSources {
   alerting: AlertingRuntime;
   informers: readonly Informer[];
   leading: boolean;
+  store: StateStore;
   now: number;
 }
 
@@ -23,6 +25,8 @@ export function publishGauges(m: ControllerMetrics, s: GaugeSources): void {
   m.logLinesPending.set(s.writer.pendingCount);
   m.logLinesDropped.advanceTo(s.writer.droppedCount);
   m.isLeader.set(s.leading ? 1 : 0);
+  if (s.store.badRows) m.malformedInput.advanceTo(s.store.badRows, { source: "state-db" });
+  for (const [channel, up] of s.alerting.channelStates()) m.channelUp.set({ channel }, up ? 1 : 0);
   for (const [channel, n] of Object.entries(s.alerting.pendingByChannel())) m.outboxPending.set({ channel }, n);
   m.anomaliesActive.reset();
   for (const [reason, n] of s.collector.activeByReason()) m.anomaliesActive.set({ reason }, n);

@@ -2,12 +2,12 @@
 // election, persisted state, API health and the HTTP endpoint. Wiring and the periodic cycles
 // only; the leader-only services, handover, external anomalies and gauges have their own rooms.
 import { hostname } from "node:os";
+import { join } from "node:path";
 import type { Config } from "../config/load.ts";
 import { httpListen } from "../config/effective.ts";
 import { Cleaner } from "../diagnosis/cleaner.ts";
 import { Collector } from "../diagnosis/collector.ts";
 import { LogWriter } from "../diagnosis/log-writer.ts";
-import { reconcile } from "../diagnosis/reconcile.ts";
 import { defineControllerMetrics } from "../http/metrics.ts";
 import { startHttpServer } from "../http/server.ts";
 import { KubeClient } from "../kube/client.ts";
@@ -15,8 +15,11 @@ import { chooseResource } from "../kube/discovery.ts";
 import { ApiHealthMonitor } from "../kube/health.ts";
 import type { Connection } from "../kube/kubeconfig.ts";
 import { Informer } from "../kube/informer.ts";
+import { abortableSleep } from "../kube/abortable-sleep.ts";
 import { LeaderElector } from "../kube/leader.ts";
 import type { Logger } from "../log.ts";
+import { STATE_FILE_NAME } from "../store/db.ts";
+import { StoreLogQueue } from "../store/log-queue.ts";
 import { StateStore } from "../store/state-store.ts";
 import { PLUGINS } from "../watchers/registry.ts";
 import { SilenceStore } from "../alerting/silence-store.ts";
@@ -28,6 +31,7 @@ import { API_SOURCE, apiUnreachable, LatencyAnomalies } from "./external-anomali
 import { publishGauges } from "./gauges.ts";
 import { Handover } from "./handover.ts";
 import { LeaderServices } from "./leader-services.ts";
+import { activeSet, LogOutput } from "./log-output.ts";
 import { SharedLoggedState } from "./shared-state.ts";
 
 export interface RuntimeOptions {
@@ -60,8 +64,15 @@ export class ControllerRuntime {
   private leading: boolean;
   /** Leader when the API server became unreachable: it keeps logging (the outage itself) until it returns. */
   private leaderWhenApiLost = false;
+  /** The API server was unreachable before any leader was seen (start-up): nobody else can report it. */
+  private apiLostBeforeLeader = false;
+  private everLed = false;
+  private servicesOn = false;
+  private discovering = true;
   private writing = false;
   private stopped = false;
+  private readonly abort = new AbortController();
+  private readonly log: LogOutput;
   private readonly now: () => number;
 
   constructor(private readonly opts: RuntimeOptions) {
@@ -81,22 +92,28 @@ export class ControllerRuntime {
       logger.warn("rule failed on malformed object", { kind, object: `${obj.metadata?.namespace ?? ""}/${obj.metadata?.name ?? ""}`, error: String(err) });
     });
     this.latency = new LatencyAnomalies(this.collector, config.ms("RULE_EVENT_MAX_AGE"));
-    this.store = StateStore.open(config.str("NEURO_STATE_DIR"));
-    this.writer = new LogWriter({
-      dir: config.str("NEURO_LOG_DIR"),
-      maxBytes: config.num("NEURO_LOG_MAX_SIZE"),
-      maxFiles: config.num("NEURO_LOG_MAX_FILES"),
-      logger,
+    this.store = StateStore.open(config.str("NEURO_STATE_DIR"), {
+      recoverCorrupt: true,
+      onRecovered: (movedTo, reason) =>
+        logger.error(
+          `state.db was corrupt (${reason}); moved aside to ${movedTo} and started with empty state. ` +
+            "Anomalies already logged may be logged again; notifications that were pending are in the moved file.",
+          { path: join(config.str("NEURO_STATE_DIR"), STATE_FILE_NAME), movedTo },
+        ),
     });
+    this.store.onBadRow = (table, key, error) => logger.warn("unreadable row in state.db skipped", { table, key, error, path: this.store.path });
+    this.writer = LogWriter.fromConfig(config, logger, new StoreLogQueue(this.store));
     const ns = config.str("LEADER_LEASE_NAMESPACE");
     const leaseName = config.str("LEADER_LEASE_NAME");
     this.alerting = new AlertingRuntime(config, this.store, new SilenceStore(this.client, ns, `${leaseName}-silences`), this.metrics, logger);
     this.handover = new Handover(new SharedLoggedState(this.client, ns, `${leaseName}-state`), this.store, this.alerting);
     this.leaderServices = new LeaderServices(config, logger, this.alerting, (a) => this.latency.record(a, this.now()), {
       rejects: new CountingRejectSink(this.metrics.malformedInput, logger),
-      onHandlerError: (subscription) => this.metrics.messageHandlerErrors.inc({ subscription }),
+      onHandlerError: (subscription) => this.metrics.handlerErrors.inc({ handler: `mqtt:${subscription}` }),
     });
     const identity = config.str("LEADER_IDENTITY") || `${hostname()}-${process.pid}`;
+    // Named after the node (stable across restarts), not the process: one LogWriteFailing per node's log.
+    this.log = new LogOutput(this.store, this.writer, this.collector, this.metrics, config.str("LEADER_IDENTITY") || hostname(), opts.onLogged);
     this.leading = !config.bool("LEADER_ELECTION");
     if (config.bool("LEADER_ELECTION")) {
       this.leader = new LeaderElector(this.client, {
@@ -110,21 +127,27 @@ export class ControllerRuntime {
           logger.info("became leader", { identity });
           this.handover.newTerm();
           this.leading = true;
+          this.everLed = true;
           this.metrics.isLeader.set(1);
-          this.leaderServices.set(true);
+          this.syncServices();
         },
         onStoppedLeading: () => {
           logger.warn("lost leadership; standing by", { identity });
           this.leading = false;
           this.metrics.isLeader.set(0);
-          this.leaderServices.set(false);
+          this.syncServices();
         },
         onNewLeader: (holder: string) => logger.info("leader is", { holder }),
+        onError: (e) => logger.debug("leader election call failed", { error: String(e) }),
       });
     }
     this.health = new ApiHealthMonitor(this.client, {
       intervalMs: config.ms("KUBERNETES_API_HEALTH_CHECK_INTERVAL"),
       onChange: (ok: boolean, detail: string) => this.onApiHealth(ok, detail),
+      onListenerError: (e) => {
+        this.metrics.handlerErrors.inc({ handler: "api-health" });
+        logger.error("API health handler failed", { error: String(e) });
+      },
     });
   }
 
@@ -136,6 +159,11 @@ export class ControllerRuntime {
     return this.informers.length > 0 && this.informers.every((i) => i.synced);
   }
 
+  /**
+   * Everything that must work from the first second runs before discovery (which retries for as
+   * long as the API server is away): the HTTP endpoint, the API health check, the write and alert
+   * cycles (so an outage at start-up is logged and alerted) and, with election off, the channels.
+   */
   async start(): Promise<void> {
     const { config, logger } = this.opts;
     const listen = httpListen(config);
@@ -148,8 +176,18 @@ export class ControllerRuntime {
       });
       logger.info("http endpoint listening", { url: this.http.url });
     }
+    try {
+      this.writer.repair();
+    } catch (e) {
+      logger.warn("cannot check cleaned_events.log at start-up; will retry at the first write", { error: String(e) });
+    }
+    this.health.start();
+    this.syncServices();
+    this.every(config.ms("DIAGNOSIS_WRITE_INTERVAL"), () => void this.writeCycle());
+    this.every(config.ms("DIAGNOSIS_ALERT_DISPATCH_INTERVAL"), () => void this.alertCycle());
     for (const plugin of PLUGINS) {
       const ref = await this.chooseWithRetry(plugin.resources);
+      if (this.stopped) return;
       if (!ref) {
         logger.warn("kind not served by this API server; its rules are off", { kind: plugin.kind });
         continue;
@@ -162,18 +200,16 @@ export class ControllerRuntime {
           this.evaluator.onEvent(ref.kind, type, obj, this.now());
         },
         onRestart: () => this.metrics.informerRestarts.inc({ resource: ref.plural }),
+        onHandlerError: () => this.metrics.handlerErrors.inc({ handler: `informer/${ref.plural}` }),
       });
       this.caches.register(ref.kind, informer.cache);
       this.informers.push(informer);
     }
+    this.discovering = false;
     for (const informer of this.informers) informer.start();
-    this.health.start();
-    if (this.leader) this.leader.start();
-    else this.leaderServices.set(true);
+    this.leader?.start();
     this.every(config.ms("NEURO_EVALUATE_INTERVAL"), () => this.evaluateTick());
     this.every(config.ms("DIAGNOSIS_CLEAN_INTERVAL"), () => this.cleaner.clean(this.now()));
-    this.every(config.ms("DIAGNOSIS_WRITE_INTERVAL"), () => void this.writeCycle());
-    this.every(config.ms("DIAGNOSIS_ALERT_DISPATCH_INTERVAL"), () => void this.alertCycle());
     logger.info("controller started", { server: this.opts.connection.server, informers: this.informers.map((i) => i.ref.plural) });
   }
 
@@ -196,33 +232,58 @@ export class ControllerRuntime {
         if (this.stopped) return null;
         const waitMs = Math.min(30_000, 500 * 2 ** attempt);
         this.opts.logger.warn("discovery failed; retrying", { error: String(e), retryInMs: waitMs });
-        await Bun.sleep(waitMs);
+        await abortableSleep(waitMs, this.abort.signal);
+        if (this.stopped) return null;
       }
     }
   }
 
   private every(ms: number, fn: () => void): void {
+    if (this.stopped) return;
     this.timers.push(setInterval(fn, ms));
+  }
+
+  /** The leader-only services (channels, trace bridge) run exactly while this controller acts. */
+  private syncServices(): void {
+    const on = this.acting && !this.stopped;
+    if (on === this.servicesOn) return;
+    this.servicesOn = on;
+    this.leaderServices.set(on);
   }
 
   private onApiHealth(ok: boolean, detail: string): void {
     const now = this.now();
     this.leaderWhenApiLost = ok ? false : this.leaderWhenApiLost || this.leading;
+    // Nobody has been seen leading since start-up, so nobody else will report this outage.
+    this.apiLostBeforeLeader = !ok && this.leader !== undefined && !this.everLed && !this.leader.leader;
+    this.syncServices();
     this.opts.logger[ok ? "info" : "error"](ok ? "API server reachable" : "API server unreachable", { detail });
     const anomaly = apiUnreachable(this.opts.config.str("CLUSTER_ID"), this.opts.connection.server, detail, now);
     this.collector.observe(API_SOURCE, ok ? [] : [anomaly], now);
   }
 
-  private readiness(): { ok: boolean; reasons: string[] } {
+  /**
+   * Not ready (503) while the controller cannot see the cluster. Degraded (still 200, reasons
+   * listed) while it watches and decides correctly but an output is impaired — cleaned_events.log
+   * unwritable, an alert channel failed: restarting or unscheduling it would not help, and the
+   * condition is alerted on and counted in /metrics.
+   */
+  private readiness(): { ok: boolean; reasons: string[]; degraded: string[] } {
     const reasons: string[] = [];
+    if (this.discovering) reasons.push("discovering the API server's resources");
+    else if (this.informers.length === 0) reasons.push("the API server serves none of the watched kinds");
     for (const i of this.informers) if (!i.synced) reasons.push(`informer ${i.ref.plural} not synced`);
-    if (!this.health.ok) reasons.push(`API server unreachable: ${this.health.lastError ?? "unknown"}`);
-    return { ok: reasons.length === 0, reasons };
+    if (!this.health.ok) reasons.push(`API server unreachable: ${this.health.lastError ?? "not checked yet"}`);
+    const degraded: string[] = [];
+    const log = this.log.degradedReason();
+    if (log) degraded.push(log);
+    for (const [channel, why] of this.alerting.failedChannels) degraded.push(`alert channel ${channel} failed: ${why}`);
+    return { ok: reasons.length === 0, reasons, degraded };
   }
 
   /** Without the API nobody can hold the lease; the last leader goes on logging (the outage first of all). */
   private get acting(): boolean {
-    return this.leading || this.leaderWhenApiLost;
+    return this.leading || this.leaderWhenApiLost || this.apiLostBeforeLeader;
   }
 
   /** Once per term, before the new leader logs or alerts anything. */
@@ -232,45 +293,50 @@ export class ControllerRuntime {
 
   /**
    * Decides what to log from the desired (active) and logged sets, appends the lines, then
-   * persists. Only the leader logs, and only once every informer has synced — before that the
-   * active set is incomplete and would look like everything resolved.
+   * persists. Only the acting controller logs. Before every informer has synced only its own
+   * anomalies (API server, log writer) are decided: the rest of the active set is incomplete and
+   * would look like everything resolved.
    */
   async writeCycle(): Promise<void> {
     if (this.writing) return;
     this.writing = true;
     try {
       const now = this.now();
-      publishGauges(this.metrics, { cleaner: this.cleaner, collector: this.collector, writer: this.writer, alerting: this.alerting, informers: this.informers, leading: this.leading, now });
-      if (!this.acting || !this.synced) {
+      if (!this.acting) {
         this.store.flush();
         return;
       }
       await this.seedFromSharedState();
+      if (this.stopped) return; // stop() writes the last lines itself
+      // Queued writes (handover seeds, bookmarks) first: the logged set read below must be the committed one.
+      this.store.flush();
+      const logged = this.log.loggedView();
       // The collector's desired set is current at once; the cleaner's view lags until its next clean().
-      const result = reconcile(this.collector.desired(), this.store.loadLogged(), now, this.opts.config.ms("DIAGNOSIS_RETENTION_CLEANED_DURATION"));
-      const flushed = this.writer.append(result.lines, now);
-      for (const line of flushed.lines) this.opts.onLogged?.(line as unknown as Record<string, unknown>);
-      this.metrics.logLinesWritten.inc(flushed.lines.length);
-      if (flushed.error) this.metrics.logWriteErrors.inc();
-      for (const [key, entry] of result.changed) this.store.setLogged(key, entry);
-      for (const key of result.removed) this.store.deleteLogged(key);
+      const active = activeSet(this.collector, logged, this.synced);
+      if (active) this.log.decide(active, logged, now, this.opts.config.ms("DIAGNOSIS_RETENTION_CLEANED_DURATION"));
+      this.log.flush(now);
       this.store.flush();
       if (this.leader && this.leading) await this.handover.publish();
     } catch (e) {
       this.opts.logger.error("write cycle failed; will retry", { error: String(e) });
     } finally {
       this.writing = false;
+      // After the write, so the gauges show what is still pending now.
+      publishGauges(this.metrics, { cleaner: this.cleaner, collector: this.collector, writer: this.writer, alerting: this.alerting, informers: this.informers, leading: this.leading, store: this.store, now: this.now() });
     }
   }
 
   /** Incidents and notifications from the active set, every DIAGNOSIS_ALERT_DISPATCH_INTERVAL. */
   async alertCycle(): Promise<void> {
-    if (this.alerting.busy || !this.acting || !this.synced) return;
+    if (this.alerting.busy || !this.acting) return;
+    const active = activeSet(this.collector, this.log.loggedView(), this.synced);
+    if (!active) return;
     this.alerting.busy = true;
     try {
       await this.seedFromSharedState();
-      const submitted = await this.alerting.tick(this.collector.desired(), this.caches, this.now());
-      if (submitted > 0) this.store.flush(); // the incident ids behind those notifications must survive a crash
+      if (this.stopped) return;
+      const submitted = await this.alerting.tick(active, this.caches, this.now());
+      if (submitted > 0 && !this.stopped) this.store.flush(); // the incident ids behind those notifications must survive a crash
     } catch (e) {
       this.opts.logger.error("alert cycle failed; will retry", { error: String(e) });
     } finally {
@@ -278,17 +344,52 @@ export class ControllerRuntime {
     }
   }
 
+  /**
+   * Stops in the order that matters when time runs out (the caller bounds it by
+   * NEURO_SHUTDOWN_TIMEOUT and then calls finalFlush()): the Lease is released first so a standby
+   * takes over at once, then the channels and bridge stop, then what is pending is written.
+   */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.abort.abort();
     for (const t of this.timers) clearInterval(t);
-    await this.writeCycle();
-    this.leaderServices.set(false);
-    await this.leaderServices.settled();
-    await this.leader?.stop();
     this.health.stop();
-    for (const i of this.informers) i.stop();
+    // Without election nobody takes over: decide what is still undecided, as a last write cycle would.
+    // With election the new leader decides it; deciding here after the release could log it twice.
+    if (!this.leader) this.decideLast();
+    await this.leader?.stop();
+    this.leading = false;
+    this.leaderWhenApiLost = false;
+    this.apiLostBeforeLeader = false;
+    this.servicesOn = false;
+    this.leaderServices.set(false);
+    await Promise.all([this.leaderServices.settled(), ...this.informers.map((i) => i.stop())]);
     await this.http?.stop();
-    this.store.close();
+    this.finalFlush();
+  }
+
+  private decideLast(): void {
+    if (!this.synced) return;
+    try {
+      const logged = this.log.loggedView();
+      this.log.decide(this.collector.desired(), logged, this.now(), this.opts.config.ms("DIAGNOSIS_RETENTION_CLEANED_DURATION"));
+    } catch (e) {
+      this.opts.logger.error("cannot decide the last lines at shutdown; they are decided at the next start", { error: String(e) });
+    }
+  }
+
+  /** Synchronous last words: lines already decided are written, queued state committed, state.db closed. Safe to call twice. */
+  finalFlush(): void {
+    try {
+      this.log.flush(this.now());
+    } catch (e) {
+      this.opts.logger.error("final write of cleaned_events.log failed; lines stay pending in state.db", { error: String(e) });
+    }
+    try {
+      this.store.close();
+    } catch (e) {
+      this.opts.logger.error("cannot commit the last state changes", { error: String(e) });
+    }
   }
 }

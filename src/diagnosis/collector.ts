@@ -94,6 +94,11 @@ export class Collector {
     return this.activeByKey.size;
   }
 
+  /** Whether `sourceKey` currently yields at least one anomaly. */
+  hasSource(sourceKey: string): boolean {
+    return this.bySource.has(sourceKey);
+  }
+
   /** Sources currently yielding at least one anomaly. */
   get sourceCount(): number {
     return this.bySource.size;

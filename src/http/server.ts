@@ -7,6 +7,8 @@ import { METRICS_CONTENT_TYPE } from "./metrics.ts";
 export interface Readiness {
   ok: boolean;
   reasons: string[];
+  /** Ready but impaired (an output failing): /readyz stays 200 and lists these (see docs/reliability.md). */
+  degraded?: string[];
 }
 
 export interface HttpServerOptions {
@@ -38,8 +40,12 @@ const text = (body: string, status = 200, headers: Record<string, string> = {}) 
 function readyResponse(req: Request, r: Readiness): Response {
   const status = r.ok ? 200 : 503;
   const wantsJson = (req.headers.get("accept") ?? "").includes("application/json") || new URL(req.url).searchParams.has("json");
-  if (wantsJson) return Response.json({ ok: r.ok, reasons: r.reasons }, { status });
-  return text(r.ok ? "ok\n" : `not ready:\n${r.reasons.map((x) => `- ${x}`).join("\n")}\n`, status);
+  const degraded = r.degraded ?? [];
+  const state = !r.ok ? "not ready" : degraded.length ? "degraded" : "ready";
+  if (wantsJson) return Response.json({ ok: r.ok, status: state, reasons: r.reasons, degraded }, { status });
+  const list = (xs: string[]) => xs.map((x) => `- ${x}`).join("\n");
+  if (!r.ok) return text(`not ready:\n${list(r.reasons)}\n`, status);
+  return text(degraded.length ? `ok (degraded):\n${list(degraded)}\n` : "ok\n", status);
 }
 
 export function startHttpServer(opts: HttpServerOptions): HttpServer {

@@ -5,6 +5,8 @@ export interface ApiHealthOptions {
   intervalMs: number;
   /** Called on the first result and on every change of ok. */
   onChange?: (ok: boolean, detail: string) => void;
+  /** onChange threw (the checks go on); for the log and metrics. */
+  onListenerError?: (error: unknown) => void;
   timeoutMs?: number;
 }
 
@@ -57,8 +59,11 @@ export class ApiHealthMonitor {
     if (changed) {
       try {
         this.opts.onChange?.(ok, detail);
-      } catch {
-        /* a listener's bug must not stop health checks */
+      } catch (e) {
+        // A listener's bug must not stop health checks.
+        try {
+          this.opts.onListenerError?.(e);
+        } catch {}
       }
     }
   }

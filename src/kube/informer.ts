@@ -13,6 +13,12 @@ export type InformerHandler = (type: InformerEventType, obj: KubeObject, old?: K
 export interface BackoffOptions {
   initialMs?: number;
   maxMs?: number;
+  /**
+   * The delay starts again from initialMs only after the list/watch ran this long without failing
+   * (default 30 s). Resetting on the first event instead let a watch that sends one event then ERROR
+   * relist several times a second.
+   */
+  resetAfterMs?: number;
 }
 
 export interface InformerOptions {
@@ -24,10 +30,12 @@ export interface InformerOptions {
   onEvent?: InformerHandler;
   /** Called on each restart after an error (for metrics). */
   onRestart?: (error: unknown) => void;
+  /** Called when onEvent threw (already logged; for metrics). */
+  onHandlerError?: (error: unknown) => void;
   logger?: Logger;
   /** Resume: watch from here instead of listing first (a 410 still falls back to a list). */
   initialResourceVersion?: string;
-  /** Default 250 ms doubling to 30 s, with jitter; reset after a successful list or a received event. */
+  /** Default 250 ms doubling to 30 s, with jitter; reset once a list/watch has run without failing for resetAfterMs. */
   backoff?: BackoffOptions;
   /** Server-side watch timeout; default random 300–600 s as client-go. */
   watchTimeoutSeconds?: number;
@@ -111,6 +119,9 @@ export class Informer {
   private async run(): Promise<void> {
     let needList = !this.resourceVersion;
     let attempt = 0;
+    /** When the loop last resumed after a failure's backoff (undefined before the first failure). */
+    let resumedAt: number | undefined;
+    const resetAfterMs = this.opts.backoff?.resetAfterMs ?? 30_000;
     const signal = this.abort.signal;
     while (!this.stopped) {
       let progressed = false;
@@ -120,7 +131,6 @@ export class Informer {
           await this.relist(signal);
           needList = false;
           afterList = true;
-          attempt = 0;
         }
         const opened = Date.now();
         let received = false;
@@ -143,10 +153,7 @@ export class Informer {
           },
           (ev) => {
             if (this.stopped) return;
-            if (!received) {
-              received = true;
-              if (ev.type !== "ERROR") attempt = 0;
-            }
+            received = true;
             this.onWatchEvent(ev);
           },
         );
@@ -166,6 +173,7 @@ export class Informer {
         }
         this.stats.restarts++;
         this.lastError = (e as Error)?.message ?? String(e);
+        if (resumedAt === undefined || Date.now() - resumedAt >= resetAfterMs) attempt = 0; // healthy long enough: start over
         const delay = backoffDelay(attempt++, this.opts.backoff, this.random);
         this.log.warn("list/watch failed; restarting", { error: this.lastError, retryInMs: delay, restarts: this.stats.restarts });
         try {
@@ -174,6 +182,7 @@ export class Informer {
           /* metrics hooks must not break the loop */
         }
         await abortableSleep(delay, signal);
+        resumedAt = Date.now();
       }
     }
   }
@@ -186,6 +195,9 @@ export class Informer {
       handler(type, obj, old);
     } catch (e) {
       this.stats.handlerErrors++;
+      try {
+        this.opts.onHandlerError?.(e);
+      } catch {}
       this.log.error("event handler threw; event skipped by that handler", {
         type,
         object: objectKey(obj),

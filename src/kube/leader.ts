@@ -106,6 +106,7 @@ export class LeaderElector {
   async stop(opts: { release?: boolean } = {}): Promise<void> {
     if (this.stopped) return this.running;
     this.stopped = true;
+    if (!this.running) return; // never campaigned (stopped during start-up): nothing to hand back
     this.abort.abort();
     await this.running;
     if (opts.release !== false) await this.release();
@@ -244,19 +245,29 @@ export class LeaderElector {
     }
   }
 
-  /** Hands the lease back if we hold it. Never throws. */
+  /**
+   * Hands the lease back if we hold it. Never throws. Retried a few times: a renew aborted by stop()
+   * may still land on the server after our read (409 Conflict), and a lease left held makes every
+   * standby wait a full lease duration.
+   */
   private async release(): Promise<void> {
     const { name, namespace, identity } = this.opts;
-    try {
-      const current = await this.api.get(namespace, name);
-      if (current.spec?.holderIdentity !== identity) return;
-      const now = microTime(this.now());
-      await this.api.update({
-        ...current,
-        spec: { ...current.spec, holderIdentity: "", leaseDurationSeconds: 1, renewTime: now, acquireTime: now },
-      });
-    } catch (e) {
-      this.fail(e);
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      try {
+        const current = await this.api.get(namespace, name);
+        if (current.spec?.holderIdentity !== identity) return;
+        const now = microTime(this.now());
+        await this.api.update({
+          ...current,
+          spec: { ...current.spec, holderIdentity: "", leaseDurationSeconds: 1, renewTime: now, acquireTime: now },
+        });
+        return;
+      } catch (e) {
+        if (statusOf(e) === 409) this.stats.conflicts++;
+        this.stats.failures++;
+        this.lastError = (e as Error)?.message ?? String(e);
+        this.opts.onError?.(e);
+      }
     }
   }
 

@@ -2,7 +2,7 @@
 // (state-store.ts here; the outbox, notification log and silences later) so they all live in one
 // SQLite file with one set of pragmas tuned for SD cards.
 import { Database } from "bun:sqlite";
-import { mkdirSync, renameSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
 
 export { Database };
@@ -21,8 +21,13 @@ export class StateStoreError extends Error {
 }
 
 export interface OpenOptions {
-  /** A corrupt file is renamed to state.db.corrupt and a fresh one created (state is lost, not the service). */
+  /**
+   * A corrupt file is moved aside to state.db.corrupt-<time> (with its -wal/-shm) and a fresh one
+   * created: the state is lost, not the service. The controller opens with this on.
+   */
   recoverCorrupt?: boolean;
+  /** Told where a corrupt file was moved (the caller logs it loudly). */
+  onRecovered?: (movedTo: string, reason: string) => void;
   busyTimeoutMs?: number;
 }
 
@@ -40,6 +45,19 @@ function applyPragmas(db: Database, busyTimeoutMs: number): void {
   db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
   // Forces SQLite to read the header now, so a corrupt file fails here with a clear message.
   db.query("SELECT count(*) FROM sqlite_master").get();
+  // A damaged page elsewhere would otherwise surface later, in the middle of a write cycle.
+  // quick_check reads every page once (milliseconds for this small file).
+  const rows = db.query("PRAGMA quick_check").all() as { quick_check: string }[];
+  const result = rows.map((r) => r.quick_check).join("; ");
+  if (result !== "ok") throw Object.assign(new Error(`integrity check failed: ${result.slice(0, 300)}`), { code: "SQLITE_CORRUPT" });
+}
+
+/** Moves a corrupt state.db and its WAL files aside; returns the new name. */
+function moveAside(path: string): string {
+  const to = `${path}.corrupt-${new Date().toISOString().replace(/[:.]/g, "-")}`;
+  renameSync(path, to);
+  for (const suffix of ["-wal", "-shm"]) if (existsSync(path + suffix)) renameSync(path + suffix, to + suffix);
+  return to;
 }
 
 /** Opens (creating if needed) `<dir>/state.db`. Errors name the path and say what to do. */
@@ -66,13 +84,14 @@ export function openStateDatabase(dir: string, opts: OpenOptions = {}): Database
     const code = errCode(e);
     const corrupt = code === "SQLITE_NOTADB" || code === "SQLITE_CORRUPT";
     if (corrupt && opts.recoverCorrupt) {
-      renameSync(path, `${path}.corrupt`);
+      const movedTo = moveAside(path);
+      opts.onRecovered?.(movedTo, (e as Error).message);
       const fresh = new Database(path, { create: true });
       applyPragmas(fresh, busy);
       return fresh;
     }
     const hint = corrupt
-      ? "the file is damaged or not a SQLite database: move it aside (the controller then starts with empty state)"
+      ? `the file is damaged or not a SQLite database: move it aside (mv ${path} ${path}.corrupt; the controller then starts with empty state)`
       : `check that ${dir} is writable by the controller's user (NEURO_STATE_DIR)`;
     throw new StateStoreError(`cannot open the state database ${path} (${code ?? (e as Error).message}): ${hint}`, path, code);
   }

@@ -122,7 +122,11 @@ const fromLogRow = (r: LogRow): NotificationLogEntry => ({
 
 export class Outbox {
   /** `db` is the shared state.db handle (StateStore.db); the outbox creates its own tables. */
-  constructor(readonly db: Database) {
+  constructor(
+    readonly db: Database,
+    /** Told about a row that cannot be read (it is dead-lettered, never fatal). */
+    private readonly onBadRow?: (table: string, key: string, error: string) => void,
+  ) {
     migrate(db, "outbox", SCHEMA_STEPS);
   }
 
@@ -140,8 +144,18 @@ export class Outbox {
 
   /** The oldest pending (not dead) notification of `channel`: channels deliver in order. */
   head(channel: ChannelName): OutboxEntry | undefined {
-    const r = this.db.query("SELECT * FROM outbox WHERE channel = ? AND dead_at IS NULL ORDER BY seq LIMIT 1").get(channel) as OutboxRow | null;
-    return r ? fromRow(r) : undefined;
+    for (;;) {
+      const r = this.db.query("SELECT * FROM outbox WHERE channel = ? AND dead_at IS NULL ORDER BY seq LIMIT 1").get(channel) as OutboxRow | null;
+      if (!r) return undefined;
+      try {
+        return fromRow(r);
+      } catch (e) {
+        // An unreadable row would block its channel forever: dead-letter it (kept, visible) and go on.
+        const reason = `unreadable row in state.db: ${(e as Error).message}`;
+        this.markDead(r.id, reason);
+        this.onBadRow?.("outbox", r.id, reason);
+      }
+    }
   }
 
   /** Acknowledged: leaves the outbox and enters the notification log in one transaction. */

@@ -28,7 +28,7 @@ interface LoggedRow {
   logged_at: number;
 }
 
-const fromRow = (r: LoggedRow): LoggedEntry => ({ anomaly: JSON.parse(r.anomaly) as Anomaly, status: r.status as LogStatus, loggedAt: r.logged_at });
+const LOG_STATUSES: readonly string[] = ["firing", "resolved"];
 
 // undefined in an overlay map means "no queued change"; null means "queued delete".
 type Overlay<T> = Map<string, T | null>;
@@ -39,6 +39,10 @@ export class StateStore {
   private kvQ: Overlay<string> = new Map();
   private extraQ: QueuedWrite[] = [];
   private closed = false;
+  private badRowsTotal = 0;
+  private readonly badSeen = new Set<string>();
+  /** Told about every row skipped because it cannot be read (for the log; counted in badRows). */
+  onBadRow?: (table: string, key: string, error: string) => void;
 
   private constructor(
     /** The shared handle, for components that keep their own tables in state.db (use migrate()). */
@@ -62,7 +66,10 @@ export class StateStore {
   loadLogged(): Map<string, LoggedEntry> {
     const out = new Map<string, LoggedEntry>();
     const rows = this.db.query("SELECT key, anomaly, status, logged_at FROM logged").all() as (LoggedRow & { key: string })[];
-    for (const r of rows) out.set(r.key, fromRow(r));
+    for (const r of rows) {
+      const entry = this.fromRow(r.key, r);
+      if (entry) out.set(r.key, entry);
+    }
     for (const [key, v] of this.loggedQ) {
       if (v === null) out.delete(key);
       else out.set(key, v);
@@ -74,7 +81,66 @@ export class StateStore {
     const q = this.loggedQ.get(key);
     if (q !== undefined) return q ?? undefined;
     const r = this.db.query("SELECT anomaly, status, logged_at FROM logged WHERE key = ?").get(key) as LoggedRow | null;
-    return r ? fromRow(r) : undefined;
+    return r ? this.fromRow(key, r) : undefined;
+  }
+
+  /**
+   * Parses one JSON column. A row that does not parse (a torn write, a hand edit, an older format)
+   * is skipped, counted and reported — never fatal: one bad row must not stop the controller.
+   */
+  parseRow<T>(table: string, key: string, text: string): T | undefined {
+    try {
+      return JSON.parse(text) as T;
+    } catch (e) {
+      this.badRow(table, key, (e as Error).message);
+      return undefined;
+    }
+  }
+
+  /** Rows skipped because they could not be read (monotonic), for neurocontroller_malformed_input_total{source="state-db"}. */
+  get badRows(): number {
+    return this.badRowsTotal;
+  }
+
+  badRow(table: string, key: string, error: string): void {
+    // Once per row: a bad row read at every write cycle must not flood the journal or the counter.
+    const id = `${table}\u0000${key}`;
+    if (this.badSeen.has(id)) return;
+    this.badSeen.add(id);
+    this.badRowsTotal++;
+    this.onBadRow?.(table, key, error);
+  }
+
+  private fromRow(key: string, r: LoggedRow): LoggedEntry | undefined {
+    const anomaly = this.parseRow<Anomaly>("logged", key, r.anomaly);
+    if (!anomaly) return undefined;
+    if (typeof anomaly !== "object" || !LOG_STATUSES.includes(r.status)) {
+      this.badRow("logged", key, `unexpected row (status ${JSON.stringify(r.status)})`);
+      return undefined;
+    }
+    return { anomaly, status: r.status as LogStatus, loggedAt: r.logged_at };
+  }
+
+  /**
+   * Commits at once, in one transaction of its own: `entries` into the logged set, then `write`.
+   * For what must be durable before the caller goes on (a cleaned_events.log batch that was just
+   * fsync'd). Throws StateStoreError; nothing is applied then.
+   */
+  commitLogged(entries: readonly [string, LoggedEntry][], write: QueuedWrite): void {
+    const db = this.db;
+    try {
+      db.transaction(() => {
+        const up = db.query(
+          "INSERT INTO logged (key, anomaly, status, logged_at) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET anomaly = excluded.anomaly, status = excluded.status, logged_at = excluded.logged_at",
+        );
+        for (const [key, v] of entries) up.run(key, JSON.stringify(v.anomaly), v.status, v.loggedAt);
+        write(db);
+      })();
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      throw new StateStoreError(`cannot write the state database ${this.path} (${code ?? (e as Error).message})`, this.path, code);
+    }
+    for (const [key] of entries) this.loggedQ.delete(key); // what was just committed is newer than anything queued
   }
 
   setLogged(key: string, entry: LoggedEntry): void {

@@ -5,6 +5,7 @@ import { KubeClient } from "../../src/kube/client.ts";
 import { Informer, type InformerEventType } from "../../src/kube/informer.ts";
 import { loadConnection } from "../../src/kube/kubeconfig.ts";
 import type { KubeObject } from "../../src/kube/types.ts";
+import { createLogger } from "../../src/log.ts";
 import type { Simulator } from "../../src/sim/index.ts";
 import { pod, start } from "../sim/helpers.ts";
 import { waitFor } from "../../testkit/wait.ts";
@@ -244,5 +245,39 @@ describe("Informer", () => {
     const second = informer({ initialResourceVersion: rv });
     second.inf.start();
     await waitFor(() => second.inf.stats.relists === 1 && second.of("r1").length === 1);
+  });
+});
+describe("Informer backoff", () => {
+  test("a watch that sends one event then ERROR backs off more each round: the first event does not reset the delay", async () => {
+    let watches = 0;
+    const server = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch(req) {
+        const url = new URL(req.url);
+        if (url.searchParams.get("watch") !== "true") {
+          return Response.json({ kind: "PodList", apiVersion: "v1", metadata: { resourceVersion: "10" }, items: [] });
+        }
+        watches++;
+        const added = { type: "ADDED", object: { ...pod(`p${watches}`), metadata: { ...pod(`p${watches}`).metadata, resourceVersion: String(10 + watches) } } };
+        const error = { type: "ERROR", object: { kind: "Status", apiVersion: "v1", status: "Failure", code: 500, reason: "InternalError", message: "etcd unhappy" } };
+        return new Response(`${JSON.stringify(added)}\n${JSON.stringify(error)}\n`, { headers: { "content-type": "application/json" } });
+      },
+    });
+    try {
+      const delays: number[] = [];
+      const logger = createLogger({ level: "warn", write: (l) => void (JSON.parse(l).retryInMs !== undefined && delays.push(JSON.parse(l).retryInMs)) });
+      const http = new KubeClient({ server: `http://127.0.0.1:${server.port}`, tls: {}, namespace: "default", source: "test" } as never);
+      const inf = new Informer(http, PODS, { backoff: { initialMs: 10, maxMs: 10_000 }, random: () => 0.5, logger });
+      running.push(inf);
+      inf.start();
+      await waitFor(() => delays.length >= 6, { message: () => `restarts: ${JSON.stringify(delays)}` });
+      await inf.stop();
+      // 10 ms doubling with equal jitter at 0.5: each delay is 1.5× … 2× the one before, never back to the first.
+      for (let i = 1; i < 6; i++) expect(delays[i]!).toBeGreaterThan(delays[i - 1]!);
+      expect(inf.stats.events).toBeGreaterThanOrEqual(6); // every watch did deliver its one event
+    } finally {
+      server.stop(true);
+    }
   });
 });

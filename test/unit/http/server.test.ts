@@ -40,10 +40,18 @@ describe("HTTP server", () => {
     expect(text.status).toBe(503);
     expect(await text.text()).toBe("not ready:\n- informers not synced: pods\n- not the leader\n");
     const json = await fetch(`${server!.url}/readyz`, { headers: { accept: "application/json" } });
-    expect([json.status, await json.json()]).toEqual([503, state]);
+    expect([json.status, await json.json()]).toEqual([503, { ...state, status: "not ready", degraded: [] }]);
     state = { ok: true, reasons: [] };
     const ok = await fetch(`${server!.url}/readyz`);
     expect([ok.status, await ok.text()]).toEqual([200, "ok\n"]);
+  });
+
+  test("/readyz degraded: still 200, the impaired outputs listed (text and JSON)", async () => {
+    start(() => ({ ok: true, reasons: [], degraded: ["cleaned_events.log not writable: ENOSPC; 3 line(s) pending"] }));
+    const text = await fetch(`${server!.url}/readyz`);
+    expect([text.status, await text.text()]).toEqual([200, "ok (degraded):\n- cleaned_events.log not writable: ENOSPC; 3 line(s) pending\n"]);
+    const json = await (await fetch(`${server!.url}/readyz?json`)).json();
+    expect(json).toEqual({ ok: true, status: "degraded", reasons: [], degraded: ["cleaned_events.log not writable: ENOSPC; 3 line(s) pending"] });
   });
 
   test("/metrics serves the registry in text format 0.0.4", async () => {

@@ -1,11 +1,13 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { LoggedEntry } from "../../../src/diagnosis/reconcile.ts";
 import { migrate, openStateDatabase, STATE_FILE_NAME, StateStoreError } from "../../../src/store/db.ts";
+import { Outbox } from "../../../src/store/outbox.ts";
 import { StateStore } from "../../../src/store/state-store.ts";
+import { notification } from "../../support/alert-fixtures.ts";
 import { anomaly, T0 } from "../diagnosis/fixtures.ts";
 
 let tmp: string;
@@ -161,12 +163,75 @@ describe("errors name the path", () => {
     expect(() => StateStore.open(tmp)).toThrow(/damaged or not a SQLite database/);
   });
 
-  test("corrupt database file with recoverCorrupt: moved aside, fresh state", () => {
+  test("corrupt database file with recoverCorrupt: moved aside (named with the time), fresh state, caller told where", () => {
     const path = join(tmp, STATE_FILE_NAME);
     writeFileSync(path, "garbage ".repeat(100));
-    const s = StateStore.open(tmp, { recoverCorrupt: true });
-    expect(existsSync(`${path}.corrupt`)).toBe(true);
+    const told: string[] = [];
+    const s = StateStore.open(tmp, { recoverCorrupt: true, onRecovered: (to) => told.push(to) });
+    const aside = readdirSync(tmp).filter((f) => f.startsWith(`${STATE_FILE_NAME}.corrupt-`));
+    expect(aside.length).toBe(1);
+    expect(told).toEqual([join(tmp, aside[0]!)]);
+    expect(readFileSync(join(tmp, aside[0]!), "utf8")).toBe("garbage ".repeat(100)); // kept for a post-mortem
     expect(s.loadLogged().size).toBe(0);
+    s.setLogged(KEY, entry());
+    s.close();
+    expect(StateStore.open(tmp).loadLogged().size).toBe(1); // the fresh file works
+  });
+
+  test("damaged pages behind a valid header are found at open (integrity check), not in a later write cycle", () => {
+    const s = StateStore.open(tmp);
+    for (let i = 0; i < 300; i++) s.setLogged(`k${i}`, entry());
+    s.close();
+    const db = new Database(join(tmp, STATE_FILE_NAME));
+    db.exec("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode = DELETE");
+    db.close();
+    const path = join(tmp, STATE_FILE_NAME);
+    const bytes = readFileSync(path);
+    for (let i = 4096; i < bytes.length; i += 7) bytes[i] = 0x55; // every page but the header's
+    writeFileSync(path, bytes);
+    expect(() => StateStore.open(tmp)).toThrow(/damaged or not a SQLite database/);
+    const recovered = StateStore.open(tmp, { recoverCorrupt: true });
+    expect(recovered.loadLogged().size).toBe(0);
+    recovered.close();
+  });
+});
+
+describe("unreadable rows", () => {
+  test("a logged row whose JSON does not parse is skipped and counted, the others load", () => {
+    const s = StateStore.open(tmp);
+    s.setLogged(KEY, entry());
+    s.setLogged("other", entry("resolved"));
+    s.flush();
+    s.db.query("UPDATE logged SET anomaly = ? WHERE key = ?").run("{not json", KEY);
+    const bad: string[] = [];
+    s.onBadRow = (table, key) => bad.push(`${table}:${key}`);
+    const loaded = s.loadLogged();
+    expect([...loaded.keys()]).toEqual(["other"]);
+    expect(s.getLogged(KEY)).toBeUndefined();
+    expect(bad).toEqual([`logged:${KEY}`]); // once per row, however often it is read
+    expect(s.badRows).toBe(1);
+    s.close();
+  });
+
+  test("an outbox row that does not parse is dead-lettered and counted; the channel's next notification is its head", () => {
+    const s = StateStore.open(tmp);
+    const outbox = new Outbox(s.db, (table, key, error) => s.badRow(table, key, error));
+    outbox.enqueue(notification("slack", "torn"), 1000);
+    outbox.enqueue(notification("slack", "next"), 1000);
+    s.db.query("UPDATE outbox SET notification = '{torn' WHERE id = 'torn'").run();
+    expect(outbox.head("slack")?.id).toBe("next");
+    expect(s.badRows).toBe(1);
+    expect((s.db.query("SELECT dead_reason FROM outbox WHERE id = 'torn'").get() as { dead_reason: string }).dead_reason).toContain("unreadable row");
+    s.close();
+  });
+
+  test("a row with an unknown status is skipped too", () => {
+    const s = StateStore.open(tmp);
+    s.setLogged(KEY, entry());
+    s.flush();
+    s.db.query("UPDATE logged SET status = 'exploded' WHERE key = ?").run(KEY);
+    expect(s.loadLogged().size).toBe(0);
+    expect(s.badRows).toBe(1);
     s.close();
   });
 });
