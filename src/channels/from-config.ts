@@ -25,7 +25,7 @@ export function channelConfigProblems(cfg: Config): string[] {
   const problems: string[] = [];
   const tls = cfg.str("MAIL_SMTP_TLS").trim().toLowerCase();
   if (!SMTP_SECURITY_VALUES.includes(tls as SmtpSecurity)) problems.push(`MAIL_SMTP_TLS=${JSON.stringify(cfg.str("MAIL_SMTP_TLS"))}: expected starttls, tls or none`);
-  for (const key of ["MAIL_SMTP_CA_FILE", "MQTT_CA_FILE"]) {
+  for (const key of ["MAIL_SMTP_CA_FILE", "MQTT_CA_FILE"] as const) {
     const file = cfg.str(key);
     if (file && !existsSync(file)) problems.push(`${key}=${file}: file not found`);
   }
