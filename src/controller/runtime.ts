@@ -28,6 +28,7 @@ import { publishGauges } from "./gauges.ts";
 import { Handover } from "./handover.ts";
 import { LeaderServices } from "./leader-services.ts";
 import { SharedLoggedState } from "./shared-state.ts";
+import { ruleSettings } from "../watchers/settings.ts";
 
 export interface RuntimeOptions {
   config: Config;
@@ -75,7 +76,7 @@ export class ControllerRuntime {
     this.collector = new Collector(this.cleaner, (t) => {
       if (t.type === "firing") this.metrics.anomaliesTotal.inc({ reason: t.anomaly.reason });
     });
-    this.evaluator = new Evaluator(PLUGINS, config, this.caches, this.collector, (kind, obj, err) => {
+    this.evaluator = new Evaluator(PLUGINS, ruleSettings(config), this.caches, this.collector, (kind, obj, err) => {
       this.metrics.ruleErrors.inc({ kind });
       logger.warn("rule failed on malformed object", { kind, object: `${obj.metadata?.namespace ?? ""}/${obj.metadata?.name ?? ""}`, error: String(err) });
     });

@@ -1,7 +1,7 @@
 // The contract between a watcher plugin (one file per kind) and the rest of the controller.
 // Rules are pure: (object, context with an injected clock and per-object memory) -> anomalies.
-import type { Config } from "../config/load.ts";
 import type { KubeObject, ResourceRef } from "../kube/types.ts";
+import type { RuleSettings } from "./settings.ts";
 
 export type Severity = "info" | "warning" | "critical";
 
@@ -30,7 +30,8 @@ export interface CacheView {
 export interface RuleContext {
   /** Injected clock, ms since epoch. */
   now: number;
-  config: Config;
+  /** The rules' thresholds and windows, parsed once from the configuration at start-up. */
+  settings: RuleSettings;
   cache: CacheView;
   /**
    * Per-object memory owned by this kind's rules, kept between evaluations of the same object
