@@ -134,7 +134,8 @@ function valueSchema(decl: KeyDecl): z.ZodType<Value, string> {
         ctx.addIssue({ code: "custom", message: `expected ${expected}` });
         return z.NEVER;
       }
-      return v;
+      // Digits beyond a double parse to Infinity: still "too large", with the bound in the message.
+      return v === Infinity ? (Number.MAX_VALUE as T) : v;
     });
   const maxLength = decl.maxLength ?? MAX_TEXT_LENGTH;
   const patterned = (s: z.ZodString) => {
@@ -146,7 +147,7 @@ function valueSchema(decl: KeyDecl): z.ZodType<Value, string> {
     case "duration":
       return parsed(parseDuration).pipe(bounds(formatDuration, decl.min, Math.min(decl.max ?? MAX_TIMER_MS, MAX_TIMER_MS)));
     case "int":
-      return parsed((s) => (/^\s*-?\d+\s*$/.test(s) ? Number(s) : undefined)).pipe(bounds(String, decl.min, decl.max).int());
+      return parsed((s) => (/^\s*-?\d+\s*$/.test(s) ? Number(s) : undefined)).pipe(bounds(String, decl.min, decl.max));
     case "float":
       return parsed((s) => (s.trim() !== "" && Number.isFinite(Number(s)) ? Number(s) : undefined)).pipe(bounds(String, decl.min, decl.max));
     case "ratio":
