@@ -4,14 +4,16 @@
 // `bun scripts/gen-docs.ts --check` exits 1 when README.md is out of date (run by the tests).
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { acceptedValues } from "../src/config/accepted.ts";
 import { SCHEMA } from "../src/config/schema.ts";
 
 const root = join(import.meta.dir, "..");
 const readmePath = join(root, "README.md");
 
 export function configTable(): string {
-  const rows = SCHEMA.map((k) => `| \`${k.key}\` | ${k.type}${k.secret ? " (secret)" : ""} | ${k.default === "" ? "—" : `\`${k.default}\``} | ${k.doc.replace(/\|/g, "\\|")} |`);
-  return ["| Key | Type | Default | Meaning |", "|---|---|---|---|", ...rows].join("\n");
+  const cell = (text: string) => text.replace(/\|/g, "\\|");
+  const rows = SCHEMA.map((k) => `| \`${k.key}\` | ${cell(acceptedValues(k))}${k.secret ? " (secret)" : ""} | ${k.default === "" ? "—" : `\`${k.default}\``} | ${cell(k.doc)} |`);
+  return ["| Key | Accepted values | Default | Meaning |", "|---|---|---|---|", ...rows].join("\n");
 }
 
 function rulesTable(): string {
