@@ -152,7 +152,7 @@ function valueSchema(decl: KeyDecl): z.ZodType<Value, string> {
     case "float":
       return parsed((s) => (s.trim() !== "" && Number.isFinite(Number(s)) ? Number(s) : undefined)).pipe(bounds(String, decl.min, decl.max));
     case "ratio":
-      return parsed((s) => (s.trim() !== "" && Number.isFinite(Number(s)) ? Number(s) : undefined)).pipe(bounds(String, 0, 1));
+      return parsed((s) => (s.trim() !== "" && Number.isFinite(Number(s)) ? Number(s) : undefined)).pipe(z.number().min(0, { error: `expected ${expected}` }).max(1, { error: `expected ${expected}` }));
     case "size":
       return parsed(parseSize).pipe(bounds(formatSize, decl.min, decl.max));
     case "bool":
