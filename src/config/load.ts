@@ -310,7 +310,7 @@ export class Config {
   }
 
   /** Defaults only, with some keys overridden: for tests and the demo. */
-  static with(overrides: Record<string, string> = {}): Config {
+  static with(overrides: Partial<Record<ConfigKey, string>> = {}): Config {
     return Config.load({ env: {}, overrides });
   }
 

@@ -29,6 +29,7 @@ import { Handover } from "./handover.ts";
 import { LeaderServices } from "./leader-services.ts";
 import { SharedLoggedState } from "./shared-state.ts";
 import { ruleSettings } from "../watchers/settings.ts";
+import { traceBridgeOptionsFromConfig } from "../trace/bridge.ts";
 
 export interface RuntimeOptions {
   config: Config;
@@ -92,7 +93,7 @@ export class ControllerRuntime {
     const leaseName = config.str("LEADER_LEASE_NAME");
     this.alerting = new AlertingRuntime(config, this.store, new SilenceStore(this.client, ns, `${leaseName}-silences`), this.metrics, logger);
     this.handover = new Handover(new SharedLoggedState(this.client, ns, `${leaseName}-state`), this.store, this.alerting);
-    this.leaderServices = new LeaderServices(config, logger, this.alerting, (a) => this.latency.record(a, this.now()));
+    this.leaderServices = new LeaderServices(traceBridgeOptionsFromConfig(config, logger), logger, this.alerting, (a) => this.latency.record(a, this.now()));
     const identity = config.str("LEADER_IDENTITY") || `${hostname()}-${process.pid}`;
     this.leading = !config.bool("LEADER_ELECTION");
     if (config.bool("LEADER_ELECTION")) {
