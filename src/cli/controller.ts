@@ -31,6 +31,7 @@ ${CONFIG_FLAGS_HELP}`,
       return runDemo(args, { keepRunning: true, fallback: true });
     }
     const logger = createLogger({ level: config.str("NEURO_LOG_LEVEL"), secrets: secretsOf(config) });
+    for (const w of config.warnings) logger.warn("configuration key ignored", { detail: w });
     const runtime = new ControllerRuntime({ config, connection, logger });
     await runtime.start();
     await waitForSignal();

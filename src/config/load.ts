@@ -268,6 +268,8 @@ export class Config {
   private constructor(
     private readonly values: Map<string, Value>,
     private readonly sources: Map<string, string>,
+    /** Keys that look like configuration but are not (a typo is otherwise silently ignored). */
+    readonly warnings: string[] = [],
   ) {}
 
   static load(opts: LoadOptions = {}): Config {
@@ -277,9 +279,9 @@ export class Config {
     const file = opts.file ?? env.NEURO_CONFIG_FILE;
     if (file) {
       try {
-        fileVals = parseEnvFile(readFileSync(file, "utf8"));
+        fileVals = parseEnvFile(readBounded(file, CONFIG_FILE_MAX_BYTES));
       } catch (e) {
-        problems.push(`NEURO_CONFIG_FILE=${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? e})`);
+        problems.push(`NEURO_CONFIG_FILE=${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
       }
     }
     const raws: Record<string, string> = {};
@@ -293,20 +295,24 @@ export class Config {
       if (env[decl.key] !== undefined) [raw, source] = [env[decl.key]!, "env"];
       if (secretFile) {
         try {
-          raw = readFileSync(secretFile, "utf8").trim();
+          raw = readBounded(secretFile, SECRET_FILE_MAX_BYTES).trim();
           source = `${decl.key}_FILE`;
         } catch (e) {
-          problems.push(`${decl.key}_FILE=${secretFile}: cannot read (${(e as NodeJS.ErrnoException).code ?? e})`);
+          problems.push(`${decl.key}_FILE=${secretFile}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
         }
       }
       if (opts.overrides?.[decl.key] !== undefined) [raw, source] = [opts.overrides[decl.key]!, "flag"];
       raws[decl.key] = raw;
       sources.set(decl.key, source);
     }
+    const warnings = [
+      ...unknownKeys(Object.keys(fileVals)).map((w) => `${file}: ${w}`),
+      ...unknownKeys(Object.keys(env).filter((k) => KEY_PREFIXES.test(k))).map((w) => `environment: ${w}`),
+    ];
     const parsed = CONFIG_SCHEMA.safeParse(raws);
     if (!parsed.success) problems.push(...describeProblems(parsed.error, raws));
     if (problems.length || !parsed.success) throw new ConfigError(problems);
-    return new Config(new Map(Object.entries(parsed.data)), sources);
+    return new Config(new Map(Object.entries(parsed.data)), sources, warnings);
   }
 
   /** Defaults only, with some keys overridden: for tests and the demo. */
@@ -350,6 +356,51 @@ export class Config {
       return { key: decl.key, value: shown, source: this.sources.get(decl.key)!, secret: !!decl.secret };
     });
   }
+}
+
+/** An env-style configuration file is a page of KEY=VALUE lines; a secret is a token or a password. */
+const CONFIG_FILE_MAX_BYTES = 1 << 20;
+const SECRET_FILE_MAX_BYTES = 64 << 10;
+
+function readBounded(path: string, maxBytes: number): string {
+  const size = statSync(path).size;
+  if (size > maxBytes) throw new Error(`${size} bytes, more than the ${maxBytes} allowed`);
+  return readFileSync(path, "utf8");
+}
+
+/** Environment variables with these prefixes are meant for neurocontroller; others (PATH, HOME …) are not ours. */
+const KEY_PREFIXES = /^(?:DIAGNOSIS|KUBERNETES_API|ENABLE|MAIL|SLACK|MQTT|ALERT|NEURO|LEADER|RULE|AGENT|TRACE|CLUSTER)_/;
+/** Set in the environment by the test suite and the image scripts, not configuration keys. */
+const NOT_KEYS = new Set(["NEURO_CONFIG_FILE", "NEURO_SLOW_TESTS"]);
+
+function unknownKeys(names: string[]): string[] {
+  const known = (k: string) => SCHEMA_BY_KEY.has(k) || NOT_KEYS.has(k) || (k.endsWith("_FILE") && SCHEMA_BY_KEY.get(k.slice(0, -5))?.secret === true);
+  return names.filter((k) => !known(k)).map((k) => {
+    const near = closestKey(k);
+    return `unknown key ${k} (ignored)${near ? `; did you mean ${near}?` : ""}`;
+  });
+}
+
+/** The declared key within a small edit distance of `name`, if any. */
+function closestKey(name: string): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const decl of SCHEMA) {
+    const d = editDistance(name, decl.key, bestDistance);
+    if (d < bestDistance) [best, bestDistance] = [decl.key, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string, limit: number): number {
+  if (Math.abs(a.length - b.length) >= limit) return limit;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
 }
 
 /** One line per bad key ("KEY=\"value\": expected ..."), in schema order, the first problem of each key. */

@@ -156,3 +156,22 @@ describe("config validation: every key of every type", () => {
     expect(p.map((l) => l.split("=")[0])).toEqual(["KUBERNETES_API_HEALTH_CHECK_INTERVAL", "MAIL_SMTP_TLS", "MQTT_URL", "NEURO_LOG_LEVEL"]);
   });
 });
+
+describe("config files and unknown keys", () => {
+  test("a misspelled key is reported with the key it probably meant, in the file and in the environment", () => {
+    const file = join(dir, "typo.env");
+    const secret = join(dir, "smtp-password");
+    writeFileSync(secret, "s3cret-pass\n");
+    writeFileSync(file, "MQTT_ULR=mqtt://broker:1883\nCLUSTER_ID=pi\n");
+    const c = Config.load({ env: { NEURO_CONFIG_FILE: file, MAIL_PASWORD: "x", PATH: "/bin", MAIL_PASSWORD_FILE: secret } });
+    expect(c.warnings).toEqual([`${file}: unknown key MQTT_ULR (ignored); did you mean MQTT_URL?`, "environment: unknown key MAIL_PASWORD (ignored); did you mean MAIL_PASSWORD?"]);
+    expect(Config.load({ env: { MQTT_URL: "mqtt://b", MAIL_PASSWORD_FILE: secret, HOME: "/root" } }).warnings).toEqual([]); // known keys, _FILE of a secret, not ours
+  });
+
+  test("a configuration or secret file far larger than any real one is refused before it is read", () => {
+    const big = join(dir, "big");
+    writeFileSync(big, "x".repeat((1 << 20) + 1));
+    expect(problems({ NEURO_CONFIG_FILE: big })).toEqual([`NEURO_CONFIG_FILE=${big}: cannot read (${(1 << 20) + 1} bytes, more than the ${1 << 20} allowed)`]);
+    expect(only({ MAIL_PASSWORD_FILE: big })).toContain(`MAIL_PASSWORD_FILE=${big}: cannot read (`);
+  });
+});
