@@ -2,6 +2,7 @@
 // the environment, and command-line overrides. Validates every key with one zod schema built
 // from SCHEMA (types, bounds, enums, URLs, files, relations between keys) and reports all bad
 // values at once, each naming the key and the expected form, never a secret.
+import { X509Certificate } from "node:crypto";
 import { readFileSync, statSync, type Stats } from "node:fs";
 import { z } from "../boundary/reject.ts";
 import {
@@ -92,7 +93,18 @@ function fileProblem(path: string): string | undefined {
   } catch (e) {
     return `expected a readable file: cannot read (${(e as NodeJS.ErrnoException).code ?? e})`;
   }
-  return text.includes("-----BEGIN ") ? undefined : 'expected a PEM file: no "-----BEGIN" line';
+  if (!text.includes("-----BEGIN ")) return 'expected a PEM file: no "-----BEGIN" line';
+  // A garbled certificate would otherwise surface only when a channel connects, as a TLS error.
+  const certs = text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+  if (certs.length === 0) return "expected a PEM file of CA certificates: no complete CERTIFICATE block";
+  for (const [i, pem] of certs.entries()) {
+    try {
+      new X509Certificate(pem);
+    } catch (e) {
+      return `expected a PEM file of CA certificates: certificate ${i + 1} does not parse (${(e as Error).message})`;
+    }
+  }
+  return undefined;
 }
 
 const LOOPBACK = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;

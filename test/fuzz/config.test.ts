@@ -10,14 +10,14 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { Config, ConfigError } from "../../src/config/load.ts";
 import { MAX_LIST_ITEMS, MAX_TEXT_LENGTH, MAX_TIMER_MS, SCHEMA, type KeyDecl } from "../../src/config/schema.ts";
+import { ensureCerts } from "../../src/sim/certs.ts";
 
 const SEED = 0x10c0f16;
 const RUNS = 10_000;
 const REGRESSIONS = join(import.meta.dir, "regressions/config.json");
 
 const dir = mkdtempSync(join(tmpdir(), "nc-fuzz-config-"));
-const PEM = join(dir, "ca.pem");
-writeFileSync(PEM, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+const PEM = ensureCerts(join(dir, "pki"), "127.0.0.1").caFile;
 const NOT_PEM = join(dir, "plain.txt");
 writeFileSync(NOT_PEM, "plain\n");
 
@@ -152,5 +152,5 @@ describe("fuzz: config", () => {
       fc.property(envMap, (env) => check(env)),
       { seed: SEED, numRuns: RUNS },
     );
-  }, 60_000);
+  }, 120_000);
 });

@@ -3,15 +3,16 @@
 // of silently disabling a channel, defaulting a level or arming a 1 ms timer. Each class is tried on
 // every key of its type, not on one example.
 import { describe, expect, test } from "bun:test";
-import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Config, ConfigError, formatDuration } from "../../../src/config/load.ts";
 import { MAX_TIMER_MS, SCHEMA, type KeyDecl } from "../../../src/config/schema.ts";
+import { ensureCerts } from "../../../src/sim/certs.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "nc-config-valid-"));
-const PEM = join(dir, "ca.pem");
-writeFileSync(PEM, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+// A real CA certificate (openssl, as the simulator makes them).
+const PEM = ensureCerts(join(dir, "pki"), "127.0.0.1").caFile;
 
 /** The problems Config.load reports for `env` (empty when it loads). */
 function problems(env: Record<string, string>): string[] {
@@ -47,6 +48,12 @@ describe("config validation: the issue's reproductions", () => {
       const text = join(dir, "not-pem.txt");
       writeFileSync(text, "hello\n");
       expect(only({ [key]: text })).toContain("expected a PEM file");
+      const garbled = join(dir, "garbled.pem");
+      writeFileSync(garbled, "-----BEGIN CERTIFICATE-----\nMIIBnotacertificate\n-----END CERTIFICATE-----\n");
+      expect(only({ [key]: garbled })).toContain("certificate 1 does not parse");
+      const keyOnly = join(dir, "key.pem");
+      writeFileSync(keyOnly, "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n");
+      expect(only({ [key]: keyOnly })).toContain("no complete CERTIFICATE block");
       expect(problems({ [key]: PEM })).toEqual([]);
     }
     expect(of("file").map((k) => k.key).sort()).toEqual(["MAIL_SMTP_CA_FILE", "MQTT_CA_FILE"]);
@@ -55,7 +62,7 @@ describe("config validation: the issue's reproductions", () => {
   test("an unreadable CA file is refused (when not root: root reads anything)", () => {
     if (process.getuid?.() === 0) return;
     const locked = join(dir, "locked.pem");
-    writeFileSync(locked, "-----BEGIN CERTIFICATE-----\n");
+    writeFileSync(locked, readFileSync(PEM));
     chmodSync(locked, 0o000);
     expect(only({ MQTT_CA_FILE: locked })).toContain("cannot read (EACCES)");
   });
