@@ -33,7 +33,7 @@ export function acceptedValues(decl: KeyDecl): string {
     case "url":
       return `URL: ${orList((decl.schemes ?? ["http", "https"]).map((s) => `${s}://`))}${decl.loopbackHttp ? " (http:// to a loopback address)" : ""} with a host`;
     case "file":
-      return "path of an existing, readable PEM file";
+      return "path of an existing, readable PEM file of CA certificates";
     case "hostport":
       return "host:port (port 0–65535)";
     case "list":
