@@ -1,12 +1,7 @@
 // What each key accepts, in words, generated from its declaration: the configuration table in the docs
 // (scripts/gen-docs.ts) and docs/configuration-validation.md say exactly what the loader enforces.
-import { formatDuration } from "./load.ts";
+import { formatDuration, formatSize } from "./load.ts";
 import { MAX_LIST_ITEMS, MAX_TEXT_LENGTH, MAX_TIMER_MS, type KeyDecl } from "./schema.ts";
-
-function formatBytes(n: number): string {
-  for (const [unit, size] of [["GiB", 1 << 30], ["MiB", 1 << 20], ["KiB", 1024]] as const) if (n >= size && n % size === 0) return `${n / size} ${unit}`;
-  return `${n} bytes`;
-}
 
 const orList = (items: readonly string[]) => (items.length < 2 ? items.join("") : `${items.slice(0, -1).join(", ")} or ${items.at(-1)}`);
 
@@ -25,7 +20,7 @@ export function acceptedValues(decl: KeyDecl): string {
     case "ratio":
       return "number 0–1";
     case "size":
-      return `size ${range(formatBytes, decl.min, decl.max)}`;
+      return `size ${range(formatSize, decl.min, decl.max)}`;
     case "bool":
       return "true/false (also yes/no, on/off, 1/0)";
     case "enum":

@@ -250,7 +250,7 @@ function oneOf(values: readonly string[]): string {
   return values.length < 2 ? values.join("") : `${values.slice(0, -1).join(", ")} or ${values.at(-1)}`;
 }
 
-function formatSize(bytes: number): string {
+export function formatSize(bytes: number): string {
   for (const [unit, n] of [["GiB", 1 << 30], ["MiB", 1 << 20], ["KiB", 1024]] as const) if (bytes >= n && bytes % n === 0) return `${bytes / n}${unit}`;
   return `${bytes} bytes`;
 }
