@@ -12,6 +12,7 @@ import type { KubeObject, WatchEvent } from "../src/kube/types.ts";
 import { SimStore } from "../src/sim/store.ts";
 import { crashLoopPod, healPod, seedHealthyCluster } from "../src/sim/kit.ts";
 import { PLUGINS } from "../src/watchers/registry.ts";
+import { ruleSettings } from "../src/watchers/settings.ts";
 
 const argv = process.argv.slice(2);
 const N = Number(argv.includes("--events") ? argv[argv.indexOf("--events") + 1] : 100_000);
@@ -49,7 +50,7 @@ function pipeline(): { rate: number; anomalies: number } {
   let anomalies = 0;
   const collector = new Collector(cleaner, (t) => void (t.type === "firing" && anomalies++));
   const caches = new Caches();
-  const evaluator = new Evaluator(PLUGINS, config, caches, collector);
+  const evaluator = new Evaluator(PLUGINS, ruleSettings(config), caches, collector);
   const cache = new Map<string, KubeObject>();
   const informer = new Informer(null as never, { group: "", version: "v1", plural: "pods", kind: "Pod", namespaced: true }, {
     cache,

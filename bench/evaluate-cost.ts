@@ -13,6 +13,7 @@ import { objectKey } from "../src/kube/types.ts";
 import { crashLoopPod, seedHealthyCluster } from "../src/sim/kit.ts";
 import { SimStore } from "../src/sim/store.ts";
 import { PLUGINS } from "../src/watchers/registry.ts";
+import { ruleSettings } from "../src/watchers/settings.ts";
 
 const argv = process.argv.slice(2);
 const TICKS = Number(argv.includes("--ticks") ? argv[argv.indexOf("--ticks") + 1] : 40);
@@ -34,7 +35,7 @@ for (const [kind, plural] of kinds) {
   for (const o of store.list(plural)) cache.set(objectKey(o), o), objects++;
   caches.register(kind, cache);
 }
-const evaluator = new Evaluator(PLUGINS, config, caches, collector);
+const evaluator = new Evaluator(PLUGINS, ruleSettings(config), caches, collector);
 let now = Date.now();
 for (const [kind, cache] of caches.byKind) for (const o of cache.values()) evaluator.onEvent(kind, "ADDED", o, now);
 

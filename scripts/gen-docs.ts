@@ -7,6 +7,7 @@
 // naming every stale file; test/unit/docs/docs.test.ts runs the same check.
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { acceptedValues } from "../src/config/accepted.ts";
 import { SCHEMA } from "../src/config/schema.ts";
 import { ARCHITECTURE } from "../docs/images/architecture.diagram.ts";
 import { renderDiagram } from "./diagram.ts";
@@ -14,8 +15,9 @@ import { renderDiagram } from "./diagram.ts";
 const root = join(import.meta.dir, "..");
 
 export function configTable(): string {
-  const rows = SCHEMA.map((k) => `| \`${k.key}\` | ${k.type}${k.secret ? " (secret)" : ""} | ${k.default === "" ? "—" : `\`${k.default}\``} | ${k.doc.replace(/\|/g, "\\|")} |`);
-  return ["| Key | Type | Default | Meaning |", "|---|---|---|---|", ...rows].join("\n");
+  const cell = (text: string) => text.replace(/\|/g, "\\|");
+  const rows = SCHEMA.map((k) => `| \`${k.key}\` | ${cell(acceptedValues(k))}${k.secret ? " (secret)" : ""} | ${k.default === "" ? "—" : `\`${k.default}\``} | ${cell(k.doc)} |`);
+  return ["| Key | Accepted values | Default | Meaning |", "|---|---|---|---|", ...rows].join("\n");
 }
 
 function rulesTable(): string {

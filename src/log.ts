@@ -48,14 +48,56 @@ export function redact(text: string, secrets: readonly string[]): string {
   return out;
 }
 
-/** The values of every secret key in the configuration (for `secrets`). */
+/**
+ * Everything in the configuration that must never be printed (for `secrets`): the value of every
+ * secret key; for a list-type secret each item and each header value of a name=value item (and the
+ * credential after an auth scheme such as "Bearer"); for any URL its user:password, its password
+ * (raw and percent-decoded) and, when the URL is itself a secret, its path (webhook tokens live there).
+ * Longest first, so a secret that contains another is replaced whole.
+ */
 export function secretsOf(cfg: Config): string[] {
-  const out: string[] = [];
+  const out = new Set<string>();
+  const add = (s: string | undefined) => {
+    if (s) out.add(s);
+  };
   for (const decl of SCHEMA) {
-    if (!decl.secret) continue;
-    const v = cfg.str(decl.key);
-    if (typeof v === "string" && v !== "") out.push(v);
+    const v = cfg.value(decl.key);
+    const items = Array.isArray(v) ? v : typeof v === "string" ? [v] : [];
+    for (const item of items) {
+      if (decl.secret) {
+        add(item);
+        const eq = item.indexOf("=");
+        if (decl.type === "list" && eq > 0) {
+          const value = item.slice(eq + 1).trim();
+          add(value);
+          add(/^(?:bearer|basic|apikey|token)\s+(.+)$/i.exec(value)?.[1]);
+        }
+      }
+      if (decl.type === "url") for (const c of urlCredentials(item, !!decl.secret)) add(c);
+    }
   }
+  return [...out].sort((a, b) => b.length - a.length);
+}
+
+function urlCredentials(text: string, secretUrl: boolean): string[] {
+  let u: URL;
+  try {
+    u = new URL(text);
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  const decode = (s: string) => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      return s;
+    }
+  };
+  if (u.password) out.push(`${u.username}:${u.password}`, u.password, decode(u.password));
+  // A bare user name in a URL is usually a token (https://TOKEN@host).
+  else if (u.username) out.push(u.username, decode(u.username));
+  if (secretUrl && u.pathname.length > 1) out.push(u.pathname + u.search);
   return out;
 }
 

@@ -41,21 +41,12 @@ export const DEFAULT_ALERTING: AlertingConfig = {
   enabled: ["slack", "email", "mqtt"],
 };
 
-function has(cfg: Config, key: string): boolean {
-  try {
-    cfg.str(key);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Channels whose enable flag is on and whose essentials are set. */
 export function enabledChannels(cfg: Config): Channel[] {
   const out: Channel[] = [];
   if (cfg.bool("ENABLE_SLACK_ALERT") && cfg.str("SLACK_WEBHOOK_URL")) out.push("slack");
   if (cfg.bool("ENABLE_EMAIL_ALERT") && cfg.str("MAIL_SMTP_HOST") && cfg.str("MAIL_FROM") && cfg.list("MAIL_TO").length > 0) out.push("email");
-  if (has(cfg, "ENABLE_MQTT_ALERT") && cfg.bool("ENABLE_MQTT_ALERT") && cfg.str("MQTT_URL")) out.push("mqtt");
+  if (cfg.bool("ENABLE_MQTT_ALERT") && cfg.str("MQTT_URL")) out.push("mqtt");
   return out;
 }
 

@@ -37,7 +37,7 @@ export function channelProblems(cfg: Config): Partial<Record<ChannelName, string
     // The URL may embed credentials: never echo it.
     if (!ok) add("mqtt", "MQTT_URL: expected a broker URL such as mqtt://host:1883 or mqtts://host:8883");
   }
-  for (const key of ["MQTT_COMMAND_KEY", "MQTT_COMMAND_KEY_PREVIOUS"]) {
+  for (const key of ["MQTT_COMMAND_KEY", "MQTT_COMMAND_KEY_PREVIOUS"] as const) {
     const length = cfg.str(key).length;
     // The key itself is never echoed.
     if (length > 0 && length < COMMAND_KEY_MIN_LENGTH) add("mqtt", `${key}: at least ${COMMAND_KEY_MIN_LENGTH} characters (32 random bytes recommended)`);

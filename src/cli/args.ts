@@ -1,4 +1,5 @@
 import { Config, ConfigError } from "../config/load.ts";
+import type { ConfigKey } from "../config/schema.ts";
 
 // Minimal flag parser: `--flag value`, `--flag=value`, boolean `--flag`, positionals.
 // Flags that name config keys override the environment (see FLAG_TO_KEY).
@@ -44,7 +45,7 @@ export function parseArgs(argv: string[], booleanFlags: readonly string[] = [], 
 }
 
 /** Command-line flags that set configuration keys. */
-export const FLAG_TO_KEY: Record<string, string> = {
+export const FLAG_TO_KEY: Record<string, ConfigKey> = {
   "log-dir": "NEURO_LOG_DIR",
   "state-dir": "NEURO_STATE_DIR",
   "http-addr": "NEURO_HTTP_ADDR",

@@ -17,8 +17,9 @@ ${CONFIG_FLAGS_HELP}`,
   async run(args) {
     const config = loadCommandConfig(args);
     const rows = config.describe();
+    for (const w of config.warnings) console.error(`warning: ${w}`);
     if (args.flags.get("json")) {
-      console.log(JSON.stringify({ valid: true, keys: rows, channels: channelStatus(config) }, null, 2));
+      console.log(JSON.stringify({ valid: true, keys: rows, channels: channelStatus(config), warnings: config.warnings }, null, 2));
       return EXIT.ok;
     }
     const width = Math.max(...rows.map((r) => r.key.length));

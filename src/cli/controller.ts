@@ -32,6 +32,7 @@ ${CONFIG_FLAGS_HELP}`,
       return runDemo(args, { keepRunning: true, fallback: true });
     }
     const logger = createLogger({ level: config.str("NEURO_LOG_LEVEL"), secrets: secretsOf(config) });
+    for (const w of config.warnings) logger.warn("configuration key ignored", { detail: w });
     // Signals are handled from the first second: start() may wait a long time for an absent API server.
     const signal = waitForSignal();
     const runtime = new ControllerRuntime({ config, connection, logger });

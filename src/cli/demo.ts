@@ -89,6 +89,8 @@ function placeholderNotes(env: Record<string, string | undefined>): string[] {
   return notes;
 }
 
+const DEMO_MAX_MS = 86_400_000;
+
 /** What the fallback demo must not do with its made-up anomalies: alert the user's real channels. */
 const FALLBACK_CHANNELS_OFF = { ENABLE_SLACK_ALERT: "false", ENABLE_EMAIL_ALERT: "false", ENABLE_MQTT_ALERT: "false" };
 
@@ -97,7 +99,8 @@ const FALLBACK_CHANNELS_OFF = { ENABLE_SLACK_ALERT: "false", ENABLE_EMAIL_ALERT:
 export async function runDemo(args: ParsedArgs, opts: { keepRunning: boolean; fallback?: boolean }): Promise<number> {
   const durationText = stringFlag(args, "duration") ?? "80s";
   const durationMs = parseDuration(durationText);
-  if (durationMs === undefined) throw new UsageError(`--duration: expected a duration such as 80s or 2m, not '${durationText}'`);
+  // A sleep past 2^31-1 ms would end at once: the demo runs at most a day.
+  if (durationMs === undefined || durationMs > DEMO_MAX_MS) throw new UsageError(`--duration: expected a duration such as 80s or 2m of at most 24h, not '${durationText}'`);
   const fallback = opts.fallback === true;
   const { dir, logDir, stateDir } = demoPaths(args, process.env, fallback);
   for (const note of placeholderNotes(process.env)) console.error(note);

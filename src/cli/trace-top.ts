@@ -1,6 +1,6 @@
 import { TraceAggregator, type AggregatedSpan } from "../trace/aggregate.ts";
 import { parseSpanBatch } from "../trace/types.ts";
-import { Config, ConfigError } from "../config/load.ts";
+import { Config, ConfigError, parseDuration } from "../config/load.ts";
 import { MqttConnection } from "../mqtt/connection.ts";
 import { cliClientIdSuffix, mqttOptionsFromConfig } from "../mqtt/options.ts";
 import { configOverrides, CONFIG_FLAGS_HELP, stringFlag, UsageError } from "./args.ts";
@@ -49,9 +49,11 @@ ${CONFIG_FLAGS_HELP}`,
       throw e;
     }
     if (!config.str("MQTT_URL")) return console.error("trace top: MQTT_URL is not set"), EXIT.usage;
-    const intervalMs = Number((stringFlag(args, "interval") ?? "2").replace(/s$/, "")) * 1000;
+    const intervalMs = parseDuration(stringFlag(args, "interval") ?? "2") ?? Number.NaN;
     const limit = Number(stringFlag(args, "limit") ?? 30);
-    if (!(intervalMs > 0) || !(limit > 0)) throw new UsageError("--interval and --limit must be positive");
+    // setInterval turns anything past 2^31-1 ms into 1 ms: bounded like every configured duration.
+    if (!(intervalMs >= 100 && intervalMs <= 3_600_000)) throw new UsageError("--interval: expected a duration from 100ms to 1h (a bare number means seconds)");
+    if (!(Number.isInteger(limit) && limit >= 1 && limit <= 10_000)) throw new UsageError("--limit: expected a whole number from 1 to 10000");
     const conn = new MqttConnection(mqttOptionsFromConfig(config, { announceStatus: false, clientIdSuffix: cliClientIdSuffix("trace-top") }));
     const agg = new TraceAggregator(Number.MAX_SAFE_INTEGER);
     let refused = 0;

@@ -3,7 +3,7 @@ import type { Config } from "./load.ts";
 
 /** Why each alert channel is on or off; unset mail settings simply leave email off. */
 export function channelStatus(config: Config): Record<string, string> {
-  const missingMail = ["MAIL_SMTP_HOST", "MAIL_FROM"].filter((k) => config.str(k) === "");
+  const missingMail: string[] = (["MAIL_SMTP_HOST", "MAIL_FROM"] as const).filter((k) => config.str(k) === "");
   if (config.list("MAIL_TO").length === 0) missingMail.push("MAIL_TO");
   const email = !config.bool("ENABLE_EMAIL_ALERT")
     ? "off (ENABLE_EMAIL_ALERT=false)"

@@ -3,12 +3,12 @@
 // knows which objects time alone can change: rules report "my answer may change at T"
 // (RuleContext.recheckAt) and the periodic tick re-evaluates only the objects that are due, so its
 // cost follows the few objects inside a duration window, not the size of the cluster.
-import type { Config } from "../config/load.ts";
 import type { KubeObject } from "../kube/types.ts";
 import { objectKey } from "../kube/types.ts";
 import type { Anomaly } from "../model/anomaly.ts";
 import type { CacheView } from "../kube/objects.ts";
 import type { RuleContext, WatcherPlugin } from "../watchers/types.ts";
+import type { RuleSettings } from "../watchers/settings.ts";
 
 export interface AnomalySink {
   observe(sourceKey: string, anomalies: Anomaly[], now: number): unknown;
@@ -64,8 +64,8 @@ export class Evaluator {
   evaluations = 0;
 
   constructor(
-    plugins: WatcherPlugin[],
-    private readonly config: Config,
+    private readonly plugins: WatcherPlugin[],
+    private readonly settings: RuleSettings,
     readonly caches: Caches,
     private readonly sink: AnomalySink,
     private readonly onRuleError: (kind: string, obj: KubeObject, err: unknown) => void = () => {},
@@ -129,7 +129,7 @@ export class Evaluator {
     const cacheKey = objectKey(obj);
     const key = `${kind}/${cacheKey}`;
     const memo = this.memos.get(key) ?? {};
-    const ctx: RuleContext = { now, config: this.config, cache: this.caches, memo, recheckAt: this.recheckAt };
+    const ctx: RuleContext = { now, settings: this.settings, cache: this.caches, memo, recheckAt: this.recheckAt };
     this.pendingDue = Infinity;
     this.evaluations++;
     let anomalies: Anomaly[];

@@ -2,9 +2,8 @@
 // dispatch, and the trace bridge that turns agent spans into slow-syscall anomalies. Switched on
 // when this controller starts leading and off when it stops, one switch at a time and in order.
 import type { RejectSink } from "../boundary/reject.ts";
-import type { Config } from "../config/load.ts";
 import type { Logger } from "../log.ts";
-import { TraceBridge, traceBridgeOptionsFromConfig } from "../trace/bridge.ts";
+import { TraceBridge, type TraceBridgeOptions } from "../trace/bridge.ts";
 import type { Anomaly } from "../model/anomaly.ts";
 import type { AlertingRuntime } from "./alerting-runtime.ts";
 
@@ -13,7 +12,8 @@ export class LeaderServices {
   private bridge?: TraceBridge;
 
   constructor(
-    private readonly config: Config,
+    /** The trace bridge's settings, parsed once at start-up; undefined when tracing is off. */
+    private readonly bridgeOptions: TraceBridgeOptions | undefined,
     private readonly logger: Logger,
     private readonly alerting: AlertingRuntime,
     /** Slow-syscall anomalies from the bridge. */
@@ -28,8 +28,7 @@ export class LeaderServices {
       try {
         if (on) {
           await this.alerting.activate();
-          const bridgeOpts = traceBridgeOptionsFromConfig(this.config, this.logger);
-          if (bridgeOpts && !this.bridge) this.bridge = new TraceBridge({ ...bridgeOpts, ...this.hooks, onAnomalies: this.onSpanAnomalies });
+          if (this.bridgeOptions && !this.bridge) this.bridge = new TraceBridge({ ...this.bridgeOptions, ...this.hooks, onAnomalies: this.onSpanAnomalies });
         } else {
           await this.alerting.deactivate();
           await this.bridge?.close();

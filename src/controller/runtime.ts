@@ -33,6 +33,8 @@ import { Handover } from "./handover.ts";
 import { LeaderServices } from "./leader-services.ts";
 import { activeSet, LogOutput } from "./log-output.ts";
 import { SharedLoggedState } from "./shared-state.ts";
+import { ruleSettings } from "../watchers/settings.ts";
+import { traceBridgeOptionsFromConfig } from "../trace/bridge.ts";
 
 export interface RuntimeOptions {
   config: Config;
@@ -87,7 +89,7 @@ export class ControllerRuntime {
     this.collector = new Collector(this.cleaner, (t) => {
       if (t.type === "firing") this.metrics.anomaliesTotal.inc({ reason: t.anomaly.reason });
     });
-    this.evaluator = new Evaluator(PLUGINS, config, this.caches, this.collector, (kind, obj, err) => {
+    this.evaluator = new Evaluator(PLUGINS, ruleSettings(config), this.caches, this.collector, (kind, obj, err) => {
       this.metrics.ruleErrors.inc({ kind });
       logger.warn("rule failed on malformed object", { kind, object: `${obj.metadata?.namespace ?? ""}/${obj.metadata?.name ?? ""}`, error: String(err) });
     });
@@ -107,7 +109,7 @@ export class ControllerRuntime {
     const leaseName = config.str("LEADER_LEASE_NAME");
     this.alerting = new AlertingRuntime(config, this.store, new SilenceStore(this.client, ns, `${leaseName}-silences`), this.metrics, logger);
     this.handover = new Handover(new SharedLoggedState(this.client, ns, `${leaseName}-state`), this.store, this.alerting);
-    this.leaderServices = new LeaderServices(config, logger, this.alerting, (a) => this.latency.record(a, this.now()), {
+    this.leaderServices = new LeaderServices(traceBridgeOptionsFromConfig(config, logger), logger, this.alerting, (a) => this.latency.record(a, this.now()), {
       rejects: new CountingRejectSink(this.metrics.malformedInput, logger),
       onHandlerError: (subscription) => this.metrics.handlerErrors.inc({ handler: `mqtt:${subscription}` }),
     });

@@ -8,6 +8,7 @@ import { PLUGINS } from "../watchers/registry.ts";
 import type { Anomaly } from "../model/anomaly.ts";
 import { anomalyKey } from "../model/anomaly.ts";
 import { Caches, Evaluator } from "./evaluator.ts";
+import { ruleSettings } from "../watchers/settings.ts";
 
 export interface Snapshot {
   anomalies: Anomaly[];
@@ -36,7 +37,7 @@ export async function scanCluster(client: KubeClient, config: Config, now = Date
     }),
   );
   const found = new Map<string, Anomaly>();
-  const evaluator = new Evaluator(PLUGINS, config, caches, {
+  const evaluator = new Evaluator(PLUGINS, ruleSettings(config), caches, {
     observe: (_source, anomalies) => {
       for (const a of anomalies) found.set(anomalyKey(a), a);
     },

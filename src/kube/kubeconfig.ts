@@ -5,6 +5,7 @@
 // service account > ~/.kube/config > /etc/rancher/k3s/k3s.yaml (when readable) > null.
 import { accessSync, constants, existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
+import { z } from "../boundary/reject.ts";
 
 export interface TlsOptions {
   ca?: string;
@@ -141,22 +142,70 @@ export function fromInCluster(env: Record<string, string | undefined>, root = IN
   };
 }
 
-type Named<T> = { name?: string } & Record<string, T | undefined>;
+// The fields neurocontroller reads, typed as kubectl decodes them (a number where a string belongs is an
+// error there too); other fields (proxy-url, extensions, preferences …) pass through untouched.
+const text = z.string();
+const base64 = z.string().regex(/^[A-Za-z0-9+/=\s]*$/, { error: "expected base64 text" });
+const boolish = z.union([z.boolean(), z.enum(["true", "false"])]);
+const ClusterSchema = z.looseObject({
+  server: text.optional(),
+  "certificate-authority-data": base64.optional(),
+  "certificate-authority": text.optional(),
+  "insecure-skip-tls-verify": boolish.optional(),
+  "tls-server-name": text.optional(),
+});
+const ContextSchema = z.looseObject({ cluster: text.optional(), user: text.optional(), namespace: text.optional() });
+const UserSchema = z.looseObject({
+  "client-certificate-data": base64.optional(),
+  "client-certificate": text.optional(),
+  "client-key-data": base64.optional(),
+  "client-key": text.optional(),
+  token: text.optional(),
+  tokenFile: text.optional(),
+  "token-file": text.optional(),
+  username: text.optional(),
+  password: text.optional(),
+});
+const entries = <S extends z.ZodType>(field: string, body: S) =>
+  z.array(z.looseObject({ name: z.string().min(1, { error: "expected a non-empty name" }), [field]: body.nullish() })).nullish();
+const KubeconfigSchema = z.looseObject({
+  "current-context": text.nullish(),
+  clusters: entries("cluster", ClusterSchema),
+  contexts: entries("context", ContextSchema),
+  users: entries("user", UserSchema),
+});
+type KubeconfigDoc = z.infer<typeof KubeconfigSchema>;
 
-function findNamed(file: string, doc: Record<string, unknown>, list: string, field: string, name: string): Record<string, unknown> {
-  const items = doc[list];
-  if (!Array.isArray(items)) throw new KubeconfigError(file, `no "${list}" list (looking for ${field} "${name}")`);
-  const hit = (items as Named<Record<string, unknown>>[]).find((i) => i && i.name === name);
+/** Kubeconfig files are small; anything past this is not one (and is not read into memory whole). */
+export const KUBECONFIG_MAX_BYTES = 4 << 20;
+
+/** `users[name=u1].user.token: expected string, received number`: the entry named, not its index. */
+function describeKubeconfigIssue(doc: unknown, issue: z.core.$ZodIssue): string {
+  let at: unknown = doc;
+  const parts: string[] = [];
+  for (const p of issue.path) {
+    const item = Array.isArray(at) ? at[p as number] : at && typeof at === "object" ? (at as Record<PropertyKey, unknown>)[p] : undefined;
+    const name = item && typeof item === "object" ? (item as { name?: unknown }).name : undefined;
+    if (typeof p === "number") parts.push(typeof name === "string" ? `[name=${name}]` : `[${p}]`);
+    else parts.push(parts.length ? `.${String(p)}` : String(p));
+    at = item;
+  }
+  const message = issue.message.replace(/^Invalid input: /, "");
+  return parts.length ? `${parts.join("")}: ${message}` : message;
+}
+
+function findNamed<T extends object>(file: string, items: readonly Record<string, unknown>[] | null | undefined, list: string, field: string, name: string): T {
+  if (!items) throw new KubeconfigError(file, `no "${list}" list (looking for ${field} "${name}")`);
+  const hit = items.find((i) => i.name === name);
   if (!hit) throw new KubeconfigError(file, `${field} "${name}" not found in "${list}"`);
-  const body = hit[field];
-  if (body == null) return {};
-  if (typeof body !== "object") throw new KubeconfigError(file, `${list}[name=${name}].${field} is not a map`);
-  return body as Record<string, unknown>;
+  return (hit[field] ?? {}) as T;
 }
 
 export function fromKubeconfigFile(file: string, context?: string, label = ""): Connection {
   let text: string;
   try {
+    const size = statSync(file).size;
+    if (size > KUBECONFIG_MAX_BYTES) throw new Error(`${size} bytes is larger than a kubeconfig can be (${KUBECONFIG_MAX_BYTES})`);
     text = readFileSync(file, "utf8");
   } catch (e) {
     throw new KubeconfigError(file, `cannot read: ${(e as Error).message}`);
@@ -175,32 +224,41 @@ export function parseKubeconfig(text: string, opts: { file: string; context?: st
     throw new KubeconfigError(file, `not valid YAML: ${(e as Error).message}`);
   }
   if (Array.isArray(doc)) doc = doc[0];
-  if (!doc || typeof doc !== "object") throw new KubeconfigError(file, "empty or not a kubeconfig map");
-  const d = doc as Record<string, unknown>;
-  const ctxName = opts.context || (typeof d["current-context"] === "string" ? (d["current-context"] as string) : "");
+  if (!doc || typeof doc !== "object" || Array.isArray(doc)) throw new KubeconfigError(file, "empty or not a kubeconfig map");
+  const checked = KubeconfigSchema.safeParse(doc);
+  if (!checked.success) throw new KubeconfigError(file, checked.error.issues.slice(0, 3).map((i) => describeKubeconfigIssue(doc, i)).join("; "));
+  const d: KubeconfigDoc = checked.data;
+  const ctxName = opts.context || d["current-context"] || "";
   if (!ctxName) throw new KubeconfigError(file, 'no "current-context" set and no --context given');
-  const ctx = findNamed(file, d, "contexts", "context", ctxName);
-  const clusterName = str(ctx.cluster);
+  const ctx = findNamed<z.infer<typeof ContextSchema>>(file, d.contexts, "contexts", "context", ctxName);
+  const clusterName = ctx.cluster;
   if (!clusterName) throw new KubeconfigError(file, `context "${ctxName}" has no "cluster"`);
-  const cluster = findNamed(file, d, "clusters", "cluster", clusterName);
-  const userName = str(ctx.user);
-  const user = userName ? findNamed(file, d, "users", "user", userName) : {};
+  const cluster = findNamed<z.infer<typeof ClusterSchema>>(file, d.clusters, "clusters", "cluster", clusterName);
+  const userName = ctx.user;
+  const user = userName ? findNamed<z.infer<typeof UserSchema>>(file, d.users, "users", "user", userName) : ({} as z.infer<typeof UserSchema>);
 
-  const server = str(cluster.server);
+  const server = cluster.server;
   if (!server) throw new KubeconfigError(file, `cluster "${clusterName}" has no "server"`);
-  if (!/^https?:\/\//.test(server)) throw new KubeconfigError(file, `cluster "${clusterName}" server "${server}" is not an http(s) URL`);
+  if (!validServer(server)) throw new KubeconfigError(file, `cluster "${clusterName}" server "${server}" is not an http(s) URL with a host`);
 
   const path = (p: unknown) => (isAbsolute(String(p)) ? String(p) : join(baseDir, String(p)));
   const readPem = (where: string, dataField: string, fileField: string, obj: Record<string, unknown>): string | undefined => {
     const data = str(obj[dataField]);
-    if (data) return Buffer.from(data, "base64").toString("utf8");
+    let pem: string;
+    if (data) {
+      pem = Buffer.from(data, "base64").toString("utf8");
+      if (!pem.includes("-----BEGIN ")) throw new KubeconfigError(file, `${where} "${dataField}": expected base64-encoded PEM (no "-----BEGIN" line once decoded)`);
+      return pem;
+    }
     const f = str(obj[fileField]);
     if (!f) return undefined;
     try {
-      return readFileSync(path(f), "utf8");
+      pem = readFileSync(path(f), "utf8");
     } catch (e) {
       throw new KubeconfigError(file, `${where} "${fileField}": cannot read ${path(f)}: ${(e as Error).message}`);
     }
+    if (!pem.includes("-----BEGIN ")) throw new KubeconfigError(file, `${where} "${fileField}": ${path(f)} is not a PEM file (no "-----BEGIN" line)`);
+    return pem;
   };
 
   const skip = cluster["insecure-skip-tls-verify"] === true || cluster["insecure-skip-tls-verify"] === "true";
@@ -244,6 +302,15 @@ export function parseKubeconfig(text: string, opts: { file: string; context?: st
     throw new KubeconfigError(file, `user "${userName}" uses "${kind}" credentials, which neurocontroller does not support; use a client certificate, token or tokenFile`);
   }
   return conn;
+}
+
+function validServer(server: string): boolean {
+  try {
+    const u = new URL(server);
+    return (u.protocol === "https:" || u.protocol === "http:") && u.hostname !== "";
+  } catch {
+    return false;
+  }
 }
 
 function str(v: unknown): string | undefined {

@@ -20,7 +20,7 @@ function nodesWithUnreadyPods(ds: KubeObject, cache: CacheView): string[] {
 function misscheduled(ds: KubeObject, ctx: RuleContext): Anomaly[] {
   const count: number = ds.status?.numberMisscheduled ?? 0;
   const since = activeSince(ctx.memo, "misscheduledSince", count > 0, ctx.now);
-  if (since === undefined || !lasted(ctx, since, ctx.config.ms("RULE_DEPLOYMENT_UNAVAILABLE_FOR"))) return [];
+  if (since === undefined || !lasted(ctx, since, ctx.settings.deploymentUnavailableForMs)) return [];
   return [
     anomalyFor(ds, KIND, {
       reason: "Misscheduled",

@@ -67,12 +67,12 @@ export function evaluateEvent(ev: KubeObject, ctx: RuleContext): Anomaly[] {
   if (ev.type !== "Warning" || !rule) return [];
   const o = occurrences(ev);
   // Old events say nothing about now; ignoring them lets the anomaly resolve as time passes.
-  if (!o || !withinWindow(ctx, o.last, ctx.config.ms("RULE_EVENT_MAX_AGE"))) return [];
+  if (!o || !withinWindow(ctx, o.last, ctx.settings.eventMaxAgeMs)) return [];
   let since = o.first;
   let frequency = "";
   if (ev.reason === "Unhealthy") {
-    const windowMs = ctx.config.ms("RULE_EVENT_UNHEALTHY_WINDOW");
-    const threshold = ctx.config.num("RULE_EVENT_UNHEALTHY_COUNT");
+    const windowMs = ctx.settings.eventUnhealthyWindowMs;
+    const threshold = ctx.settings.eventUnhealthyCount;
     const burst = occurrencesInWindow(o, ctx, windowMs);
     const firing = burst.n >= threshold;
     const start = activeSince(ctx.memo, "unhealthySince", firing, ctx.now, burst.since);

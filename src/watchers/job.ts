@@ -6,7 +6,7 @@ import { anomalyFor, findCondition, parseTime, plural, ref } from "./util.ts";
 const KIND = "Job";
 
 export function evaluateJob(job: KubeObject, ctx: RuleContext): Anomaly[] {
-  if (!ctx.config.bool("RULE_JOB_FAILED")) return [];
+  if (!ctx.settings.jobFailed) return [];
   const failed = findCondition(job, "Failed");
   const since = parseTime(failed?.lastTransitionTime);
   if (failed?.status !== "True" || since === undefined) return [];

@@ -21,7 +21,7 @@ function notReady(node: KubeObject, ctx: RuleContext, cordoned: boolean): Anomal
   const ready = findCondition(node, "Ready");
   const since = parseTime(ready?.lastTransitionTime);
   if (!ready || ready.status === "True" || since === undefined) return [];
-  if (!lasted(ctx, since, ctx.config.ms("RULE_NODE_NOT_READY_FOR"))) return [];
+  if (!lasted(ctx, since, ctx.settings.nodeNotReadyForMs)) return [];
   const age = ctx.now - since;
   const state = ready.status === "Unknown" ? "not reporting (Ready=Unknown)" : "NotReady";
   const cordon = cordoned ? " The node is also cordoned (unschedulable)." : "";
@@ -62,8 +62,8 @@ function pressure(node: KubeObject): Anomaly[] {
  * node itself states, so transitions seen late or after a restart still land at the right time.
  */
 function readinessFlapping(node: KubeObject, ctx: RuleContext): Anomaly[] {
-  const windowMs = ctx.config.ms("RULE_NODE_FLAP_WINDOW");
-  const threshold = ctx.config.num("RULE_NODE_FLAP_COUNT");
+  const windowMs = ctx.settings.nodeFlapWindowMs;
+  const threshold = ctx.settings.nodeFlapCount;
   const ready = findCondition(node, "Ready");
   let transitions = (ctx.memo.readyTransitions as Transition[] | undefined) ?? [];
   if (ready) {

@@ -110,7 +110,7 @@ function stuckWaiting(pod: KubeObject, ctx: RuleContext, node: string): Anomaly[
 
 /** OOMKilled / Error / StartError in the current or last terminated state, while it is recent. */
 function recentCrashes(pod: KubeObject, ctx: RuleContext, node: string): Anomaly[] {
-  const windowMs = ctx.config.ms("RULE_POD_RESTART_WINDOW");
+  const windowMs = ctx.settings.podRestartWindowMs;
   const latest = new Map<string, { at: number; text: string }>();
   for (const { status, label } of containerStatuses(pod)) {
     for (const t of [status.state?.terminated, status.lastState?.terminated]) {
@@ -143,8 +143,8 @@ function lastExit(pod: KubeObject): { at: number; text: string } | undefined {
 
 /** ≥ RULE_POD_RESTART_COUNT restarts within RULE_POD_RESTART_WINDOW, from restartCount samples. */
 function restartRate(pod: KubeObject, ctx: RuleContext, node: string): Anomaly[] {
-  const windowMs = ctx.config.ms("RULE_POD_RESTART_WINDOW");
-  const threshold = ctx.config.num("RULE_POD_RESTART_COUNT");
+  const windowMs = ctx.settings.podRestartWindowMs;
+  const threshold = ctx.settings.podRestartCount;
   const total = containerStatuses(pod).reduce((n, s) => n + (s.status.restartCount ?? 0), 0);
   const list = recordSample(ctx.memo, "restarts", ctx.now, total, windowMs);
   let inWindow = increaseWithin(list, ctx.now, windowMs, total);
@@ -179,7 +179,7 @@ function notReady(pod: KubeObject, ctx: RuleContext, node: string): Anomaly[] {
   const ready = findCondition(pod, "Ready");
   const since = parseTime(ready?.lastTransitionTime);
   if (ready?.status !== "False" || since === undefined) return [];
-  if (!lasted(ctx, since, ctx.config.ms("RULE_POD_NOT_READY_FOR"))) return [];
+  if (!lasted(ctx, since, ctx.settings.podNotReadyForMs)) return [];
   const age = ctx.now - since;
   const unready = containerStatuses(pod).filter((s) => !s.init && s.status.ready === false).map((s) => s.status.name);
   const which = unready.length ? ` Unready containers: ${unready.join(", ")}.` : "";
@@ -201,7 +201,7 @@ function pendingTooLong(pod: KubeObject, ctx: RuleContext, node: string): Anomal
   const unschedulable = scheduled?.status === "False" && scheduled.reason === "Unschedulable";
   const since = (unschedulable ? parseTime(scheduled.lastTransitionTime) : undefined) ?? creationTime(pod);
   if (since === undefined) return [];
-  if (!lasted(ctx, since, ctx.config.ms("RULE_POD_PENDING_FOR"))) return [];
+  if (!lasted(ctx, since, ctx.settings.podPendingForMs)) return [];
   const age = ctx.now - since;
   const message = unschedulable
     ? `Pod cannot be scheduled for ${formatAge(age)}: ${scheduled.message ?? "no node fits"}. Check resource requests, node selectors, taints/tolerations and whether nodes are cordoned or NotReady.`
@@ -228,7 +228,7 @@ function evicted(pod: KubeObject, ctx: RuleContext, node: string): Anomaly[] {
   const objectTime = disruption ?? (finished.length ? Math.max(...finished) : undefined);
   const since = activeSince(ctx.memo, "evictedSince", isEvicted, ctx.now, objectTime);
   // Evicted pods linger until garbage-collected; report the eviction, not the leftover object, for a while.
-  if (since === undefined || !withinWindow(ctx, since, ctx.config.ms("RULE_POD_EVICTED_WINDOW"))) return [];
+  if (since === undefined || !withinWindow(ctx, since, ctx.settings.podEvictedWindowMs)) return [];
   return [
     anomalyFor(pod, KIND, {
       reason: "Evicted",
@@ -244,7 +244,7 @@ function evicted(pod: KubeObject, ctx: RuleContext, node: string): Anomaly[] {
 function stuckTerminating(pod: KubeObject, ctx: RuleContext, node: string): Anomaly[] {
   // deletionTimestamp is already "requested time + grace period": past it, the kubelet is late.
   const deadline = parseTime(pod.metadata.deletionTimestamp);
-  if (deadline === undefined || !lasted(ctx, deadline, ctx.config.ms("RULE_POD_TERMINATING_FOR"))) return [];
+  if (deadline === undefined || !lasted(ctx, deadline, ctx.settings.podTerminatingForMs)) return [];
   const finalizers: string[] = (pod.metadata.finalizers as string[] | undefined) ?? [];
   const why = finalizers.length ? ` Finalizers still set: ${finalizers.join(", ")}.` : "";
   return [

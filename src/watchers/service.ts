@@ -28,7 +28,7 @@ export function evaluateService(svc: KubeObject, ctx: RuleContext): Anomaly[] {
   const r = endpointReadiness(namespace, name, ctx.cache);
   // Endpoint objects carry no "ready since"; the last-change annotation bounds it, else first observation.
   const since = activeSince(ctx.memo, "emptySince", r.ready === 0, ctx.now, r.lastChange);
-  if (since === undefined || !lasted(ctx, since, ctx.config.ms("RULE_ENDPOINTS_EMPTY_FOR"))) return [];
+  if (since === undefined || !lasted(ctx, since, ctx.settings.endpointsEmptyForMs)) return [];
   const age = ctx.now - since;
   const selector = Object.entries(svc.spec.selector as Record<string, string>)
     .map(([k, v]) => `${k}=${v}`)

@@ -1,9 +1,9 @@
 // The contract between a watcher plugin (one file per kind) and the rest of the controller.
 // Rules are pure: (object, context with an injected clock and per-object memory) -> anomalies.
-import type { Config } from "../config/load.ts";
 import type { CacheView } from "../kube/objects.ts";
 import type { KubeObject, ResourceRef } from "../kube/types.ts";
 import type { Anomaly } from "../model/anomaly.ts";
+import type { RuleSettings } from "./settings.ts";
 
 // Re-exported for the plugins: the domain types live in src/model/, the cache view in src/kube/objects.ts.
 export { anomalyKey, type Anomaly, type Severity } from "../model/anomaly.ts";
@@ -12,7 +12,8 @@ export type { CacheView };
 export interface RuleContext {
   /** Injected clock, ms since epoch. */
   now: number;
-  config: Config;
+  /** The rules' thresholds and windows, parsed once from the configuration at start-up. */
+  settings: RuleSettings;
   cache: CacheView;
   /**
    * Per-object memory owned by this kind's rules, kept between evaluations of the same object

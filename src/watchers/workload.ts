@@ -21,7 +21,7 @@ export interface ReplicaCounts {
 export function unavailableReplicas(obj: KubeObject, kind: string, c: ReplicaCounts, ctx: RuleContext): Anomaly[] {
   const short = c.desired > 0 && (c.ready < c.desired || c.unavailable > 0);
   const since = activeSince(ctx.memo, "unavailableSince", short, ctx.now, c.shortSince);
-  if (since === undefined || !lasted(ctx, since, ctx.config.ms("RULE_DEPLOYMENT_UNAVAILABLE_FOR"))) return [];
+  if (since === undefined || !lasted(ctx, since, ctx.settings.deploymentUnavailableForMs)) return [];
   const age = ctx.now - since;
   const missing = Math.max(c.desired - c.ready, c.unavailable);
   return [
@@ -39,12 +39,12 @@ export function unavailableReplicas(obj: KubeObject, kind: string, c: ReplicaCou
 
 /** UnreadyReplicaRatio: unready/desired ≥ DIAGNOSIS_UNREADY_REPLICA_PERCENT for DIAGNOSIS_UNREADY_THRESHOLD_DURATION. */
 export function unreadyRatio(obj: KubeObject, kind: string, c: ReplicaCounts, ctx: RuleContext): Anomaly[] {
-  const threshold = ctx.config.num("DIAGNOSIS_UNREADY_REPLICA_PERCENT");
+  const threshold = ctx.settings.unreadyReplicaRatio;
   const unready = Math.max(0, c.desired - c.ready);
   const ratio = c.desired > 0 ? unready / c.desired : 0;
   const high = c.desired > 0 && unready > 0 && ratio >= threshold;
   const since = activeSince(ctx.memo, "unreadyRatioSince", high, ctx.now, c.shortSince);
-  if (since === undefined || !lasted(ctx, since, ctx.config.ms("DIAGNOSIS_UNREADY_THRESHOLD_DURATION"))) return [];
+  if (since === undefined || !lasted(ctx, since, ctx.settings.unreadyThresholdMs)) return [];
   return [
     anomalyFor(obj, kind, {
       reason: "UnreadyReplicaRatio",
@@ -65,7 +65,7 @@ export function generationNotObserved(obj: KubeObject, kind: string, ctx: RuleCo
   const behind = typeof generation === "number" && generation > observed;
   // A brand-new object (generation 1) has been waiting since it was created.
   const since = activeSince(ctx.memo, "generationSince", behind, ctx.now, generation === 1 ? creationTime(obj) : undefined);
-  if (since === undefined || !lasted(ctx, since, ctx.config.ms("RULE_GENERATION_OBSERVED_GRACE"))) return [];
+  if (since === undefined || !lasted(ctx, since, ctx.settings.generationObservedGraceMs)) return [];
   return [
     anomalyFor(obj, kind, {
       reason: "GenerationNotObserved",

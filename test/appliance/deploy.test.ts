@@ -11,7 +11,7 @@ import { ConfigMap, Namespace, Secret, ServiceAccount } from "kubernetes-models/
 import { DaemonSet, Deployment } from "kubernetes-models/apps/v1";
 import { ClusterRole, ClusterRoleBinding, Role, RoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1";
 import { buildOci, type Arch } from "../../image/oci/build-oci.ts";
-import { SCHEMA } from "../../src/config/schema.ts";
+import { SCHEMA, type KeyDecl } from "../../src/config/schema.ts";
 import { PLUGINS } from "../../src/watchers/registry.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
@@ -99,7 +99,7 @@ describe("deploy/ manifests", () => {
   test("ConfigMap: every seed key, only known non-secret keys, and check-config accepts it with the Secret", async () => {
     const cm = one("ConfigMap", "neurocontroller-config").data as Record<string, string>;
     const secret = one("Secret", "neurocontroller-credentials").stringData as Record<string, string>;
-    const known = new Map(SCHEMA.map((k) => [k.key, k]));
+    const known = new Map<string, KeyDecl>(SCHEMA.map((k) => [k.key, k]));
     const seed = SCHEMA.filter((k) => !k.secret && /^(DIAGNOSIS_|MAIL_|KUBERNETES_API_HEALTH_CHECK_INTERVAL$|ENABLE_(EMAIL|SLACK)_ALERT$|SLACK_)/.test(k.key));
     for (const k of seed) expect(Object.keys(cm)).toContain(k.key);
     for (const k of Object.keys(cm)) expect(`${k}: ${known.has(k) ? (known.get(k)!.secret ? "secret" : "ok") : "unknown"}`).toBe(`${k}: ok`);

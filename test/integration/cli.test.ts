@@ -96,6 +96,28 @@ for (const flavor of FLAVORS) {
       expect(r.err).toContain('NEURO_HTTP_ADDR="localhost": expected host:port');
     });
 
+    test("check-config and the controller refuse the same bad channel, enum and duration values with the same message", async () => {
+      const bad = {
+        MQTT_URL: "mqtt//nc:planted-pw-6Tb@broker:1883",
+        MQTT_CA_FILE: "/nonexistent/ca.pem",
+        MAIL_SMTP_TLS: "bogus",
+        ALERT_LEVEL_STRICT_SEVERITY: "extreme",
+        NEURO_LOG_LEVEL: "loud",
+        KUBERNETES_API_HEALTH_CHECK_INTERVAL: "25d",
+      };
+      const check = await run(flavor, ["check-config"], bad);
+      expect(check.code).toBe(2);
+      for (const key of Object.keys(bad)) expect(check.err).toContain(`${key}=`);
+      expect(check.err).toContain('KUBERNETES_API_HEALTH_CHECK_INTERVAL="25d": expected a duration');
+      expect(check.err).toContain("of at most 1h");
+      expect(check.err).not.toContain("planted-pw-6Tb");
+      expect(check.out).not.toContain("configuration is valid");
+      // The controller stops before touching the cluster (exit 2), with the very same lines.
+      const controller = await run(flavor, ["controller", "--kubeconfig", sim.kubeconfig()], bad);
+      expect(controller.code).toBe(2);
+      expect(controller.err.trim()).toBe(check.err.trim());
+    });
+
     test("version and help", async () => {
       const v = await run(flavor, ["version", "--json"]);
       expect(v.code).toBe(0);

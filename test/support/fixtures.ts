@@ -4,6 +4,7 @@ import { Config } from "../../src/config/load.ts";
 import type { KubeObject } from "../../src/kube/types.ts";
 import type { CacheView } from "../../src/kube/objects.ts";
 import type { RuleContext } from "../../src/watchers/types.ts";
+import { ruleSettings } from "../../src/watchers/settings.ts";
 
 /** Fixed epoch used by tests: 2025-06-09T08:00:00Z. */
 export const T0 = Date.parse("2025-06-09T08:00:00Z");
@@ -211,7 +212,7 @@ export function memCache(objects: KubeObject[] = []): CacheView & { put(o: KubeO
  * per-object memory does.
  */
 export function ruleContext(o: { config?: Record<string, string>; cache?: CacheView; nowMs?: number } = {}) {
-  const ctx: RuleContext = { now: T0 + (o.nowMs ?? 0), config: Config.with(o.config ?? {}), cache: o.cache ?? memCache(), memo: {} };
+  const ctx: RuleContext = { now: T0 + (o.nowMs ?? 0), settings: ruleSettings(Config.with(o.config ?? {})), cache: o.cache ?? memCache(), memo: {} };
   return {
     ctx,
     /** Moves the clock to T0 + offset and returns the context. */

@@ -9,6 +9,7 @@ import { objectKey } from "../../../src/kube/types.ts";
 import { PLUGINS } from "../../../src/watchers/registry.ts";
 import type { WatcherPlugin } from "../../../src/watchers/types.ts";
 import { T0, at, condition, container, deployment, endpointSlice, event, min, node, pod, sec, service } from "../../support/fixtures.ts";
+import { ruleSettings } from "../../../src/watchers/settings.ts";
 
 const config = Config.with({});
 const TICK = sec(5);
@@ -37,7 +38,7 @@ function harness(plugins: WatcherPlugin[] = PLUGINS) {
     caches.register(kind, m);
   }
   const collector = new Collector();
-  const evaluator = new Evaluator(plugins, config, caches, collector);
+  const evaluator = new Evaluator(plugins, ruleSettings(config), caches, collector);
   return {
     evaluator,
     collector,

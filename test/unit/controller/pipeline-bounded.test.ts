@@ -10,6 +10,7 @@ import type { KubeObject } from "../../../src/kube/types.ts";
 import { objectKey } from "../../../src/kube/types.ts";
 import { PLUGINS } from "../../../src/watchers/registry.ts";
 import { T0, container, pod, sec } from "../../support/fixtures.ts";
+import { ruleSettings } from "../../../src/watchers/settings.ts";
 
 test("10,000 pod updates leave the pools bounded and every distinct anomaly logged once", () => {
   const config = Config.with({ NEURO_RAW_POOL_MAX: "500", DIAGNOSIS_RETENTION_RAW_DURATION: "60s", DIAGNOSIS_RETENTION_CLEANED_DURATION: "60s" });
@@ -18,7 +19,7 @@ test("10,000 pod updates leave the pools bounded and every distinct anomaly logg
   const caches = new Caches();
   const pods = new Map<string, KubeObject>();
   caches.register("Pod", pods);
-  const evaluator = new Evaluator(PLUGINS, config, caches, collector);
+  const evaluator = new Evaluator(PLUGINS, ruleSettings(config), caches, collector);
   let logged = new Map<string, LoggedEntry>();
   let firingLines = 0;
   const distinctFired = new Set<string>();

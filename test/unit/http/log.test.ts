@@ -51,7 +51,7 @@ describe("logger", () => {
 
   test("secretsOf collects the configured secret values", () => {
     const cfg = Config.with({ MAIL_PASSWORD: "s3cret-pass", SLACK_WEBHOOK_URL: "https://hooks.example/abc" });
-    expect(secretsOf(cfg).sort()).toEqual(["https://hooks.example/abc", "s3cret-pass"]);
+    expect(secretsOf(cfg).sort()).toEqual(["/abc", "https://hooks.example/abc", "s3cret-pass"]); // the webhook's path holds its token
     expect(secretsOf(Config.with())).toEqual([]);
   });
 });
