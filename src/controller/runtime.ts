@@ -11,9 +11,11 @@ import { reconcile } from "../diagnosis/reconcile.ts";
 import { defineControllerMetrics } from "../http/metrics.ts";
 import { startHttpServer } from "../http/server.ts";
 import { KubeClient } from "../kube/client.ts";
-import { chooseResource } from "../kube/discovery.ts";
+import { CountingRejectSink } from "../boundary/reject.ts";
+import { chooseResource, verifyKubernetes } from "../kube/discovery.ts";
 import { ApiHealthMonitor } from "../kube/health.ts";
 import type { Connection } from "../kube/kubeconfig.ts";
+import { NotKubernetesError } from "../kube/schemas.ts";
 import { Informer } from "../kube/informer.ts";
 import { LeaderElector } from "../kube/leader.ts";
 import type { Logger } from "../log.ts";
@@ -61,12 +63,16 @@ export class ControllerRuntime {
   private leaderWhenApiLost = false;
   private writing = false;
   private stopped = false;
+  /** Discovery finished (the server is Kubernetes and the informers exist); until then not ready. */
+  private discovered = false;
+  /** Why discovery has not finished (unreachable, or a server that is not Kubernetes). */
+  private discoveryProblem?: string;
   private readonly now: () => number;
 
   constructor(private readonly opts: RuntimeOptions) {
     const { config, connection, logger } = opts;
     this.now = opts.clock ?? Date.now;
-    this.client = new KubeClient(connection);
+    this.client = new KubeClient(connection, { rejects: new CountingRejectSink(this.metrics.malformedInput, logger) });
     this.cleaner = new Cleaner({
       rawRetentionMs: config.ms("DIAGNOSIS_RETENTION_RAW_DURATION"),
       cleanedRetentionMs: config.ms("DIAGNOSIS_RETENTION_CLEANED_DURATION"),
@@ -144,8 +150,10 @@ export class ControllerRuntime {
       });
       logger.info("http endpoint listening", { url: this.http.url });
     }
+    await this.discoverWithRetry("checking the API server", () => verifyKubernetes(this.client));
     for (const plugin of PLUGINS) {
-      const ref = await this.chooseWithRetry(plugin.resources);
+      if (this.stopped) return;
+      const ref = await this.discoverWithRetry("discovery", () => chooseResource(this.client, plugin.resources));
       if (!ref) {
         logger.warn("kind not served by this API server; its rules are off", { kind: plugin.kind });
         continue;
@@ -162,6 +170,8 @@ export class ControllerRuntime {
       this.caches.register(ref.kind, informer.cache);
       this.informers.push(informer);
     }
+    this.discovered = true;
+    this.discoveryProblem = undefined;
     for (const informer of this.informers) informer.start();
     this.health.start();
     if (this.leader) this.leader.start();
@@ -183,15 +193,19 @@ export class ControllerRuntime {
     if (this.latency.size) this.latency.refresh(now);
   }
 
-  /** Discovery fails while the API server is away; keep trying rather than exiting. */
-  private async chooseWithRetry(candidates: Parameters<typeof chooseResource>[1]) {
+  /**
+   * Discovery fails while the API server is away, or while something that is not Kubernetes answers
+   * at its address: keep trying rather than exiting, and say why in /readyz until it succeeds.
+   */
+  private async discoverWithRetry<T>(what: string, fn: () => Promise<T>): Promise<T | null> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await chooseResource(this.client, candidates);
+        return await fn();
       } catch (e) {
         if (this.stopped) return null;
         const waitMs = Math.min(30_000, 500 * 2 ** attempt);
-        this.opts.logger.warn("discovery failed; retrying", { error: String(e), retryInMs: waitMs });
+        this.discoveryProblem = `${what} failed: ${(e as Error)?.message ?? e}`;
+        this.opts.logger[e instanceof NotKubernetesError ? "error" : "warn"](`${what} failed; retrying`, { error: String(e), retryInMs: waitMs });
         await Bun.sleep(waitMs);
       }
     }
@@ -211,6 +225,7 @@ export class ControllerRuntime {
 
   private readiness(): { ok: boolean; reasons: string[] } {
     const reasons: string[] = [];
+    if (!this.discovered) reasons.push(this.discoveryProblem ?? "discovering the API server's resources");
     for (const i of this.informers) if (!i.synced) reasons.push(`informer ${i.ref.plural} not synced`);
     if (!this.health.ok) reasons.push(`API server unreachable: ${this.health.lastError ?? "unknown"}`);
     return { ok: reasons.length === 0, reasons };

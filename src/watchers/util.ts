@@ -1,5 +1,6 @@
 // Helpers shared by the watcher plugins: timestamps, conditions, the anomaly builder and the small
 // per-object memories (first-observed times, bounded sample series) that windowed rules need.
+import { MAX_ANOMALY_MESSAGE_LENGTH, truncateText } from "../kube/bounds.ts";
 import type { KubeObject, ResourceRef } from "../kube/types.ts";
 import type { Anomaly, RuleContext, Severity } from "./types.ts";
 
@@ -106,7 +107,7 @@ export function anomalyFor(obj: KubeObject, kind: string, f: AnomalyFields): Ano
     reason: f.reason,
     severity: f.severity,
     category: f.category,
-    message: f.message,
+    message: truncateText(f.message, MAX_ANOMALY_MESSAGE_LENGTH),
     eventTime: rfc3339(f.since),
   };
 }

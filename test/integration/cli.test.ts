@@ -71,6 +71,23 @@ for (const flavor of FLAVORS) {
       expect((await run(flavor, ["scan", "--bogus"])).err).toContain("unknown flag --bogus");
     });
 
+    test("scan: a server that is not Kubernetes (HTML, other JSON, garbage) exits 1 saying so, never '0 anomalies'", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "nc-cli-"));
+      for (const [type, body] of [["text/html", "<html><body>It works!</body></html>"], ["application/json", '{"hello":"world"}'], ["application/json", "\u0001garbage"]]) {
+        const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response(body, { headers: { "content-type": type! } }) });
+        try {
+          const kc = join(dir, "kc.yaml");
+          writeFileSync(kc, `apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: "${server.url.origin}"}\nusers:\n- name: u\n  user: {}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n`);
+          const r = await run(flavor, ["scan", "--kubeconfig", kc, "--output", "table"]);
+          expect(r.code).toBe(1);
+          expect(r.err).toContain(`${server.url.origin} does not answer as a Kubernetes API server`);
+          expect(r.err).not.toContain("anomalies in");
+        } finally {
+          server.stop(true);
+        }
+      }
+    });
+
     test("scan: no cluster anywhere exits 1 and says where it looked", async () => {
       const r = await run(flavor, ["scan"], { KUBECONFIG: "/nonexistent/kubeconfig" });
       expect(r.code).toBe(1);
