@@ -4,6 +4,7 @@ import { loadConnection } from "../kube/kubeconfig.ts";
 import { toLogLine } from "../diagnosis/log-writer.ts";
 import { CONFIG_FLAGS_HELP, UsageError, loadCommandConfig, stringFlag } from "./args.ts";
 import { EXIT, type Command } from "./command.ts";
+import { termText } from "../boundary/terminal.ts";
 import { renderTable } from "./table.ts";
 
 export const scanCommand: Command = {
@@ -34,7 +35,8 @@ ${CONFIG_FLAGS_HELP}`,
     try {
       snapshot = await scanCluster(new KubeClient(conn), config, now);
     } catch (e) {
-      console.error(`scan: cannot list the cluster at ${conn.server}: ${(e as Error).message}`);
+      // The message may quote the server's answer: printed as text, never as terminal control.
+      console.error(`scan: cannot list the cluster at ${termText(conn.server)}: ${termText((e as Error)?.message ?? e)}`);
       return EXIT.error;
     }
     if (output === "json") {

@@ -59,6 +59,29 @@ for (const flavor of FLAVORS) {
       nodeReady(sim.store, seeded.nodes[1]!);
     });
 
+    test("scan --output table: escape sequences from a Pod's message are stripped; a number for spec.nodeName prints", async () => {
+      const name = `evil-${flavor}`;
+      sim.store.create({
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name, namespace: "default" },
+        spec: { nodeName: 5, containers: [{ name: "c", image: "x" }] },
+        status: { phase: "Failed", reason: "Evicted", message: "\u001b[2J\u001b]0;pwned\u0007The node was low on memory.\u001b[31m\nFORGED LINE\u009b1m" },
+      });
+      try {
+        const r = await run(flavor, ["scan", "--kubeconfig", sim.kubeconfig(), "--output", "table"]);
+        expect(r.code).toBe(3);
+        const row = r.out.split("\n").find((l) => l.includes(name));
+        expect(row).toMatch(new RegExp(`^WARNING\\s+Pod\\s+default/${name}\\s+5\\s+Evicted\\s+`));
+        expect(row).toContain("The node was low on memory. FORGED LINE");
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: asserting their absence
+        expect(r.out).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+        expect(r.out).not.toContain("pwned");
+      } finally {
+        sim.store.delete("pods", "default", name);
+      }
+    });
+
     test("scan: unreachable cluster exits 1 with the server named; bad flag exits 2", async () => {
       const dir = mkdtempSync(join(tmpdir(), "nc-cli-"));
       const stopped = await startSimulator({ tls: true });
