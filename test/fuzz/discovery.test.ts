@@ -60,4 +60,4 @@ test("discovery: any answers → a well-formed result or NotKubernetesError / th
       expect([typeof r.kind, typeof r.namespaced]).toEqual(["string", "boolean"]);
     }
   });
-});
+}, 60_000);

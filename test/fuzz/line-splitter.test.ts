@@ -44,4 +44,4 @@ test("line-splitter: chunking never changes the lines; over-long lines throw, ne
     for (const line of out) expect(line.length).toBeLessThanOrEqual(MAX);
     if (!threw) expect(out).toEqual(ref.lines);
   });
-});
+}, 60_000);

@@ -63,7 +63,7 @@ test("watch-line: any line parses or is refused (reported once), never throws; a
     expect(["ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"]).toContain(ev.type);
     if (ev.type !== "ERROR" && ev.type !== "BOOKMARK") expectUsable(ev.object);
   });
-});
+}, 60_000);
 
 test("list-item: any item is usable or refused (reported once); strings over the bound are cut", () => {
   fuzz("list-item", 0x5e1f, fc.oneof(object, fc.record({ metadata, message: fc.string({ maxLength: 300 }) })), (item) => {
@@ -81,4 +81,4 @@ test("list-item: any item is usable or refused (reported once); strings over the
       else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) stack.push(k, x);
     }
   });
-});
+}, 60_000);
