@@ -52,6 +52,7 @@ export class ControllerRuntime {
   private readonly latency: LatencyAnomalies;
   private readonly leaderServices: LeaderServices;
   private readonly handover: Handover;
+  private readonly sharedState: SharedLoggedState;
   private readonly store: StateStore;
   private readonly writer: LogWriter;
   private readonly health: ApiHealthMonitor;
@@ -96,7 +97,8 @@ export class ControllerRuntime {
     const ns = config.str("LEADER_LEASE_NAMESPACE");
     const leaseName = config.str("LEADER_LEASE_NAME");
     this.alerting = new AlertingRuntime(config, this.store, new SilenceStore(this.client, ns, `${leaseName}-silences`), this.metrics, logger);
-    this.handover = new Handover(new SharedLoggedState(this.client, ns, `${leaseName}-state`), this.store, this.alerting);
+    this.sharedState = new SharedLoggedState(this.client, ns, `${leaseName}-state`);
+    this.handover = new Handover(this.sharedState, this.store, this.alerting);
     this.leaderServices = new LeaderServices(config, logger, this.alerting, (a) => this.latency.record(a, this.now()));
     const identity = config.str("LEADER_IDENTITY") || `${hostname()}-${process.pid}`;
     this.leading = !config.bool("LEADER_ELECTION");
@@ -251,7 +253,17 @@ export class ControllerRuntime {
     this.writing = true;
     try {
       const now = this.now();
-      publishGauges(this.metrics, { cleaner: this.cleaner, collector: this.collector, writer: this.writer, alerting: this.alerting, informers: this.informers, leading: this.leading, now });
+      publishGauges(this.metrics, {
+        cleaner: this.cleaner,
+        collector: this.collector,
+        writer: this.writer,
+        alerting: this.alerting,
+        informers: this.informers,
+        leading: this.leading,
+        now,
+        kube: this.client.stats,
+        sharedStateDropped: this.sharedState.lastDropped,
+      });
       if (!this.acting || !this.synced) {
         this.store.flush();
         return;

@@ -61,6 +61,9 @@ test("40 events with 1 MiB messages: bounded log lines, state.db, shared-state C
 
   const stateBytes = ["state.db", "state.db-wal"].map((f) => join(ctl.stateDir, f)).filter(existsSync).reduce((n, f) => n + statSync(f).size, 0);
   expect(stateBytes).toBeLessThan(8 * 1024 * 1024);
+  // Every cut is counted in /metrics (the 40 messages at least; the list and the watch may both deliver them).
+  expect(await waitFor(async () => ((await ctl.metric("neurocontroller_input_truncated_total")) ?? 0) >= EVENTS, { message: "input_truncated_total" })).toBe(true);
+  expect(await ctl.metric("neurocontroller_shared_state_dropped_entries")).toBe(0);
   // Peak resident memory: the 40 MiB list is parsed once, nothing keeps the megabytes.
   expect(vmHwmKiB(ctl.proc.pid)).toBeLessThan(600 * 1024);
 });
