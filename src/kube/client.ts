@@ -1,12 +1,12 @@
 // A small Kubernetes API client on Bun fetch. This is the transport that makes the kubeconfig's CA,
 // client certificate/key and insecure-skip-tls-verify work under Bun (fetch's `tls` option), at a few
 // MiB instead of the ~70 MiB @kubernetes/client-node costs.
-import { describeIssues, IGNORE_REJECTS, type RejectSink } from "../boundary/reject.ts";
+import { IGNORE_REJECTS, type RejectSink } from "../boundary/reject.ts";
 import { MAX_FIELD_LENGTH, MAX_WATCH_LINE_LENGTH, truncateLongStrings } from "./bounds.ts";
 import type { Connection } from "./kubeconfig.ts";
 import { apiPath, type KubeObject, type ResourceRef, type WatchEvent } from "./types.ts";
-import { LineSplitter, LineTooLongError, parseWatchLine } from "./lines.ts";
-import { checkObject, ListBody } from "./schemas.ts";
+import { LineTooLongError, WatchLineReader } from "./lines.ts";
+import { checkList } from "./schemas.ts";
 
 export type Query = Record<string, string | number | boolean | undefined>;
 
@@ -208,28 +208,14 @@ export class KubeClient {
     const path = apiPath(ref, opts.namespace);
     const query = { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector };
     const body = await this.request<unknown>("GET", path, { query, signal: opts.signal });
-    const list = ListBody.safeParse(body);
-    if (!list.success) {
+    const list = checkList(body, ref, this.rejects);
+    if ("reason" in list) {
       this.stats.errors++;
-      const reason = `GET ${path}: the answer is not a ${ref.kind} list: ${describeIssues(list.error, 3)}`;
-      this.rejects.reject(`kube.${ref.plural}`, reason, body);
-      throw new KubeApiError(200, "InvalidResponse", reason, undefined);
+      throw new KubeApiError(200, "InvalidResponse", `GET ${path}: ${list.reason}`, undefined);
     }
-    // List items carry no kind/apiVersion on the wire; watch objects do. Normalise once, here.
-    const apiVersion = ref.group ? `${ref.group}/${ref.version}` : ref.version;
-    const items: KubeObject[] = [];
-    for (const raw of list.data.items ?? []) {
-      // One unusable item (no metadata, null) is counted and skipped; the rest of the list is good.
-      const o = checkObject(raw, `kube.${ref.plural}`, this.rejects);
-      if (!o) {
-        this.stats.malformedItems++;
-        continue;
-      }
-      o.apiVersion ??= apiVersion;
-      o.kind ??= ref.kind;
-      items.push(this.bound(o));
-    }
-    return { items, resourceVersion: list.data.metadata?.resourceVersion ?? "" };
+    this.stats.malformedItems += list.refused;
+    for (const o of list.items) this.bound(o);
+    return list;
   }
 
   /**
@@ -281,29 +267,27 @@ export class KubeClient {
       opts.onOpen?.();
       if (!resp.body) return;
       reader = resp.body.getReader();
-      const decoder = new TextDecoder();
-      const lines = new LineSplitter(this.maxWatchLine);
       const source = `kube.${ref.plural}`;
-      const split = (text: string) => {
+      // onEvent's own exceptions propagate unchanged (the stream is closed in finally).
+      const events = new WatchLineReader({
+        maxLine: this.maxWatchLine,
+        source,
+        sink: this.rejects,
+        onEvent: (ev) => onEvent(this.bound(ev)),
+        onMalformed: (line) => {
+          this.stats.malformedLines++;
+          opts.onMalformed?.(line);
+        },
+      });
+      // A line over the maximum: dropped, counted, and the watch restarted (from the last resourceVersion) by the caller.
+      const feed = (step: () => void) => {
         try {
-          return lines.push(text);
+          step();
         } catch (e) {
           if (!(e instanceof LineTooLongError)) throw e;
-          // Dropped, counted, and the watch restarted (from the last resourceVersion) by the caller.
           this.stats.oversizeLines++;
           this.rejects.reject(source, e.message);
           throw new KubeApiError(0, "LineTooLong", `watch ${path}: ${e.message}`);
-        }
-      };
-      // onEvent's own exceptions propagate unchanged (the stream is closed in finally).
-      const deliver = (list: string[]) => {
-        for (const line of list) {
-          const ev = parseWatchLine(line, source, this.rejects);
-          if (ev) onEvent(this.bound(ev));
-          else {
-            this.stats.malformedLines++;
-            opts.onMalformed?.(line);
-          }
         }
       };
       for (;;) {
@@ -316,11 +300,10 @@ export class KubeClient {
         }
         if (chunk.done) break;
         armIdle();
-        deliver(split(decoder.decode(chunk.value, { stream: true })));
+        feed(() => events.push(chunk.value));
         if (opts.signal?.aborted) return;
       }
-      deliver(split(decoder.decode()));
-      deliver(lines.end());
+      feed(() => events.end());
     } finally {
       if (idleTimer) clearTimeout(idleTimer);
       opts.signal?.removeEventListener("abort", onAbort);

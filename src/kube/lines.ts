@@ -82,3 +82,41 @@ export function parseWatchLine(line: string, source = "kube.watch", sink: Reject
   const checked = checkObject(object, source, sink);
   return checked ? { type, object: checked } : null;
 }
+
+export interface WatchLineReaderOptions {
+  maxLine: number;
+  /** RejectSink source for refused lines, e.g. "kube.pods". */
+  source: string;
+  sink: RejectSink;
+  onEvent: (ev: WatchEvent) => void;
+  onMalformed: (line: string) => void;
+}
+
+/** A watch response's bytes → checked events: decoded (UTF-8 split anywhere), framed with a bounded line, parsed. */
+export class WatchLineReader {
+  private readonly decoder = new TextDecoder();
+  private readonly lines: LineSplitter;
+
+  constructor(private readonly opts: WatchLineReaderOptions) {
+    this.lines = new LineSplitter(opts.maxLine);
+  }
+
+  /** One chunk; throws LineTooLongError when a line passes the maximum (the stream must be dropped). */
+  push(bytes: Uint8Array): void {
+    this.deliver(this.lines.push(this.decoder.decode(bytes, { stream: true })));
+  }
+
+  /** The stream ended: what the decoder and splitter still hold. */
+  end(): void {
+    this.deliver(this.lines.push(this.decoder.decode()));
+    this.deliver(this.lines.end());
+  }
+
+  private deliver(list: string[]): void {
+    for (const line of list) {
+      const ev = parseWatchLine(line, this.opts.source, this.opts.sink);
+      if (ev) this.opts.onEvent(ev);
+      else this.opts.onMalformed(line);
+    }
+  }
+}

@@ -3,7 +3,7 @@
 // object. Kind-specific fields are read defensively by each rule; what every part of the controller
 // reads (the identity of an object) must be right here, or the object is counted and skipped.
 import { describeIssues, type RejectSink, z } from "../boundary/reject.ts";
-import type { KubeObject } from "./types.ts";
+import type { KubeObject, ResourceRef } from "./types.ts";
 
 /** A server that answers, but not as Kubernetes does (an HTML page, `{"hello":"world"}`). */
 export class NotKubernetesError extends Error {
@@ -94,4 +94,37 @@ export function checkObject(input: unknown, source: string, sink: RejectSink): K
   if (r.success) return r.data as KubeObject;
   sink.reject(source, describeIssues(r.error), input);
   return null;
+}
+
+/**
+ * A list answer, checked: its usable items (kind/apiVersion filled in, as list items carry none on the
+ * wire) and how many were refused — one unusable item (no metadata, null) skips only itself — or the
+ * reason the body is not a list at all (reported to `sink` under "kube.<plural>").
+ */
+export function checkList(
+  body: unknown,
+  ref: ResourceRef,
+  sink: RejectSink,
+): { items: KubeObject[]; resourceVersion: string; refused: number } | { reason: string } {
+  const source = `kube.${ref.plural}`;
+  const list = ListBody.safeParse(body);
+  if (!list.success) {
+    const reason = `the answer is not a ${ref.kind} list: ${describeIssues(list.error, 3)}`;
+    sink.reject(source, reason, body);
+    return { reason };
+  }
+  const apiVersion = ref.group ? `${ref.group}/${ref.version}` : ref.version;
+  const items: KubeObject[] = [];
+  let refused = 0;
+  for (const raw of list.data.items ?? []) {
+    const o = checkObject(raw, source, sink);
+    if (!o) {
+      refused++;
+      continue;
+    }
+    o.apiVersion ??= apiVersion;
+    o.kind ??= ref.kind;
+    items.push(o);
+  }
+  return { items, resourceVersion: list.data.metadata?.resourceVersion ?? "", refused };
 }
