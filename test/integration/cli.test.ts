@@ -82,6 +82,32 @@ for (const flavor of FLAVORS) {
       }
     });
 
+    test("silence ls: escape sequences and non-strings in a stored silence print as plain text", async () => {
+      const now = Date.now();
+      const hostile = {
+        id: "abc\u001b[2J",
+        matchers: [{ field: "namespace", value: "shop\u001b]0;pwned\u0007" }],
+        startsAt: now - 1000,
+        endsAt: now + 3_600_000,
+        createdBy: 42,
+        comment: "ok\u001b[31m\nFORGED\u009b1m",
+        createdAt: now,
+        updatedAt: now,
+      };
+      const name = `hostile-${flavor}-silences`;
+      sim.store.create({ apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: "kube-system" }, data: { "silences.json": JSON.stringify([hostile]) } });
+      try {
+        const r = await run(flavor, ["silence", "ls", "--kubeconfig", sim.kubeconfig()], { LEADER_LEASE_NAME: name.replace(/-silences$/, "") });
+        expect({ code: r.code, err: r.err }).toEqual({ code: 0, err: "" });
+        const row = r.out.split("\n").find((l) => l.startsWith("abc"));
+        expect(row).toMatch(/^abc\s+active\s+\S+Z\s+42\s+namespace=shop\s+ok FORGED$/);
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: asserting their absence
+        expect(r.out).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+      } finally {
+        sim.store.delete("configmaps", "kube-system", name);
+      }
+    });
+
     test("scan: unreachable cluster exits 1 with the server named; bad flag exits 2", async () => {
       const dir = mkdtempSync(join(tmpdir(), "nc-cli-"));
       const stopped = await startSimulator({ tls: true });
