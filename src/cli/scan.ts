@@ -32,8 +32,9 @@ ${CONFIG_FLAGS_HELP}`,
     }
     const now = Date.now();
     let snapshot;
+    const client = new KubeClient(conn);
     try {
-      snapshot = await scanCluster(new KubeClient(conn), config, now);
+      snapshot = await scanCluster(client, config, now);
     } catch (e) {
       // The message may quote the server's answer: printed as text, never as terminal control.
       console.error(`scan: cannot list the cluster at ${termText(conn.server)}: ${termText((e as Error)?.message ?? e)}`);
@@ -47,6 +48,7 @@ ${CONFIG_FLAGS_HELP}`,
       const total = Object.values(snapshot.listed).reduce((s, n) => s + n, 0);
       console.error(`${snapshot.anomalies.length} anomalies in ${total} objects (${Object.entries(snapshot.listed).map(([k, n]) => `${k} ${n}`).join(", ")})`);
     }
+    if (client.stats.malformedItems) console.error(`skipped ${client.stats.malformedItems} listed objects without usable metadata (malformed)`);
     if (snapshot.skipped.length) console.error(`not served by this API server, skipped: ${snapshot.skipped.join(", ")}`);
     return snapshot.anomalies.length ? EXIT.firing : EXIT.ok;
   },

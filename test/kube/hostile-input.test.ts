@@ -159,3 +159,44 @@ describe("sizes", () => {
     expect(anomaly!.message).toContain("AAAA");
   });
 });
+
+describe("scan with unusable list items", () => {
+  test("the good objects are evaluated and the skipped ones are counted on stderr", async () => {
+    const now = Date.now();
+    const answers: Record<string, unknown> = {
+      "/version": { major: "1", minor: "31", gitVersion: "v1.31.0" },
+      "/api": { kind: "APIVersions", versions: ["v1"] },
+      "/api/v1": { kind: "APIResourceList", groupVersion: "v1", resources: [{ name: "pods", kind: "Pod", namespaced: true, verbs: ["list", "watch"] }] },
+      "/api/v1/pods": {
+        kind: "PodList",
+        metadata: { resourceVersion: "5" },
+        items: [
+          null,
+          { spec: {} },
+          {
+            metadata: { ...meta("evicted"), creationTimestamp: new Date(now - 60_000).toISOString() },
+            spec: { nodeName: "pi-1" },
+            status: { phase: "Failed", reason: "Evicted", message: "low on memory" },
+          },
+        ],
+      },
+    };
+    const server = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: (req) => {
+        const body = answers[new URL(req.url).pathname];
+        return body ? Response.json(body) : new Response("404 page not found", { status: 404 });
+      },
+    });
+    servers.push(server);
+    const kc = join(mkdtempSync(join(tmpdir(), "nc-hostile-")), "kubeconfig");
+    writeFileSync(kc, `apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: "${server.url.origin}"}\nusers:\n- name: u\n  user: {}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n`);
+    const main = join(import.meta.dir, "..", "..", "src", "main.ts");
+    const p = Bun.spawn(["bun", main, "scan", "--kubeconfig", kc, "--output", "json"], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: "/nonexistent" }, stdout: "pipe", stderr: "pipe" });
+    const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    expect(code).toBe(3);
+    expect(out.trim().split("\n").map((l) => JSON.parse(l).reason)).toEqual(["Evicted"]);
+    expect(err).toContain("skipped 2 listed objects without usable metadata");
+  });
+});
