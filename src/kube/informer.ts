@@ -13,6 +13,8 @@ export type InformerHandler = (type: InformerEventType, obj: KubeObject, old?: K
 export interface BackoffOptions {
   initialMs?: number;
   maxMs?: number;
+  /** The delay starts again from initialMs only after this long without a failure (default 60 s, as client-go's reset). */
+  resetAfterMs?: number;
 }
 
 export interface InformerOptions {
@@ -27,7 +29,10 @@ export interface InformerOptions {
   logger?: Logger;
   /** Resume: watch from here instead of listing first (a 410 still falls back to a list). */
   initialResourceVersion?: string;
-  /** Default 250 ms doubling to 30 s, with jitter; reset after a successful list or a received event. */
+  /**
+   * Default 250 ms doubling to 30 s, with jitter; back to 250 ms only after a minute without failures. A
+   * list or an event is no proof of health: a watch that sends one event and then an ERROR must not spin.
+   */
   backoff?: BackoffOptions;
   /** Server-side watch timeout; default random 300–600 s as client-go. */
   watchTimeoutSeconds?: number;
@@ -60,6 +65,8 @@ export class Informer {
   /** ms epoch of the last thing received from the server (list, event or bookmark). */
   lastEventAt?: number;
   lastError?: string;
+  /** The delay chosen before the last restart (ms). */
+  lastBackoffMs?: number;
   private stopped = false;
   private running?: Promise<void>;
   private abort = new AbortController();
@@ -111,6 +118,7 @@ export class Informer {
   private async run(): Promise<void> {
     let needList = !this.resourceVersion;
     let attempt = 0;
+    let lastFailureAt = -Infinity;
     const signal = this.abort.signal;
     while (!this.stopped) {
       let progressed = false;
@@ -120,7 +128,6 @@ export class Informer {
           await this.relist(signal);
           needList = false;
           afterList = true;
-          attempt = 0;
         }
         const opened = Date.now();
         let received = false;
@@ -143,10 +150,7 @@ export class Informer {
           },
           (ev) => {
             if (this.stopped) return;
-            if (!received) {
-              received = true;
-              if (ev.type !== "ERROR") attempt = 0;
-            }
+            received = true;
             this.onWatchEvent(ev);
           },
         );
@@ -166,7 +170,11 @@ export class Informer {
         }
         this.stats.restarts++;
         this.lastError = (e as Error)?.message ?? String(e);
+        const now = Date.now();
+        if (now - lastFailureAt >= (this.opts.backoff?.resetAfterMs ?? 60_000)) attempt = 0; // healthy for a while
+        lastFailureAt = now;
         const delay = backoffDelay(attempt++, this.opts.backoff, this.random);
+        this.lastBackoffMs = delay;
         this.log.warn("list/watch failed; restarting", { error: this.lastError, retryInMs: delay, restarts: this.stats.restarts });
         try {
           this.opts.onRestart?.(e);

@@ -200,3 +200,24 @@ describe("scan with unusable list items", () => {
     expect(err).toContain("skipped 2 listed objects without usable metadata");
   });
 });
+
+describe("backoff", () => {
+  test("a watch that sends one event and then ERROR backs off exponentially (an event is no proof of health)", async () => {
+    const watch = [
+      JSON.stringify({ type: "ADDED", object: { metadata: meta("flap", "2") } }),
+      JSON.stringify({ type: "ERROR", object: { kind: "Status", code: 500, reason: "InternalError", message: "etcd hiccup" } }),
+    ];
+    const client = new KubeClient(fakeApi({ list: { items: [], metadata: { resourceVersion: "1" } }, watch }));
+    const delays: number[] = [];
+    const inf = new Informer(client, PODS, {
+      backoff: { initialMs: 10, maxMs: 160 },
+      random: () => 1, // no jitter: the delay is the full base
+      onRestart: () => delays.push(inf.lastBackoffMs!),
+    });
+    informers.push(inf);
+    inf.start();
+    await waitFor(() => delays.length >= 6, { message: () => `six restarts (delays ${delays})` });
+    expect(delays.slice(0, 6)).toEqual([10, 20, 40, 80, 160, 160]);
+    expect(inf.stats.relists).toBe(1); // a 500 is retried by re-watching, not relisting
+  });
+});
