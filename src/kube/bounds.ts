@@ -34,21 +34,25 @@ export function truncateLongStrings(value: unknown, max = MAX_FIELD_LENGTH): num
     if (Array.isArray(node)) {
       for (let i = 0; i < node.length; i++) {
         const v = node[i];
-        if (typeof v === "string") {
-          if (v.length > max) (node[i] = truncateText(v, max)), cut++;
+        if (typeof v === "string" && v.length > max) {
+          node[i] = truncateText(v, max);
+          cut++;
         } else if (v && typeof v === "object") stack.push(v);
       }
     } else if (node && typeof node === "object") {
       const obj = node as Record<string, unknown>;
       for (const key of Object.keys(obj)) {
-        const v = obj[key];
+        let k = key;
         if (key.length > max) {
+          k = truncateText(key, max);
+          obj[k] = obj[key];
           delete obj[key];
-          obj[truncateText(key, max)] = v;
           cut++;
         }
-        if (typeof v === "string") {
-          if (v.length > max) (obj[key.length > max ? truncateText(key, max) : key] = truncateText(v, max)), cut++;
+        const v = obj[k];
+        if (typeof v === "string" && v.length > max) {
+          obj[k] = truncateText(v, max);
+          cut++;
         } else if (v && typeof v === "object") stack.push(v);
       }
     }
