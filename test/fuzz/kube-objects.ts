@@ -13,6 +13,8 @@ export const FUZZ_NOW = Date.parse("2026-06-01T12:00:00Z");
 const opt = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined, freq: 3 });
 const small = fc.nat({ max: 12 });
 const name = fc.constantFrom("web", "db", "a", "node-1", "node-2", "x".repeat(70), "ünï");
+/** A string field as a broken server may send it: mostly right, sometimes a number or an object (not checked at the boundary). */
+const looseName = fc.oneof({ weight: 6, arbitrary: name }, { weight: 1, arbitrary: fc.oneof(fc.integer(), fc.constant({ o: 1 }), fc.boolean()) });
 const namespace = fc.constantFrom("default", "shop", "kube-system");
 const text = fc.oneof(fc.constantFrom("", " ", "Back-off restarting", "timeout"), fc.string({ maxLength: 30 }));
 /** RFC 3339 within 3 days before now (sometimes a little after), or a malformed time string. */
@@ -62,7 +64,7 @@ const containerStatus = fc.record({ name, ready: opt(fc.boolean()), restartCount
 
 const pod = fc.record({
   metadata: meta(true),
-  spec: opt(fc.record({ nodeName: opt(name), containers: fc.constant([{ name: "c", image: "i" }]) }, { requiredKeys: [] })),
+  spec: opt(fc.record({ nodeName: opt(looseName), containers: fc.constant([{ name: "c", image: "i" }]) }, { requiredKeys: [] })),
   status: opt(
     fc.record(
       {
@@ -129,8 +131,8 @@ const event = fc.record({
   lastTimestamp: opt(time),
   eventTime: opt(time),
   series: opt(fc.record({ count: opt(fc.integer({ min: 1, max: 500 })), lastObservedTime: opt(time) }, { requiredKeys: [] })),
-  involvedObject: fc.record({ kind: fc.constantFrom("Pod", "Node", "Deployment"), name, namespace: opt(namespace) }, { requiredKeys: ["kind", "name"] }),
-  source: opt(fc.record({ host: opt(name), component: opt(fc.constant("kubelet")) }, { requiredKeys: [] })),
+  involvedObject: fc.record({ kind: fc.constantFrom("Pod", "Node", "Deployment"), name: looseName, namespace: opt(namespace) }, { requiredKeys: ["kind", "name"] }),
+  source: opt(fc.record({ host: opt(looseName), component: opt(fc.constant("kubelet")) }, { requiredKeys: [] })),
 });
 
 /** Generated objects per served kind (the kinds the evaluator's caches are keyed by). */
