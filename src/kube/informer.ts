@@ -143,10 +143,8 @@ export class Informer {
             timeoutSeconds,
             signal,
             onOpen: () => this.markSynced(), // a resumed informer is synced once its watch is accepted
-            onMalformed: (line) => {
-              this.stats.malformed++;
-              this.log.warn("malformed watch line skipped", { line: line.slice(0, 200) });
-            },
+            // Counted here; logged (once per interval, truncated) by the client's RejectSink, so a flood cannot flood the log.
+            onMalformed: () => void this.stats.malformed++,
           },
           (ev) => {
             if (this.stopped) return;
