@@ -50,14 +50,17 @@ export const OwnerReference = z.looseObject({
 });
 
 /** The metadata every part of the controller reads. Unknown fields are kept as sent. */
+/** Optional, and null (which Kubernetes itself writes, e.g. `"creationTimestamp": null`) is absent. */
+const absentIfNull = <S extends z.ZodType>(schema: S) => schema.nullish().transform((v) => v ?? undefined);
+
 export const ObjectMeta = z.looseObject({
   name: text.pipe(z.string().min(1, "name is empty")),
-  namespace: text.optional(),
-  uid: text.optional(),
-  resourceVersion: text.optional(),
-  generation: z.number().optional(),
-  creationTimestamp: z.string().optional(),
-  deletionTimestamp: z.string().nullish(),
+  namespace: absentIfNull(text),
+  uid: absentIfNull(text),
+  resourceVersion: absentIfNull(text),
+  generation: absentIfNull(z.number()),
+  creationTimestamp: absentIfNull(z.string()),
+  deletionTimestamp: absentIfNull(z.string()),
   labels: textMap.nullish(),
   annotations: textMap.nullish(),
   ownerReferences: z.array(OwnerReference).nullish(),

@@ -74,14 +74,23 @@ describe("list items and watch lines that cannot be used", () => {
     const list = {
       kind: "PodList",
       metadata: { resourceVersion: "10" },
-      items: [null, {}, { metadata: null }, { metadata: { name: { evil: true } } }, { metadata: meta("good") }, 42],
+      items: [
+        null,
+        {},
+        { metadata: null },
+        { metadata: { name: { evil: true } } },
+        { metadata: meta("good") },
+        42,
+        // Kubernetes itself writes null for unset optional fields: absent, not malformed.
+        { metadata: { ...meta("nullish"), creationTimestamp: null, generation: null, labels: null } },
+      ],
     };
     const client = new KubeClient(fakeApi({ list }), { rejects: sink });
     const inf = new Informer(client, PODS, { backoff: { initialMs: 10, maxMs: 50 } });
     informers.push(inf);
     inf.start();
     await inf.waitForSync();
-    expect([...inf.cache.keys()]).toEqual(["default/good"]);
+    expect([...inf.cache.keys()]).toEqual(["default/good", "default/nullish"]);
     expect(client.stats.malformedItems).toBe(5);
     expect(rejected.filter((r) => r.source === "kube.pods")).toHaveLength(5);
     expect(inf.stats.restarts).toBe(0);
