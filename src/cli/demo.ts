@@ -1,3 +1,4 @@
+import { termText } from "../boundary/terminal.ts";
 import { readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseDuration } from "../config/load.ts";
@@ -58,7 +59,7 @@ function formatLine(l: Record<string, unknown>, tty: boolean): string {
   const colour = (code: number, s: string) => (tty ? `\x1b[${code}m${s}\x1b[0m` : s);
   const status = l.status === "resolved" ? colour(32, "RESOLVED") : colour(l.severity === "critical" ? 31 : 33, "FIRING  ");
   const obj = l.namespace ? `${l.namespace}/${l.name}` : String(l.name);
-  return `${String(l.time).slice(11, 19)} ${status} ${String(l.severity).padEnd(8)} ${l.kind} ${obj} ${l.reason}: ${l.message}`;
+  return `${termText(l.time).slice(11, 19)} ${status} ${termText(l.severity).padEnd(8)} ${termText(l.kind)} ${termText(obj)} ${termText(l.reason)}: ${termText(l.message)}`;
 }
 
 /** Where a demo run keeps its files (see the usage text above). The fallback (controller without a

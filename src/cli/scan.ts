@@ -4,6 +4,7 @@ import { loadConnection } from "../kube/kubeconfig.ts";
 import { toLogLine } from "../diagnosis/log-writer.ts";
 import { CONFIG_FLAGS_HELP, UsageError, loadCommandConfig, stringFlag } from "./args.ts";
 import { EXIT, type Command } from "./command.ts";
+import { termText } from "../boundary/terminal.ts";
 import { renderTable } from "./table.ts";
 
 export const scanCommand: Command = {
@@ -31,10 +32,12 @@ ${CONFIG_FLAGS_HELP}`,
     }
     const now = Date.now();
     let snapshot: Awaited<ReturnType<typeof scanCluster>>;
+    const client = new KubeClient(conn);
     try {
-      snapshot = await scanCluster(new KubeClient(conn), config, now);
+      snapshot = await scanCluster(client, config, now);
     } catch (e) {
-      console.error(`scan: cannot list the cluster at ${conn.server}: ${(e as Error).message}`);
+      // The message may quote the server's answer: printed as text, never as terminal control.
+      console.error(`scan: cannot list the cluster at ${termText(conn.server)}: ${termText((e as Error)?.message ?? e)}`);
       return EXIT.error;
     }
     if (output === "json") {
@@ -45,6 +48,7 @@ ${CONFIG_FLAGS_HELP}`,
       const total = Object.values(snapshot.listed).reduce((s, n) => s + n, 0);
       console.error(`${snapshot.anomalies.length} anomalies in ${total} objects (${Object.entries(snapshot.listed).map(([k, n]) => `${k} ${n}`).join(", ")})`);
     }
+    if (client.stats.malformedItems) console.error(`skipped ${client.stats.malformedItems} listed objects without usable metadata (malformed)`);
     if (snapshot.skipped.length) console.error(`not served by this API server, skipped: ${snapshot.skipped.join(", ")}`);
     return snapshot.anomalies.length ? EXIT.firing : EXIT.ok;
   },

@@ -1,4 +1,5 @@
 import { hostname, userInfo } from "node:os";
+import { termText } from "../boundary/terminal.ts";
 import { formatMatchers, isActive, SilenceError, type Silence } from "../alerting/silence.ts";
 import { SilenceStore } from "../alerting/silence-store.ts";
 import { KubeClient } from "../kube/client.ts";
@@ -16,7 +17,11 @@ function whoami(): string {
   }
 }
 
-const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, "Z");
+/** RFC 3339 to the second; "?" for a value that is not a time (the ConfigMap is writable by others). */
+const iso = (ms: unknown) => {
+  const d = new Date(Number(ms));
+  return Number.isNaN(d.getTime()) ? "?" : d.toISOString().replace(/\.\d+Z$/, "Z");
+};
 
 export const silenceCommand: Command = {
   name: "silence",
@@ -60,11 +65,11 @@ ${CONFIG_FLAGS_HELP}`,
           now,
           { maxDurationMs: config.ms("SILENCE_MAX_DURATION") },
         );
-        console.log(args.flags.get("json") ? JSON.stringify(s) : `silence ${s.id} added: ${formatMatchers(s.matchers)} until ${iso(s.endsAt)}`);
+        console.log(args.flags.get("json") ? JSON.stringify(s) : termText(`silence ${s.id} added: ${formatMatchers(s.matchers)} until ${iso(s.endsAt)}`));
         return EXIT.ok;
       } catch (e) {
         if (!(e instanceof SilenceError)) throw e;
-        console.error(`silence: ${e.problems.join("\n  ")}`);
+        console.error(`silence: ${e.problems.map(termText).join("\n  ")}`);
         return EXIT.usage;
       }
     }
@@ -83,7 +88,7 @@ ${CONFIG_FLAGS_HELP}`,
         console.error(`silence: no active silence with id ${id}`);
         return EXIT.error;
       }
-      for (const s of expired) console.log(`silence ${s.id} expired`);
+      for (const s of expired) console.log(termText(`silence ${s.id} expired`));
       return EXIT.ok;
     }
     const all = await store.list();

@@ -1,3 +1,4 @@
+import { termText } from "../boundary/terminal.ts";
 import { incidentLine } from "../channels/alert-lines.ts";
 import type { AlertGroupData } from "../channels/types.ts";
 import { localStatus } from "../store/local-status.ts";
@@ -45,15 +46,18 @@ ${CONFIG_FLAGS_HELP}`,
       return openCount ? EXIT.firing : EXIT.ok;
     }
     if (fromMqtt) {
-      console.log(`open incidents (MQTT ${config.str("MQTT_TOPIC_PREFIX") || "retained state"}): ${fromMqtt.length}`);
+      console.log(`open incidents (MQTT ${termText(config.str("MQTT_TOPIC_PREFIX")) || "retained state"}): ${fromMqtt.length}`);
       for (const g of fromMqtt) console.log(`  ${incidentLine(g, colour)}`);
     } else if (mqttError) console.error(`MQTT: ${mqttError}`);
     if (local) {
       if (!fromMqtt) {
         console.log(`open incidents (local state): ${local.open.length}`);
-        for (const i of local.open) console.log(`  ${i.incidentId} [${i.level}] ${i.title} — ${i.alertCount} alerts, notified ${new Date(i.deliveredAt).toISOString()}`);
+        for (const i of local.open) {
+          const when = Number.isFinite(Number(i.deliveredAt)) ? new Date(Number(i.deliveredAt)).toISOString() : "?";
+          console.log(`  ${termText(i.incidentId)} [${termText(i.level)}] ${termText(i.title)} — ${termText(i.alertCount)} alerts, notified ${when}`);
+        }
       }
-      for (const [channel, c] of Object.entries(local.outbox)) console.log(`outbox ${channel}: ${c.pending} pending, ${c.dead} dead-lettered`);
+      for (const [channel, c] of Object.entries(local.outbox)) console.log(`outbox ${termText(channel)}: ${c.pending} pending, ${c.dead} dead-lettered`);
     }
     return openCount ? EXIT.firing : EXIT.ok;
   },

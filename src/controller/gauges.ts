@@ -16,6 +16,10 @@ export interface GaugeSources {
   leading: boolean;
   store: StateStore;
   now: number;
+  /** The API client's counters (strings cut to the field bound). */
+  kube?: { truncatedFields: number };
+  /** Entries the last shared-state write left out for lack of room. */
+  sharedStateDropped?: number;
 }
 
 export function publishGauges(m: ControllerMetrics, s: GaugeSources): void {
@@ -30,6 +34,8 @@ export function publishGauges(m: ControllerMetrics, s: GaugeSources): void {
   for (const [channel, n] of Object.entries(s.alerting.pendingByChannel())) m.outboxPending.set({ channel }, n);
   m.anomaliesActive.reset();
   for (const [reason, n] of s.collector.activeByReason()) m.anomaliesActive.set({ reason }, n);
+  if (s.kube) m.inputTruncated.advanceTo(s.kube.truncatedFields);
+  if (s.sharedStateDropped !== undefined) m.sharedStateDropped.set(s.sharedStateDropped);
   const last = Math.max(0, ...s.informers.map((i) => i.lastEventAt ?? 0));
   if (last) m.watchLag.set((s.now - last) / 1000);
 }

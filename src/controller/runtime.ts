@@ -11,9 +11,11 @@ import { LogWriter } from "../diagnosis/log-writer.ts";
 import { defineControllerMetrics } from "../http/metrics.ts";
 import { startHttpServer } from "../http/server.ts";
 import { KubeClient } from "../kube/client.ts";
-import { chooseResource } from "../kube/discovery.ts";
+import { CountingRejectSink } from "../boundary/reject.ts";
+import { chooseResource, verifyKubernetes } from "../kube/discovery.ts";
 import { ApiHealthMonitor } from "../kube/health.ts";
 import type { Connection } from "../kube/kubeconfig.ts";
+import { NotKubernetesError } from "../kube/schemas.ts";
 import { Informer } from "../kube/informer.ts";
 import { abortableSleep } from "../kube/abortable-sleep.ts";
 import { LeaderElector } from "../kube/leader.ts";
@@ -23,7 +25,6 @@ import { StoreLogQueue } from "../store/log-queue.ts";
 import { StateStore } from "../store/state-store.ts";
 import { PLUGINS } from "../watchers/registry.ts";
 import { SilenceStore } from "../alerting/silence-store.ts";
-import { CountingRejectSink } from "../boundary/reject.ts";
 import { AlertingRuntime } from "./alerting-runtime.ts";
 import { TrimmedCache } from "./cache-trim.ts";
 import { Caches, Evaluator } from "./evaluator.ts";
@@ -57,6 +58,7 @@ export class ControllerRuntime {
   private readonly latency: LatencyAnomalies;
   private readonly leaderServices: LeaderServices;
   private readonly handover: Handover;
+  private readonly sharedState: SharedLoggedState;
   private readonly store: StateStore;
   private readonly writer: LogWriter;
   private readonly health: ApiHealthMonitor;
@@ -70,17 +72,20 @@ export class ControllerRuntime {
   private apiLostBeforeLeader = false;
   private everLed = false;
   private servicesOn = false;
-  private discovering = true;
   private writing = false;
   private stopped = false;
   private readonly abort = new AbortController();
   private readonly log: LogOutput;
+  /** Discovery finished (the server is Kubernetes and the informers exist); until then not ready. */
+  private discovered = false;
+  /** Why discovery has not finished (unreachable, or a server that is not Kubernetes). */
+  private discoveryProblem?: string;
   private readonly now: () => number;
 
   constructor(private readonly opts: RuntimeOptions) {
     const { config, connection, logger } = opts;
     this.now = opts.clock ?? Date.now;
-    this.client = new KubeClient(connection);
+    this.client = new KubeClient(connection, { rejects: new CountingRejectSink(this.metrics.malformedInput, logger) });
     this.cleaner = new Cleaner({
       rawRetentionMs: config.ms("DIAGNOSIS_RETENTION_RAW_DURATION"),
       cleanedRetentionMs: config.ms("DIAGNOSIS_RETENTION_CLEANED_DURATION"),
@@ -108,7 +113,8 @@ export class ControllerRuntime {
     const ns = config.str("LEADER_LEASE_NAMESPACE");
     const leaseName = config.str("LEADER_LEASE_NAME");
     this.alerting = new AlertingRuntime(config, this.store, new SilenceStore(this.client, ns, `${leaseName}-silences`), this.metrics, logger);
-    this.handover = new Handover(new SharedLoggedState(this.client, ns, `${leaseName}-state`), this.store, this.alerting);
+    this.sharedState = new SharedLoggedState(this.client, ns, `${leaseName}-state`);
+    this.handover = new Handover(this.sharedState, this.store, this.alerting);
     this.leaderServices = new LeaderServices(traceBridgeOptionsFromConfig(config, logger), logger, this.alerting, (a) => this.latency.record(a, this.now()), {
       rejects: new CountingRejectSink(this.metrics.malformedInput, logger),
       onHandlerError: (subscription) => this.metrics.handlerErrors.inc({ handler: `mqtt:${subscription}` }),
@@ -187,8 +193,10 @@ export class ControllerRuntime {
     this.syncServices();
     this.every(config.ms("DIAGNOSIS_WRITE_INTERVAL"), () => void this.writeCycle());
     this.every(config.ms("DIAGNOSIS_ALERT_DISPATCH_INTERVAL"), () => void this.alertCycle());
+    await this.discoverWithRetry("checking the API server", () => verifyKubernetes(this.client));
     for (const plugin of PLUGINS) {
-      const ref = await this.chooseWithRetry(plugin.resources);
+      if (this.stopped) return;
+      const ref = await this.discoverWithRetry("discovery", () => chooseResource(this.client, plugin.resources));
       if (this.stopped) return;
       if (!ref) {
         logger.warn("kind not served by this API server; its rules are off", { kind: plugin.kind });
@@ -207,7 +215,8 @@ export class ControllerRuntime {
       this.caches.register(ref.kind, informer.cache);
       this.informers.push(informer);
     }
-    this.discovering = false;
+    this.discovered = true;
+    this.discoveryProblem = undefined;
     for (const informer of this.informers) informer.start();
     this.leader?.start();
     this.every(config.ms("NEURO_EVALUATE_INTERVAL"), () => this.evaluateTick());
@@ -225,15 +234,19 @@ export class ControllerRuntime {
     if (this.latency.size) this.latency.refresh(now);
   }
 
-  /** Discovery fails while the API server is away; keep trying rather than exiting. */
-  private async chooseWithRetry(candidates: Parameters<typeof chooseResource>[1]) {
+  /**
+   * Discovery fails while the API server is away, or while something that is not Kubernetes answers
+   * at its address: keep trying rather than exiting, and say why in /readyz until it succeeds.
+   */
+  private async discoverWithRetry<T>(what: string, fn: () => Promise<T>): Promise<T | null> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await chooseResource(this.client, candidates);
+        return await fn();
       } catch (e) {
         if (this.stopped) return null;
         const waitMs = Math.min(30_000, 500 * 2 ** attempt);
-        this.opts.logger.warn("discovery failed; retrying", { error: String(e), retryInMs: waitMs });
+        this.discoveryProblem = `${what} failed: ${(e as Error)?.message ?? e}`;
+        this.opts.logger[e instanceof NotKubernetesError ? "error" : "warn"](`${what} failed; retrying`, { error: String(e), retryInMs: waitMs });
         await abortableSleep(waitMs, this.abort.signal);
         if (this.stopped) return null;
       }
@@ -272,7 +285,7 @@ export class ControllerRuntime {
    */
   private readiness(): { ok: boolean; reasons: string[]; degraded: string[] } {
     const reasons: string[] = [];
-    if (this.discovering) reasons.push("discovering the API server's resources");
+    if (!this.discovered) reasons.push(this.discoveryProblem ?? "discovering the API server's resources");
     else if (this.informers.length === 0) reasons.push("the API server serves none of the watched kinds");
     for (const i of this.informers) if (!i.synced) reasons.push(`informer ${i.ref.plural} not synced`);
     if (!this.health.ok) reasons.push(`API server unreachable: ${this.health.lastError ?? "not checked yet"}`);
@@ -324,7 +337,18 @@ export class ControllerRuntime {
     } finally {
       this.writing = false;
       // After the write, so the gauges show what is still pending now.
-      publishGauges(this.metrics, { cleaner: this.cleaner, collector: this.collector, writer: this.writer, alerting: this.alerting, informers: this.informers, leading: this.leading, store: this.store, now: this.now() });
+      publishGauges(this.metrics, {
+        cleaner: this.cleaner,
+        collector: this.collector,
+        writer: this.writer,
+        alerting: this.alerting,
+        informers: this.informers,
+        leading: this.leading,
+        store: this.store,
+        now: this.now(),
+        kube: this.client.stats,
+        sharedStateDropped: this.sharedState.lastDropped,
+      });
     }
   }
 

@@ -1,7 +1,7 @@
 // One-shot evaluation: list every watched kind once and run every rule once (`scan`).
 import type { Config } from "../config/load.ts";
 import type { KubeClient } from "../kube/client.ts";
-import { chooseResource } from "../kube/discovery.ts";
+import { chooseResource, verifyKubernetes } from "../kube/discovery.ts";
 import type { KubeObject } from "../kube/types.ts";
 import { objectKey } from "../kube/types.ts";
 import { PLUGINS } from "../watchers/registry.ts";
@@ -22,6 +22,7 @@ export async function scanCluster(client: KubeClient, config: Config, now = Date
   const caches = new Caches();
   const listed: Record<string, number> = {};
   const skipped: string[] = [];
+  await verifyKubernetes(client); // an HTML page or another JSON API is an error, not an empty cluster
   await Promise.all(
     PLUGINS.map(async (plugin) => {
       const ref = await chooseResource(client, plugin.resources);

@@ -168,6 +168,8 @@ export function defineControllerMetrics(registry = new Registry()) {
     malformedCommands: c("malformed_commands_total", "Rejected messages on the MQTT command topic."),
     malformedInput: c("malformed_input_total", "Input refused at a boundary (schema, size, signature), per source.", ["source"]),
     ruleErrors: c("rule_errors_total", "Objects a rule could not evaluate (malformed), per kind.", ["kind"]),
+    inputTruncated: c("input_truncated_total", "Strings from the API server cut to the length bound (messages, annotations, …) before they were kept."),
+    sharedStateDropped: g("shared_state_dropped_entries", "Logged entries left out of the last shared-state ConfigMap write (oldest first) to keep it under 512 KiB."),
   };
 }
 

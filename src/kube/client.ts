@@ -1,9 +1,12 @@
 // A small Kubernetes API client on Bun fetch. This is the transport that makes the kubeconfig's CA,
 // client certificate/key and insecure-skip-tls-verify work under Bun (fetch's `tls` option), at a few
 // MiB instead of the ~70 MiB @kubernetes/client-node costs.
+import { IGNORE_REJECTS, type RejectSink } from "../boundary/reject.ts";
+import { MAX_FIELD_LENGTH, MAX_WATCH_LINE_LENGTH, truncateLongStrings } from "./bounds.ts";
 import type { Connection } from "./kubeconfig.ts";
 import { apiPath, type KubeObject, type ResourceRef, type WatchEvent } from "./types.ts";
-import { LineSplitter, parseWatchLine } from "./lines.ts";
+import { LineTooLongError, WatchLineReader } from "./lines.ts";
+import { checkList } from "./schemas.ts";
 
 export type Query = Record<string, string | number | boolean | undefined>;
 
@@ -60,6 +63,12 @@ export interface WatchOptions extends ListOptions {
 export interface ClientOptions {
   timeoutMs?: number;
   userAgent?: string;
+  /** Where listed or watched objects that cannot be used are reported (source "kube.<plural>"). */
+  rejects?: RejectSink;
+  /** Longest watch line accepted (default MAX_WATCH_LINE_LENGTH); a longer one restarts the watch. */
+  maxWatchLineLength?: number;
+  /** Longest string kept from an object's fields (default MAX_FIELD_LENGTH); longer ones are cut with "…". */
+  maxFieldLength?: number;
 }
 
 export interface HealthResult {
@@ -69,9 +78,14 @@ export interface HealthResult {
 }
 
 export class KubeClient {
-  readonly stats = { requests: 0, errors: 0, watches: 0, malformedLines: 0 };
+  /** malformedLines: watch lines skipped; malformedItems: list items skipped; oversizeLines: watches restarted
+   * for a line over the maximum; truncatedFields: strings cut to maxFieldLength. */
+  readonly stats = { requests: 0, errors: 0, watches: 0, malformedLines: 0, malformedItems: 0, oversizeLines: 0, truncatedFields: 0 };
+  readonly rejects: RejectSink;
   private readonly timeoutMs: number;
   private readonly userAgent: string;
+  private readonly maxWatchLine: number;
+  private readonly maxField: number;
 
   constructor(
     readonly connection: Connection,
@@ -79,6 +93,15 @@ export class KubeClient {
   ) {
     this.timeoutMs = opts.timeoutMs ?? 30_000;
     this.userAgent = opts.userAgent ?? "neurocontroller";
+    this.rejects = opts.rejects ?? IGNORE_REJECTS;
+    this.maxWatchLine = opts.maxWatchLineLength ?? MAX_WATCH_LINE_LENGTH;
+    this.maxField = opts.maxFieldLength ?? MAX_FIELD_LENGTH;
+  }
+
+  /** Strings over the field bound cut in place (the object was just parsed for us). */
+  private bound<T>(obj: T): T {
+    this.stats.truncatedFields += truncateLongStrings(obj, this.maxField);
+    return obj;
   }
 
   private url(path: string, query?: Query): string {
@@ -185,15 +208,15 @@ export class KubeClient {
   async list(ref: ResourceRef, opts: ListOptions = {}): Promise<{ items: KubeObject[]; resourceVersion: string }> {
     const path = apiPath(ref, opts.namespace);
     const query = { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector };
-    const body = await this.request<{ items?: KubeObject[]; metadata?: { resourceVersion?: string } }>("GET", path, { query, signal: opts.signal });
-    // List items carry no kind/apiVersion on the wire; watch objects do. Normalise once, here.
-    const apiVersion = ref.group ? `${ref.group}/${ref.version}` : ref.version;
-    const items = (body?.items ?? []).map((o) => {
-      o.apiVersion ??= apiVersion;
-      o.kind ??= ref.kind;
-      return o;
-    });
-    return { items, resourceVersion: body?.metadata?.resourceVersion ?? "" };
+    const body = await this.request<unknown>("GET", path, { query, signal: opts.signal });
+    const list = checkList(body, ref, this.rejects);
+    if ("reason" in list) {
+      this.stats.errors++;
+      throw new KubeApiError(200, "InvalidResponse", `GET ${path}: ${list.reason}`, undefined);
+    }
+    this.stats.malformedItems += list.refused;
+    for (const o of list.items) this.bound(o);
+    return list;
   }
 
   /**
@@ -245,17 +268,27 @@ export class KubeClient {
       opts.onOpen?.();
       if (!resp.body) return;
       reader = resp.body.getReader();
-      const decoder = new TextDecoder();
-      const lines = new LineSplitter();
+      const source = `kube.${ref.plural}`;
       // onEvent's own exceptions propagate unchanged (the stream is closed in finally).
-      const deliver = (list: string[]) => {
-        for (const line of list) {
-          const ev = parseWatchLine(line);
-          if (ev) onEvent(ev);
-          else {
-            this.stats.malformedLines++;
-            opts.onMalformed?.(line);
-          }
+      const events = new WatchLineReader({
+        maxLine: this.maxWatchLine,
+        source,
+        sink: this.rejects,
+        onEvent: (ev) => onEvent(this.bound(ev)),
+        onMalformed: (line) => {
+          this.stats.malformedLines++;
+          opts.onMalformed?.(line);
+        },
+      });
+      // A line over the maximum: dropped, counted, and the watch restarted (from the last resourceVersion) by the caller.
+      const feed = (step: () => void) => {
+        try {
+          step();
+        } catch (e) {
+          if (!(e instanceof LineTooLongError)) throw e;
+          this.stats.oversizeLines++;
+          this.rejects.reject(source, e.message);
+          throw new KubeApiError(0, "LineTooLong", `watch ${path}: ${e.message}`);
         }
       };
       for (;;) {
@@ -268,11 +301,10 @@ export class KubeClient {
         }
         if (chunk.done) break;
         armIdle();
-        deliver(lines.push(decoder.decode(chunk.value, { stream: true })));
+        feed(() => events.push(chunk.value));
         if (opts.signal?.aborted) return;
       }
-      deliver(lines.push(decoder.decode()));
-      deliver(lines.end());
+      feed(() => events.end());
     } finally {
       if (idleTimer) clearTimeout(idleTimer);
       opts.signal?.removeEventListener("abort", onAbort);

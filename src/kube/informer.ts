@@ -13,11 +13,7 @@ export type InformerHandler = (type: InformerEventType, obj: KubeObject, old?: K
 export interface BackoffOptions {
   initialMs?: number;
   maxMs?: number;
-  /**
-   * The delay starts again from initialMs only after the list/watch ran this long without failing
-   * (default 30 s). Resetting on the first event instead let a watch that sends one event then ERROR
-   * relist several times a second.
-   */
+  /** The delay starts again from initialMs only after this long without a failure (default 60 s, as client-go's reset). */
   resetAfterMs?: number;
 }
 
@@ -35,7 +31,10 @@ export interface InformerOptions {
   logger?: Logger;
   /** Resume: watch from here instead of listing first (a 410 still falls back to a list). */
   initialResourceVersion?: string;
-  /** Default 250 ms doubling to 30 s, with jitter; reset once a list/watch has run without failing for resetAfterMs. */
+  /**
+   * Default 250 ms doubling to 30 s, with jitter; back to 250 ms only after a minute without failures. A
+   * list or an event is no proof of health: a watch that sends one event and then an ERROR must not spin.
+   */
   backoff?: BackoffOptions;
   /** Server-side watch timeout; default random 300–600 s as client-go. */
   watchTimeoutSeconds?: number;
@@ -68,6 +67,8 @@ export class Informer {
   /** ms epoch of the last thing received from the server (list, event or bookmark). */
   lastEventAt?: number;
   lastError?: string;
+  /** The delay chosen before the last restart (ms). */
+  lastBackoffMs?: number;
   private stopped = false;
   private running?: Promise<void>;
   private abort = new AbortController();
@@ -119,9 +120,7 @@ export class Informer {
   private async run(): Promise<void> {
     let needList = !this.resourceVersion;
     let attempt = 0;
-    /** When the loop last resumed after a failure's backoff (undefined before the first failure). */
-    let resumedAt: number | undefined;
-    const resetAfterMs = this.opts.backoff?.resetAfterMs ?? 30_000;
+    let lastFailureAt = -Infinity;
     const signal = this.abort.signal;
     while (!this.stopped) {
       let progressed = false;
@@ -146,10 +145,8 @@ export class Informer {
             timeoutSeconds,
             signal,
             onOpen: () => this.markSynced(), // a resumed informer is synced once its watch is accepted
-            onMalformed: (line) => {
-              this.stats.malformed++;
-              this.log.warn("malformed watch line skipped", { line: line.slice(0, 200) });
-            },
+            // Counted here; logged (once per interval, truncated) by the client's RejectSink, so a flood cannot flood the log.
+            onMalformed: () => void this.stats.malformed++,
           },
           (ev) => {
             if (this.stopped) return;
@@ -173,8 +170,11 @@ export class Informer {
         }
         this.stats.restarts++;
         this.lastError = (e as Error)?.message ?? String(e);
-        if (resumedAt === undefined || Date.now() - resumedAt >= resetAfterMs) attempt = 0; // healthy long enough: start over
+        const now = Date.now();
+        if (now - lastFailureAt >= (this.opts.backoff?.resetAfterMs ?? 60_000)) attempt = 0; // healthy for a while
+        lastFailureAt = now;
         const delay = backoffDelay(attempt++, this.opts.backoff, this.random);
+        this.lastBackoffMs = delay;
         this.log.warn("list/watch failed; restarting", { error: this.lastError, retryInMs: delay, restarts: this.stats.restarts });
         try {
           this.opts.onRestart?.(e);
@@ -182,7 +182,6 @@ export class Informer {
           /* metrics hooks must not break the loop */
         }
         await abortableSleep(delay, signal);
-        resumedAt = Date.now();
       }
     }
   }

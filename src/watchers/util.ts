@@ -1,5 +1,6 @@
 // Helpers shared by the watcher plugins: timestamps, conditions, the anomaly builder and the small
 // per-object memories (first-observed times, bounded sample series) that windowed rules need.
+import { MAX_ANOMALY_MESSAGE_LENGTH, truncateText } from "../kube/bounds.ts";
 import type { KubeObject, ResourceRef } from "../kube/types.ts";
 import type { Anomaly, RuleContext, Severity } from "./types.ts";
 
@@ -62,17 +63,35 @@ export interface AnomalyFields {
   name?: string;
 }
 
+/**
+ * A field of an object as text. Only metadata is checked at the boundary; a kind-specific field the
+ * API types as a string (spec.nodeName, involvedObject.name) may arrive as a number or an object from
+ * a broken server, and an anomaly's fields are strings everywhere downstream (log, state, channels).
+ */
+export function asText(v: unknown): string {
+  if (typeof v === "string") return v;
+  if (v === undefined || v === null) return "";
+  if (typeof v === "object") {
+    try {
+      return JSON.stringify(v) ?? "";
+    } catch {
+      return String(v);
+    }
+  }
+  return String(v);
+}
+
 /** Builds an anomaly about `obj`; `kind` is the plugin's kind because list items carry no `kind`. */
 export function anomalyFor(obj: KubeObject, kind: string, f: AnomalyFields): Anomaly {
   return {
-    kind: f.kind ?? kind,
-    namespace: f.namespace ?? obj.metadata.namespace ?? "",
-    name: f.name ?? obj.metadata.name,
-    node: f.node ?? "",
-    reason: f.reason,
+    kind: asText(f.kind ?? kind),
+    namespace: asText(f.namespace ?? obj.metadata.namespace),
+    name: asText(f.name ?? obj.metadata.name),
+    node: asText(f.node),
+    reason: asText(f.reason),
     severity: f.severity,
     category: f.category,
-    message: f.message,
+    message: truncateText(asText(f.message), MAX_ANOMALY_MESSAGE_LENGTH),
     eventTime: rfc3339(f.since),
   };
 }

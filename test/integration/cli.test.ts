@@ -59,6 +59,55 @@ for (const flavor of FLAVORS) {
       nodeReady(sim.store, seeded.nodes[1]!);
     });
 
+    test("scan --output table: escape sequences from a Pod's message are stripped; a number for spec.nodeName prints", async () => {
+      const name = `evil-${flavor}`;
+      sim.store.create({
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name, namespace: "default" },
+        spec: { nodeName: 5, containers: [{ name: "c", image: "x" }] },
+        status: { phase: "Failed", reason: "Evicted", message: "\u001b[2J\u001b]0;pwned\u0007The node was low on memory.\u001b[31m\nFORGED LINE\u009b1m" },
+      });
+      try {
+        const r = await run(flavor, ["scan", "--kubeconfig", sim.kubeconfig(), "--output", "table"]);
+        expect(r.code).toBe(3);
+        const row = r.out.split("\n").find((l) => l.includes(name));
+        expect(row).toMatch(new RegExp(`^WARNING\\s+Pod\\s+default/${name}\\s+5\\s+Evicted\\s+`));
+        expect(row).toContain("The node was low on memory. FORGED LINE");
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: asserting their absence
+        expect(r.out).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+        expect(r.out).not.toContain("pwned");
+      } finally {
+        sim.store.delete("pods", "default", name);
+      }
+    });
+
+    test("silence ls: escape sequences and non-strings in a stored silence print as plain text", async () => {
+      const now = Date.now();
+      const hostile = {
+        id: "abc\u001b[2J",
+        matchers: [{ field: "namespace", value: "shop\u001b]0;pwned\u0007" }],
+        startsAt: now - 1000,
+        endsAt: now + 3_600_000,
+        createdBy: 42,
+        comment: "ok\u001b[31m\nFORGED\u009b1m",
+        createdAt: now,
+        updatedAt: now,
+      };
+      const name = `hostile-${flavor}-silences`;
+      sim.store.create({ apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: "kube-system" }, data: { "silences.json": JSON.stringify([hostile]) } });
+      try {
+        const r = await run(flavor, ["silence", "ls", "--kubeconfig", sim.kubeconfig()], { LEADER_LEASE_NAME: name.replace(/-silences$/, "") });
+        expect({ code: r.code, err: r.err }).toEqual({ code: 0, err: "" });
+        const row = r.out.split("\n").find((l) => l.startsWith("abc"));
+        expect(row).toMatch(/^abc\s+active\s+\S+Z\s+42\s+namespace=shop\s+ok FORGED$/);
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: asserting their absence
+        expect(r.out).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+      } finally {
+        sim.store.delete("configmaps", "kube-system", name);
+      }
+    });
+
     test("scan: unreachable cluster exits 1 with the server named; bad flag exits 2", async () => {
       const dir = mkdtempSync(join(tmpdir(), "nc-cli-"));
       const stopped = await startSimulator({ tls: true });
@@ -69,6 +118,23 @@ for (const flavor of FLAVORS) {
       expect(r.err).toContain(stopped.url);
       expect((await run(flavor, ["scan", "--output", "yaml"])).code).toBe(2);
       expect((await run(flavor, ["scan", "--bogus"])).err).toContain("unknown flag --bogus");
+    });
+
+    test("scan: a server that is not Kubernetes (HTML, other JSON, garbage) exits 1 saying so, never '0 anomalies'", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "nc-cli-"));
+      for (const [type, body] of [["text/html", "<html><body>It works!</body></html>"], ["application/json", '{"hello":"world"}'], ["application/json", "\u0001garbage"]]) {
+        const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response(body, { headers: { "content-type": type! } }) });
+        try {
+          const kc = join(dir, "kc.yaml");
+          writeFileSync(kc, `apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: "${server.url.origin}"}\nusers:\n- name: u\n  user: {}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n`);
+          const r = await run(flavor, ["scan", "--kubeconfig", kc, "--output", "table"]);
+          expect(r.code).toBe(1);
+          expect(r.err).toContain(`${server.url.origin} does not answer as a Kubernetes API server`);
+          expect(r.err).not.toContain("anomalies in");
+        } finally {
+          server.stop(true);
+        }
+      }
     });
 
     test("scan: no cluster anywhere exits 1 and says where it looked", async () => {
