@@ -55,9 +55,12 @@ export class StoreMirror {
 
   private enqueue(res: SimResource, ev: StoredEvent): void {
     const object = structuredClone(ev.object);
+    // Whether anything but status changed: a status-only write (kubelet, controllers) touches only /status.
+    const strip = (o?: KubeObject) => o && JSON.stringify({ ...o, status: undefined, metadata: { ...o.metadata, resourceVersion: undefined } });
+    const mainChanged = ev.type !== "MODIFIED" || strip(ev.prev) !== strip(ev.object);
     this.pending++;
     this.queue = this.queue
-      .then(() => this.apply(res, ev.type, object))
+      .then(() => this.apply(res, ev.type, object, mainChanged))
       .catch((e) => void this.errors.push(`${ev.type} ${res.plural} ${object.metadata.namespace ?? ""}/${object.metadata.name}: ${e}`))
       .finally(() => void this.pending--);
   }
@@ -109,6 +112,8 @@ export class StoreMirror {
     for (const subset of out.subsets ?? []) {
       for (const a of [...(subset.addresses ?? []), ...(subset.notReadyAddresses ?? [])]) if (a.targetRef?.uid) a.targetRef.uid = mapUid(a.targetRef.uid);
     }
+    // Fields the server defaulted or an admission plugin added (a pod's tolerations) are kept: some may not be removed.
+    if (current && (current as any).spec && out.spec) out.spec = { ...(current as any).spec, ...out.spec };
     if (res.plural === "services" && out.spec) {
       // clusterIP is allocated from this server's range and immutable afterwards.
       if (current) {
@@ -134,7 +139,7 @@ export class StoreMirror {
     if (r.status !== 201 && r.status !== 409) throw new Error(`create namespace ${ns}: ${r.status}`);
   }
 
-  private async apply(res: SimResource, type: string, o: KubeObject): Promise<void> {
+  private async apply(res: SimResource, type: string, o: KubeObject, mainChanged: boolean): Promise<void> {
     const ns = res.namespaced ? o.metadata.namespace ?? "default" : undefined;
     const name = o.metadata.name;
     if (type === "DELETED") {
@@ -151,8 +156,10 @@ export class StoreMirror {
       }
       if (created.status !== 201) throw new Error(`POST ${this.path(res, ns)} → ${created.status} ${created.body?.message}`);
       current = created.body;
-    } else {
+    } else if (mainChanged) {
       current = await this.must("PUT", this.path(res, ns, name), this.translate(res, o, got.body), [200]);
+    } else {
+      current = got.body;
     }
     if (o.metadata.uid) this.uids.set(o.metadata.uid, current.metadata.uid!);
     await this.writeStatus(res, o, current);
