@@ -152,7 +152,8 @@ async function collection(ctx: RouteContext, t: Target, req: Request, resp: Serv
     const watch = t.watchPath || q.get("watch") === "true" || q.get("watch") === "1";
     if (!watch) return ok(listBody(ctx, t, q));
     const rv = q.get("resourceVersion") ?? undefined;
-    if (rv && !/^\d+$/.test(rv)) throw badRequest(`invalid resource version: ${rv}`);
+    // As kube-apiserver 1.20's watch cache: a 500 without a reason, Go's ParseUint error in the message.
+    if (rv && !/^\d+$/.test(rv)) throw new SimError(500, `resourceVersion: Invalid value: "${rv}": strconv.ParseUint: parsing "${rv}": invalid syntax`, "");
     const match = requestMatcher(t.res, t.ns, q.get("labelSelector"), q.get("fieldSelector"));
     ctx.hub.start(resp, {
       res: t.res,
@@ -169,7 +170,7 @@ async function collection(ctx: RouteContext, t: Target, req: Request, resp: Serv
     const obj = await readJson(req);
     checkIdentity(t, obj, false);
     // As kube-apiserver: a resourceVersion on create is refused (500 from the storage layer), and the namespace must exist.
-    if (obj.metadata.resourceVersion) throw new SimError(500, "resourceVersion should not be set on objects to be created");
+    if (obj.metadata.resourceVersion) throw new SimError(500, "resourceVersion should not be set on objects to be created", "");
     if (t.ns && !namespaceExists(ctx, t.ns)) throw notFound("namespaces", "", t.ns);
     resetStatusOnCreate(t, obj);
     return ok(ctx.store.create(obj), 201);

@@ -14,7 +14,7 @@ export interface ApiTarget {
   real: boolean;
   k: Api;
   url: string;
-  /** Forget watch history: etcd compaction on the real server, the simulator's compact fault. */
+  /** Forget watch history: the simulator's compact fault; on the real server etcd compaction + restart (new watch cache). */
   compact(): Promise<void>;
   /** A fresh namespace for one test (namespaces are never deleted: no namespace controller runs). */
   namespace(prefix?: string): Promise<string>;
@@ -48,7 +48,11 @@ export async function startTarget(name: TargetName, simOpts: Parameters<typeof s
       real: true,
       k: api({ url: kas.url, certs: kas.certs }),
       url: kas.url,
-      compact: async () => void (await kas.compact()),
+      // The watch cache keeps serving history after an etcd compaction; a restart starts a new cache after it.
+      compact: async () => {
+        await kas.compact();
+        await kas.restart();
+      },
       pdbApiVersion: "policy/v1beta1",
       kas,
       stop: () => kas.stop(),
