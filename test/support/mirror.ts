@@ -143,7 +143,10 @@ export class StoreMirror {
     const ns = res.namespaced ? o.metadata.namespace ?? "default" : undefined;
     const name = o.metadata.name;
     if (type === "DELETED") {
-      await this.must("DELETE", `${this.path(res, ns, name)}?gracePeriodSeconds=0`, { gracePeriodSeconds: 0 }, [200, 202, 404]);
+      // Background propagation, as kubectl sends: batch/v1 Jobs default to orphaning, which adds the `orphan` finalizer
+      // that only the garbage collector (kube-controller-manager, not running here) removes.
+      const opts = { gracePeriodSeconds: 0, propagationPolicy: "Background" };
+      await this.must("DELETE", `${this.path(res, ns, name)}?gracePeriodSeconds=0`, opts, [200, 202, 404]);
       return;
     }
     const got = await this.call("GET", this.path(res, ns, name));
