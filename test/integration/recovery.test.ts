@@ -64,7 +64,11 @@ for (const { cluster: kind, flavor } of CLUSTER_CASES) {
     });
 
     test("controller restarted: nothing already logged is repeated; what changed while it was down is logged once", async () => {
-      const node = seeded.nodes[1]!; // still NotReady from the previous test
+      const node = seeded.nodes[1]!; // still NotReady from the previous test (which runs against the simulator only)
+      if (kind !== "simulator") {
+        nodeNotReady(cluster.store, node);
+        await ctl.line({ kind: "Node", name: node, reason: "NodeNotReady", status: "firing" });
+      }
       const podDown = seeded.deployments[3]!.pods[0]!;
       expect(await ctl.stop("SIGTERM")).toBe(0);
       const linesBefore = ctl.lines().length;

@@ -97,10 +97,8 @@ if [ ! -e pkg/generated/openapi/zz_generated.openapi.go ]; then
 fi
 
 log "go build ./cmd/kube-apiserver (a few minutes on 2 cores)"
-ver=k8s.io/kubernetes/vendor/k8s.io/component-base/version
-upstream=${SRC_VERSION%%-*}; upstream=${upstream##*really}
-go build -o "$work/kube-apiserver" -ldflags "-s -w -X $ver.gitVersion=v$upstream -X $ver.gitMajor=${upstream%%.*} \
--X $ver.gitMinor=$(echo "$upstream" | cut -d. -f2) -X $ver.gitTreeState=clean" ./cmd/kube-apiserver
+# /version: Debian's tree carries v1.20.2's gitCommit (faecb196815e…) and reads gitVersion v0.0.0-master+faecb196815e2.
+go build -o "$work/kube-apiserver" -ldflags "-s -w" ./cmd/kube-apiserver
 
 mkdir -p "$(dirname "$BIN")"
 cp "$work/kube-apiserver" "$BIN.tmp"
