@@ -36,14 +36,6 @@ export class StoreMirror {
     }
   }
 
-  /** Replays what the store already holds (seeded before the mirror started) as creates. */
-  replayExisting(): void {
-    for (const res of RESOURCES) {
-      if (SKIP.has(res.plural)) continue;
-      for (const o of this.store.list(res)) this.enqueue(res, { rv: 0, type: "ADDED", object: o });
-    }
-  }
-
   /** Every write so far reached the real server (or failed into `errors`). */
   async idle(timeoutMs = 30_000): Promise<void> {
     await waitFor(() => this.pending === 0, { timeoutMs, message: () => `mirror idle (${this.pending} pending; errors ${this.errors.join("; ")})` });
