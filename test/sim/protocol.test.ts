@@ -448,6 +448,23 @@ for (const name of TARGETS) {
       });
     });
 
+    describe("authentication", () => {
+      const plain = (headers: Record<string, string> = {}) =>
+        fetch(`${t.url}/api/v1/namespaces`, { headers, tls: { ca: t.ca } } as RequestInit);
+      test("no client certificate and no token → 401 Unauthorized Status", async () => {
+        const r = await plain();
+        expect(r.status).toBe(401);
+        expect(r.headers.get("content-type")).toBe("application/json");
+        expect(await r.json()).toMatchObject({ kind: "Status", status: "Failure", reason: "Unauthorized", code: 401 });
+      });
+      test("a wrong bearer token → 401; the right one is served without a client certificate", async () => {
+        expect((await plain({ authorization: "Bearer not-the-token" })).status).toBe(401);
+        const ok = await plain({ authorization: `Bearer ${t.token}` });
+        expect(ok.status).toBe(200);
+        expect(((await ok.json()) as { kind: string }).kind).toBe("NamespaceList");
+      });
+    });
+
     describe("discovery", () => {
       test("/version, /healthz and the groups the controller uses; what 1.20 lacks is absent", async () => {
         const v = (await t.k.json("/version")).body;

@@ -18,6 +18,9 @@ export interface ApiTarget {
   compact(): Promise<void>;
   /** A fresh namespace for one test (namespaces are never deleted: no namespace controller runs). */
   namespace(prefix?: string): Promise<string>;
+  /** The server's CA, and a bearer token it accepts (the simulator's configured token; a static admin token). */
+  ca: string;
+  token: string;
   /** PodDisruptionBudget group/version: policy/v1 in the simulator (K3s 1.31), only policy/v1beta1 in 1.20. */
   pdbApiVersion: string;
   sim?: Simulator;
@@ -30,10 +33,13 @@ let seq = 0;
 export async function startTarget(name: TargetName, simOpts: Parameters<typeof start>[0] = {}): Promise<ApiTarget> {
   let target: Omit<ApiTarget, "namespace">;
   if (name === "simulator") {
-    const sim = await start(simOpts);
+    const token = `sim-${crypto.randomUUID()}`;
+    const sim = await start({ token, ...simOpts });
     target = {
       name,
       real: false,
+      ca: sim.certs!.ca,
+      token,
       k: api(sim),
       url: sim.url,
       compact: async () => sim.faults.compact(),
@@ -46,6 +52,8 @@ export async function startTarget(name: TargetName, simOpts: Parameters<typeof s
     target = {
       name,
       real: true,
+      ca: kas.certs.ca,
+      token: kas.adminToken,
       k: api({ url: kas.url, certs: kas.certs }),
       url: kas.url,
       // The watch cache keeps serving history after an etcd compaction; a restart starts a new cache after it.

@@ -105,7 +105,8 @@ export async function startRealApiServer(opts: { extraArgs?: string[] } = {}): P
     bin, `--etcd-servers=${etcdUrl}`, "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", `--secure-port=${port}`,
     "--insecure-port=0", `--cert-dir=${f("kas-certs")}`, `--tls-cert-file=${join(certs.dir, "server.crt")}`,
     `--tls-private-key-file=${join(certs.dir, "server.key")}`, `--client-ca-file=${certs.caFile}`, `--token-auth-file=${f("tokens.csv")}`,
-    "--authorization-mode=RBAC", "--service-account-issuer=https://kubernetes.default.svc", `--service-account-key-file=${f("sa.key")}`,
+    // As K3s: no anonymous requests (a request without credentials is a 401, not system:anonymous).
+    "--anonymous-auth=false", "--authorization-mode=RBAC", "--service-account-issuer=https://kubernetes.default.svc", `--service-account-key-file=${f("sa.key")}`,
     `--service-account-signing-key-file=${f("sa.key")}`, "--service-cluster-ip-range=10.96.0.0/16",
     // No controller-manager creates `default` service accounts (every Pod would be refused) or PDB status.
     "--disable-admission-plugins=ServiceAccount", "--endpoint-reconciler-type=none", "--profiling=false", "--logtostderr", "--v=0",
