@@ -19,6 +19,8 @@ want openssl:openssl zstd:zstd qemu-aarch64-static:qemu-user-static kubectl:kube
 # object, libbpf1 to load it, bpftool to inspect it, python3 for the traced test child.
 want mosquitto:mosquitto mosquitto_sub:mosquitto-clients mosquitto_pub:mosquitto-clients clang:clang \
   llvm-objdump:llvm bpftool:bpftool python3:python3
+# The real kube-apiserver tier runs Debian's etcd beside it (test/support/real-apiserver.ts).
+[ "${NEURO_REAL_API:-}" = 0 ] || want etcd:etcd-server
 [ -e /usr/include/bpf/bpf_helpers.h ] || need_apt+=(libbpf-dev)
 ls /usr/lib/*/libbpf.so.1 >/dev/null 2>&1 || need_apt+=(libbpf1)
 # The arm64 binary runs under qemu-user with the cross glibc as its sysroot (-L /usr/aarch64-linux-gnu).
@@ -55,6 +57,12 @@ if [ ! -x node_modules/.bin/bun ]; then
   npm ci --no-audit --no-fund >/dev/null || exit 1
 fi
 
+# The real kube-apiserver tier (docs/real-apiserver.md): Debian's kubernetes 1.20.2 built once and cached by source
+# version under /var/cache/neurocontroller-test; the build runs only when it is not cached. NEURO_REAL_API=0 skips the tier.
+if [ "${NEURO_REAL_API:-}" != 0 ] && ! bash test/support/kube-apiserver.sh --cached; then
+  echo "[test] building kube-apiserver for the real API tier (once; cached afterwards)"
+  bash test/support/kube-apiserver.sh >/dev/null || { echo "0 passed, 1 failed"; exit 1; }
+fi
 # Types and lint first: every error is printed with its file and line, and fails the run.
 echo "[test] tsc --noEmit (types) and biome ci (format + lint, biome.json)"
 tsc --noEmit -p . || { echo "[test] type errors above (file(line,col))" >&2; echo "0 passed, 1 failed"; exit 1; }

@@ -140,13 +140,20 @@ function resetStatusOnCreate(t: Target, obj: KubeObject): void {
   else delete obj.status;
 }
 
+/** Namespaces kube-apiserver creates itself, plus any Namespace object (scenarios seeding the store directly skip this check). */
+const SYSTEM_NAMESPACES = new Set(["default", "kube-system", "kube-public", "kube-node-lease"]);
+function namespaceExists(ctx: RouteContext, ns: string): boolean {
+  return SYSTEM_NAMESPACES.has(ns) || ctx.store.get("namespaces", undefined, ns) !== undefined;
+}
+
 async function collection(ctx: RouteContext, t: Target, req: Request, resp: ServerResponse): Promise<Reply> {
   const q = req.url.searchParams;
   if (req.method === "GET") {
     const watch = t.watchPath || q.get("watch") === "true" || q.get("watch") === "1";
     if (!watch) return ok(listBody(ctx, t, q));
     const rv = q.get("resourceVersion") ?? undefined;
-    if (rv && !/^\d+$/.test(rv)) throw badRequest(`invalid resource version: ${rv}`);
+    // As kube-apiserver 1.20's watch cache: a 500 without a reason, Go's ParseUint error in the message.
+    if (rv && !/^\d+$/.test(rv)) throw new SimError(500, `resourceVersion: Invalid value: "${rv}": strconv.ParseUint: parsing "${rv}": invalid syntax`, "");
     const match = requestMatcher(t.res, t.ns, q.get("labelSelector"), q.get("fieldSelector"));
     ctx.hub.start(resp, {
       res: t.res,
@@ -162,7 +169,9 @@ async function collection(ctx: RouteContext, t: Target, req: Request, resp: Serv
   if (req.method === "POST" && (t.ns || !t.res.namespaced)) {
     const obj = await readJson(req);
     checkIdentity(t, obj, false);
-    delete obj.metadata.resourceVersion;
+    // As kube-apiserver: a resourceVersion on create is refused (500 from the storage layer), and the namespace must exist.
+    if (obj.metadata.resourceVersion) throw new SimError(500, "resourceVersion should not be set on objects to be created", "");
+    if (t.ns && !namespaceExists(ctx, t.ns)) throw notFound("namespaces", "", t.ns);
     resetStatusOnCreate(t, obj);
     return ok(ctx.store.create(obj), 201);
   }

@@ -58,7 +58,10 @@ export function statusBody(code: number, message: string, reason = reasonFor(cod
     reason,
     code,
   };
-  if (details) body.details = details;
+  // A plain storage error carries no reason (`reason,omitempty`), e.g. a resourceVersion on create.
+  if (!reason) delete body.reason;
+  // Go's StatusDetails has `group,omitempty`: the core group ("") is absent on the wire.
+  if (details) body.details = details.group === "" ? (({ group: _g, ...rest }) => rest)(details) : details;
   if (code < 400) {
     delete body.message;
     delete body.reason;

@@ -1,16 +1,17 @@
 // Two controllers against one cluster: exactly one is active; when it dies the standby takes over
-// within the lease time and does not repeat what the first one already logged.
+// within the lease time and does not repeat what the first one already logged. Against the simulator and a real
+// kube-apiserver (test/support/cluster.ts: the Lease through coordination.k8s.io/v1 under deploy/rbac.yaml).
 import { afterAll, describe, expect, test } from "bun:test";
-import { startSimulator } from "../../src/sim/index.ts";
 import { crashLoopPod, nodeNotReady, seedHealthyCluster } from "../../src/sim/kit.ts";
-import { ControllerProcess, count, FAST_ENV, FLAVORS, type LogLine } from "../support/controller.ts";
+import { CLUSTER_CASES, startCluster } from "../support/cluster.ts";
+import { ControllerProcess, count, FAST_ENV, type LogLine } from "../support/controller.ts";
 import { waitFor } from "../../testkit/wait.ts";
 
 const leaseMs = 3000; // FAST_ENV.LEADER_LEASE_DURATION
 const retryMs = 500; // FAST_ENV.LEADER_RETRY_PERIOD
 
-for (const flavor of FLAVORS) {
-  describe(`leader election (${flavor})`, () => {
+for (const { cluster: kind, flavor } of CLUSTER_CASES) {
+  describe(`leader election (${kind}, ${flavor})`, () => {
     const started: ControllerProcess[] = [];
     const stops: (() => Promise<unknown>)[] = [];
     afterAll(async () => {
@@ -20,12 +21,15 @@ for (const flavor of FLAVORS) {
 
     test("one leads, the standby takes over after the leader is killed, nothing is logged twice", async () => {
       expect(FAST_ENV.LEADER_LEASE_DURATION).toBe(`${leaseMs / 1000}s`);
-      const sim = await startSimulator({ tls: true, clientCertAuth: true });
-      stops.push(() => sim.stop());
-      const seeded = seedHealthyCluster(sim.store, { nodes: 3, deployments: 3, replicasPerDeployment: 2 });
-      const env = { LEADER_ELECTION: "true", LEADER_IDENTITY: "" };
-      const a = await ControllerProcess.start(flavor, sim.kubeconfig(), { ...env, LEADER_IDENTITY: "node-a" });
-      const b = await ControllerProcess.start(flavor, sim.kubeconfig(), { ...env, LEADER_IDENTITY: "node-b" });
+      const cluster = await startCluster(kind);
+      stops.push(() => cluster.stop());
+      const seeded = seedHealthyCluster(cluster.store, { nodes: 3, deployments: 3, replicasPerDeployment: 2 });
+      await cluster.settle();
+      const ns = cluster.leaderNamespace;
+      const lease = () => cluster.get(`/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/neurocontroller`);
+      const env = { LEADER_ELECTION: "true", LEADER_IDENTITY: "", ...cluster.env };
+      const a = await ControllerProcess.start(flavor, cluster.kubeconfig(), { ...env, LEADER_IDENTITY: "node-a" });
+      const b = await ControllerProcess.start(flavor, cluster.kubeconfig(), { ...env, LEADER_IDENTITY: "node-b" });
       started.push(a, b);
       await Promise.all([a.ready(), b.ready()]);
 
@@ -35,14 +39,13 @@ for (const flavor of FLAVORS) {
         return f[0]! + f[1]! === 1 ? f : undefined;
       }, { message: "exactly one leader" });
       const [leader, standby] = flags[0] === 1 ? [a, b] : [b, a];
-      const lease = sim.store.get("leases", "kube-system", "neurocontroller")!;
-      expect(lease.spec.holderIdentity).toBe(leader === a ? "node-a" : "node-b");
+      expect((await lease()).spec.holderIdentity).toBe(leader === a ? "node-a" : "node-b");
 
       const pod = seeded.deployments[1]!.pods[0]!;
-      crashLoopPod(sim.store, "default", pod);
+      crashLoopPod(cluster.store, "default", pod);
       await leader.line({ kind: "Pod", name: pod, reason: "CrashLoopBackOff", status: "firing" });
       // the leader publishes what it logged before the standby could need it
-      await waitFor(() => sim.store.get("configmaps", "kube-system", "neurocontroller-state")?.data?.["logged.json"]?.includes(`Pod/default/${pod}/CrashLoopBackOff`), {
+      await waitFor(async () => (await cluster.get(`/api/v1/namespaces/${ns}/configmaps/neurocontroller-state`))?.data?.["logged.json"]?.includes(`Pod/default/${pod}/CrashLoopBackOff`), {
         message: "shared logged state",
       });
       expect(standby.lines()).toEqual([]); // a standby evaluates but never writes
@@ -53,7 +56,7 @@ for (const flavor of FLAVORS) {
         message: "standby takes over",
       });
       const node = seeded.nodes[0]!;
-      nodeNotReady(sim.store, node);
+      nodeNotReady(cluster.store, node);
       await standby.line({ kind: "Node", name: node, reason: "NodeNotReady", status: "firing" });
 
       const all: LogLine[] = [...leader.lines(), ...standby.lines()];
@@ -61,7 +64,7 @@ for (const flavor of FLAVORS) {
       expect(count(all, { kind: "Node", name: node, reason: "NodeNotReady", status: "firing" })).toBe(1);
       const keys = all.filter((l) => l.status === "firing").map((l) => `${l.kind}/${l.namespace}/${l.name}/${l.reason}`);
       expect(new Set(keys).size).toBe(keys.length);
-      expect(sim.store.get("leases", "kube-system", "neurocontroller")!.spec.holderIdentity).toBe(standby === a ? "node-a" : "node-b");
+      expect((await lease()).spec.holderIdentity).toBe(standby === a ? "node-a" : "node-b");
     });
   });
 }

@@ -1,10 +1,11 @@
 // The remaining kinds and rules end to end, table-driven: an object in a failing state is created,
-// the controller logs the anomaly, the object is deleted, the controller logs it resolved.
+// the controller logs the anomaly, the object is deleted, the controller logs it resolved. Against the simulator and a
+// real kube-apiserver (test/support/cluster.ts: statuses written through /status).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { KubeObject } from "../../src/kube/types.ts";
-import { startSimulator, type Simulator } from "../../src/sim/index.ts";
 import { seedHealthyCluster } from "../../src/sim/kit.ts";
-import { ControllerProcess, FLAVORS } from "../support/controller.ts";
+import { CLUSTER_CASES, startCluster, type Cluster } from "../support/cluster.ts";
+import { ControllerProcess } from "../support/controller.ts";
 
 interface Case {
   name: string;
@@ -106,29 +107,31 @@ const CASES: Case[] = [
   },
 ];
 
-for (const flavor of FLAVORS) {
-  describe(`more rules end to end (${flavor})`, () => {
-    let sim: Simulator;
+for (const { cluster: kind, flavor } of CLUSTER_CASES) {
+  describe(`more rules end to end (${kind}, ${flavor})`, () => {
+    let cluster: Cluster;
     let ctl: ControllerProcess;
     beforeAll(async () => {
-      sim = await startSimulator({ tls: true, clientCertAuth: true });
-      seedHealthyCluster(sim.store, { nodes: 2, deployments: 1, replicasPerDeployment: 1 });
-      ctl = await ControllerProcess.start(flavor, sim.kubeconfig(), { LEADER_ELECTION: "false" });
+      cluster = await startCluster(kind);
+      seedHealthyCluster(cluster.store, { nodes: 2, deployments: 1, replicasPerDeployment: 1 });
+      await cluster.settle();
+      ctl = await ControllerProcess.start(flavor, cluster.kubeconfig(), { LEADER_ELECTION: "false", ...cluster.env });
       await ctl.ready();
     });
     afterAll(async () => {
       await ctl?.stop();
-      await sim?.stop();
+      await cluster?.stop();
     });
 
     for (const c of CASES) {
       test(`${c.name}: fires, and resolves when the object is deleted`, async () => {
-        const obj = sim.store.create(c.make((ms = 0) => sim.store.timestamp(ms)));
+        const obj = cluster.store.create(c.make((ms = 0) => cluster.store.timestamp(ms)));
         const fired = await ctl.line({ kind: c.expect.kind, name: obj.metadata.name, reason: c.expect.reason, status: "firing" });
         if (c.expect.severity) expect(fired.severity).toBe(c.expect.severity);
         expect(fired.message.length).toBeGreaterThan(20);
-        sim.store.delete(c.plural, obj.metadata.namespace, obj.metadata.name);
+        cluster.store.delete(c.plural, obj.metadata.namespace, obj.metadata.name);
         await ctl.line({ kind: c.expect.kind, name: obj.metadata.name, reason: c.expect.reason, status: "resolved" });
+        await cluster.settle();
       });
     }
   });

@@ -74,7 +74,7 @@ describe("get / errors", () => {
       status: "Failure",
       message: 'pods "nope" not found',
       reason: "NotFound",
-      details: { name: "nope", group: "", kind: "pods" },
+      details: { name: "nope", kind: "pods" },
       code: 404,
     });
   });

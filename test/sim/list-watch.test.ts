@@ -208,8 +208,8 @@ describe("watch", () => {
     await w.cancel();
   });
 
-  test("a non-numeric resourceVersion is a 400", async () => {
-    expect((await k.json("/api/v1/pods?watch=1&resourceVersion=abc")).status).toBe(400);
+  test("a non-numeric resourceVersion is a 500, as kube-apiserver answers it", async () => {
+    expect((await k.json("/api/v1/pods?watch=1&resourceVersion=abc")).status).toBe(500);
   });
 
   test("no-op updates keep the resourceVersion and emit nothing", async () => {
