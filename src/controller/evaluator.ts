@@ -67,6 +67,8 @@ export class Evaluator {
     readonly caches: Caches,
     private readonly sink: AnomalySink,
     private readonly onRuleError: (kind: string, obj: KubeObject, err: unknown) => void = () => {},
+    /** RuleContext.loggedSince: what the log says is already firing, and since when. */
+    private readonly loggedSince?: RuleContext["loggedSince"],
   ) {
     this.pluginByKind = new Map();
     for (const p of plugins) for (const r of p.resources) this.pluginByKind.set(r.kind, p);
@@ -127,7 +129,7 @@ export class Evaluator {
     const cacheKey = objectKey(obj);
     const key = `${kind}/${cacheKey}`;
     const memo = this.memos.get(key) ?? {};
-    const ctx: RuleContext = { now, config: this.config, cache: this.caches, memo, recheckAt: this.recheckAt };
+    const ctx: RuleContext = { now, config: this.config, cache: this.caches, memo, recheckAt: this.recheckAt, loggedSince: this.loggedSince };
     this.pendingDue = Infinity;
     this.evaluations++;
     let anomalies: Anomaly[];

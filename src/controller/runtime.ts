@@ -16,8 +16,11 @@ import { ApiHealthMonitor } from "../kube/health.ts";
 import type { Connection } from "../kube/kubeconfig.ts";
 import { Informer } from "../kube/informer.ts";
 import { LeaderElector } from "../kube/leader.ts";
+import { ApiOutageLog, isUnreachable } from "../kube/outage.ts";
 import type { Logger } from "../log.ts";
 import { StateStore } from "../store/state-store.ts";
+import { parseTime } from "../watchers/util.ts";
+import { anomalyKey } from "../watchers/types.ts";
 import { PLUGINS } from "../watchers/registry.ts";
 import { SilenceStore } from "../alerting/silence-store.ts";
 import { AlertingRuntime } from "./alerting-runtime.ts";
@@ -57,8 +60,8 @@ export class ControllerRuntime {
   private readonly timers: ReturnType<typeof setInterval>[] = [];
   private http?: { url: string; stop(): Promise<void> };
   private leading: boolean;
-  /** Leader when the API server became unreachable: it keeps logging (the outage itself) until it returns. */
-  private leaderWhenApiLost = false;
+  /** Quiet retries: one warning per API outage, one summary when it ends. */
+  readonly outage: ApiOutageLog;
   private writing = false;
   private stopped = false;
   private readonly now: () => number;
@@ -75,10 +78,18 @@ export class ControllerRuntime {
     this.collector = new Collector(this.cleaner, (t) => {
       if (t.type === "firing") this.metrics.anomaliesTotal.inc({ reason: t.anomaly.reason });
     });
-    this.evaluator = new Evaluator(PLUGINS, config, this.caches, this.collector, (kind, obj, err) => {
-      this.metrics.ruleErrors.inc({ kind });
-      logger.warn("rule failed on malformed object", { kind, object: `${obj.metadata?.namespace ?? ""}/${obj.metadata?.name ?? ""}`, error: String(err) });
-    });
+    this.evaluator = new Evaluator(
+      PLUGINS,
+      config,
+      this.caches,
+      this.collector,
+      (kind, obj, err) => {
+        this.metrics.ruleErrors.inc({ kind });
+        logger.warn("rule failed on malformed object", { kind, object: `${obj.metadata?.namespace ?? ""}/${obj.metadata?.name ?? ""}`, error: String(err) });
+      },
+      (a) => this.loggedSince(a),
+    );
+    this.outage = new ApiOutageLog(logger, this.now);
     this.latency = new LatencyAnomalies(this.collector, config.ms("RULE_EVENT_MAX_AGE"));
     this.store = StateStore.open(config.str("NEURO_STATE_DIR"));
     this.writer = new LogWriter({
@@ -102,20 +113,28 @@ export class ControllerRuntime {
         leaseDurationMs: config.ms("LEADER_LEASE_DURATION"),
         renewDeadlineMs: config.ms("LEADER_RENEW_DEADLINE"),
         retryPeriodMs: config.ms("LEADER_RETRY_PERIOD"),
-        onStartedLeading: () => {
-          logger.info("became leader", { identity });
-          this.handover.newTerm();
+        onStartedLeading: ({ resumed }) => {
+          // Resumed: nobody else wrote the Lease since our last renewal, so nobody else led: our
+          // local state (lines logged while the API was away included) is still the truth.
+          logger.info(resumed ? "resumed leading (no other leader in between)" : "became leader", { identity });
+          if (!resumed) this.handover.newTerm();
           this.leading = true;
           this.metrics.isLeader.set(1);
           this.leaderServices.set(true);
         },
-        onStoppedLeading: () => {
-          logger.warn("lost leadership; standing by", { identity });
+        onStoppedLeading: (why) => {
+          if (why === "stopped") logger.info("leadership handed back", { identity });
+          else if (why === "taken") logger.warn("lost leadership to another controller; standing by", { identity });
+          else logger.warn("lost leadership: lease not renewed within LEADER_RENEW_DEADLINE; stopped acting, standing by", { identity });
           this.leading = false;
           this.metrics.isLeader.set(0);
           this.leaderServices.set(false);
         },
         onNewLeader: (holder: string) => logger.info("leader is", { holder }),
+        onError: (e) => {
+          if (this.outage.failed("lease", e)) this.health.checkNow(); // evidence now, while this leader may still act
+          else if (!this.stopped) logger.warn("lease renewal failed", { error: String(e) });
+        },
       });
     }
     this.health = new ApiHealthMonitor(this.client, {
@@ -158,6 +177,7 @@ export class ControllerRuntime {
           this.evaluator.onEvent(ref.kind, type, obj, this.now());
         },
         onRestart: () => this.metrics.informerRestarts.inc({ resource: ref.plural }),
+        outage: this.outage,
       });
       this.caches.register(ref.kind, informer.cache);
       this.informers.push(informer);
@@ -179,6 +199,7 @@ export class ControllerRuntime {
    */
   evaluateTick(): void {
     const now = this.now();
+    this.withdrawContradictedOutage();
     if (this.synced) this.evaluator.evaluateDue(now);
     if (this.latency.size) this.latency.refresh(now);
   }
@@ -191,7 +212,7 @@ export class ControllerRuntime {
       } catch (e) {
         if (this.stopped) return null;
         const waitMs = Math.min(30_000, 500 * 2 ** attempt);
-        this.opts.logger.warn("discovery failed; retrying", { error: String(e), retryInMs: waitMs });
+        if (!this.outage.failed("discovery", e)) this.opts.logger.warn("discovery failed; retrying", { error: String(e), retryInMs: waitMs });
         await Bun.sleep(waitMs);
       }
     }
@@ -201,12 +222,31 @@ export class ControllerRuntime {
     this.timers.push(setInterval(fn, ms));
   }
 
+  /** APIServerUnreachable comes only from failed health checks (evidence), and resolves on their success. */
   private onApiHealth(ok: boolean, detail: string): void {
     const now = this.now();
-    this.leaderWhenApiLost = ok ? false : this.leaderWhenApiLost || this.leading;
+    if (ok) this.outage.answered();
     this.opts.logger[ok ? "info" : "error"](ok ? "API server reachable" : "API server unreachable", { detail });
     const anomaly = apiUnreachable(this.opts.config.str("CLUSTER_ID"), this.opts.connection.server, detail, now);
     this.collector.observe(API_SOURCE, ok ? [] : [anomaly], now);
+  }
+
+  /**
+   * A call answered after the failed check began (the lease was just renewed, an informer listed):
+   * the outage that check reported is over. Withdraw it at once and confirm with a new check, so no
+   * write cycle logs APIServerUnreachable right after a successful API call.
+   */
+  private withdrawContradictedOutage(): void {
+    if (!this.health.checked || this.health.ok || this.client.lastOkAt < this.health.lastCheckStartedAt) return;
+    this.collector.observe(API_SOURCE, [], this.now());
+    this.health.checkNow();
+  }
+
+  /** RuleContext.loggedSince: only once this term's logged set is the truth (seeded), and only while acting. */
+  private loggedSince(a: Parameters<typeof anomalyKey>[0]): number | undefined {
+    if (!this.leading || (this.leader && !this.handover.isSeeded)) return undefined;
+    const entry = this.store.getLogged(anomalyKey(a));
+    return entry?.status === "firing" ? parseTime(entry.anomaly.eventTime) : undefined;
   }
 
   private readiness(): { ok: boolean; reasons: string[] } {
@@ -216,14 +256,22 @@ export class ControllerRuntime {
     return { ok: reasons.length === 0, reasons };
   }
 
-  /** Without the API nobody can hold the lease; the last leader goes on logging (the outage first of all). */
+  /**
+   * Only a leader that can prove its lease acts (logs, alerts, writes shared state): with election,
+   * until its renew deadline passes without a renewal — before any other node could acquire.
+   */
   private get acting(): boolean {
-    return this.leading || this.leaderWhenApiLost;
+    return this.leader ? this.leader.canAct() : this.leading;
   }
 
-  /** Once per term, before the new leader logs or alerts anything. */
+  /**
+   * Once per term, before the new leader logs or alerts anything: adopt what the previous leader
+   * logged, then re-evaluate every object with that evidence (RuleContext.loggedSince) so anomalies
+   * it reported continue with their eventTime instead of resolving and firing again.
+   */
   private async seedFromSharedState(): Promise<void> {
-    if (this.leader && this.leading) await this.handover.seed();
+    if (!this.leader || !this.leading) return;
+    if (await this.handover.seed()) this.evaluator.evaluateAll(this.now());
   }
 
   /**
@@ -242,6 +290,8 @@ export class ControllerRuntime {
         return;
       }
       await this.seedFromSharedState();
+      this.withdrawContradictedOutage();
+      if (!this.acting) return; // the renew deadline passed while the shared state loaded
       // The collector's desired set is current at once; the cleaner's view lags until its next clean().
       const result = reconcile(this.collector.desired(), this.store.loadLogged(), now, this.opts.config.ms("DIAGNOSIS_RETENTION_CLEANED_DURATION"));
       const flushed = this.writer.append(result.lines, now);
@@ -251,9 +301,9 @@ export class ControllerRuntime {
       for (const [key, entry] of result.changed) this.store.setLogged(key, entry);
       for (const key of result.removed) this.store.deleteLogged(key);
       this.store.flush();
-      if (this.leader && this.leading) await this.handover.publish();
+      if (this.leader && this.acting) await this.handover.publish(now, AbortSignal.timeout(Math.max(1, this.leader.actWindowMs())));
     } catch (e) {
-      this.opts.logger.error("write cycle failed; will retry", { error: String(e) });
+      if (!this.outage.failed("shared-state", e)) this.opts.logger.error("write cycle failed; will retry", { error: String(e) });
     } finally {
       this.writing = false;
     }
@@ -265,7 +315,8 @@ export class ControllerRuntime {
     this.alerting.busy = true;
     try {
       await this.seedFromSharedState();
-      const submitted = await this.alerting.tick(this.collector.desired(), this.caches, this.now());
+      if (!this.acting) return;
+      const submitted = await this.alerting.tick(this.collector.desired(), this.caches, this.now(), () => this.acting);
       if (submitted > 0) this.store.flush(); // the incident ids behind those notifications must survive a crash
     } catch (e) {
       this.opts.logger.error("alert cycle failed; will retry", { error: String(e) });

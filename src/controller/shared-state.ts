@@ -51,7 +51,7 @@ export class SharedLoggedState {
   }
 
   /** Writes the firing set and the alerting state when they changed. Returns false when nothing needed writing. */
-  async publish(firing: Map<string, SharedLoggedEntry>, alerting?: unknown): Promise<boolean> {
+  async publish(firing: Map<string, SharedLoggedEntry>, alerting?: unknown, signal?: AbortSignal): Promise<boolean> {
     const entries = [...firing.entries()].sort((a, b) => b[1].loggedAt - a[1].loggedAt).slice(0, SHARED_STATE_MAX_ENTRIES);
     const text = JSON.stringify(Object.fromEntries(entries.sort((a, b) => (a[0] < b[0] ? -1 : 1))));
     let alertingText = alerting === undefined ? "" : JSON.stringify(alerting);
@@ -64,10 +64,10 @@ export class SharedLoggedState {
       data: { [DATA_KEY]: text, ...(alertingText ? { [ALERTING_KEY]: alertingText } : {}) },
     };
     try {
-      await this.client.request("PUT", this.path(), { body });
+      await this.client.request("PUT", this.path(), { body, signal });
     } catch (e) {
       if ((e as { status?: number }).status !== 404) throw e;
-      await this.client.request("POST", this.path(false), { body });
+      await this.client.request("POST", this.path(false), { body, signal });
     }
     this.lastPublished = text;
     this.lastAlerting = alertingText;

@@ -2,7 +2,7 @@
 // Reported as kind "Endpoints" named after the Service, as the seed's log does.
 import type { KubeObject } from "../kube/types.ts";
 import type { Anomaly, RuleContext, WatcherPlugin } from "./types.ts";
-import { activeSince, anomalyFor, formatAge, lasted, ref } from "./util.ts";
+import { activeSince, anomalyFor, formatAge, lasted, loggedStart, ref } from "./util.ts";
 import { endpointReadiness } from "./endpoints.ts";
 
 const KIND = "Service";
@@ -26,8 +26,9 @@ export function evaluateService(svc: KubeObject, ctx: RuleContext): Anomaly[] {
   const namespace = svc.metadata.namespace ?? "";
   const name = svc.metadata.name;
   const r = endpointReadiness(namespace, name, ctx.cache);
-  // Endpoint objects carry no "ready since"; the last-change annotation bounds it, else first observation.
-  const since = activeSince(ctx.memo, "emptySince", r.ready === 0, ctx.now, r.lastChange);
+  // Endpoint objects carry no "ready since"; the last-change annotation bounds it, else first observation
+  // (or, earlier, the eventTime the log already reports it firing with).
+  const since = activeSince(ctx.memo, "emptySince", r.ready === 0, ctx.now, r.lastChange, loggedStart(ctx, svc, "Endpoints", "NoReadyAddress"));
   if (since === undefined || !lasted(ctx, since, ctx.config.ms("RULE_ENDPOINTS_EMPTY_FOR"))) return [];
   const age = ctx.now - since;
   const selector = Object.entries(svc.spec.selector as Record<string, string>)

@@ -46,6 +46,13 @@ export interface RuleContext {
    * Optional: one-shot callers (scan, tests) need not collect it.
    */
   recheckAt?(at: number): void;
+  /**
+   * When the log already says this anomaly is firing: the eventTime it was logged with (ms), from this
+   * node's state or the previous leader's shared state. Rules whose start is their first observation
+   * use it as evidence, so a new leader (or a restarted controller) continues the same anomaly
+   * instead of resolving it and firing it again later with a new eventTime. Optional (scan, tests).
+   */
+  loggedSince?(a: Pick<Anomaly, "kind" | "namespace" | "name" | "reason">): number | undefined;
 }
 
 export interface WatcherPlugin {

@@ -129,6 +129,8 @@ export function percent(ratio: number): string {
  * When a state with no timestamp of its own became true, remembered in memo[key].
  * `initial` (an object timestamp, when one bounds the start) is used on first observation,
  * else `now`. Clearing the state forgets it, so the next occurrence starts a new duration.
+ * `logged` (RuleContext.loggedSince: the log already reports this state as firing since then) is
+ * evidence of an earlier start and moves the remembered start back to it, also after first observation.
  */
 export function activeSince(
   memo: RuleContext["memo"],
@@ -136,16 +138,22 @@ export function activeSince(
   active: boolean,
   now: number,
   initial?: number,
+  logged?: number,
 ): number | undefined {
   if (!active) {
     delete memo[key];
     return undefined;
   }
   const prior = memo[key];
-  if (typeof prior === "number") return prior;
-  const start = initial !== undefined && initial <= now ? initial : now;
+  let start = typeof prior === "number" ? prior : initial !== undefined && initial <= now ? initial : now;
+  if (logged !== undefined && logged <= now && logged < start) start = logged;
   memo[key] = start;
   return start;
+}
+
+/** RuleContext.loggedSince for an anomaly `reason` about `obj` (reported as `kind`, default the object's). */
+export function loggedStart(ctx: RuleContext, obj: KubeObject, kind: string, reason: string): number | undefined {
+  return ctx.loggedSince?.({ kind, namespace: obj.metadata.namespace ?? "", name: obj.metadata.name, reason });
 }
 
 export interface Sample {

@@ -2,7 +2,7 @@
 // too few ready replicas for too long, and a spec change the controller has not picked up.
 import type { KubeObject } from "../kube/types.ts";
 import type { Anomaly, RuleContext } from "./types.ts";
-import { activeSince, anomalyFor, creationTime, formatAge, lasted } from "./util.ts";
+import { activeSince, anomalyFor, creationTime, formatAge, lasted, loggedStart } from "./util.ts";
 
 export interface ReplicaCounts {
   desired: number;
@@ -20,7 +20,7 @@ export interface ReplicaCounts {
 /** UnavailableReplica: ready < desired or unavailable > 0 for longer than RULE_DEPLOYMENT_UNAVAILABLE_FOR. */
 export function unavailableReplicas(obj: KubeObject, kind: string, c: ReplicaCounts, ctx: RuleContext): Anomaly[] {
   const short = c.desired > 0 && (c.ready < c.desired || c.unavailable > 0);
-  const since = activeSince(ctx.memo, "unavailableSince", short, ctx.now, c.shortSince);
+  const since = activeSince(ctx.memo, "unavailableSince", short, ctx.now, c.shortSince, loggedStart(ctx, obj, kind, "UnavailableReplica"));
   if (since === undefined || !lasted(ctx, since, ctx.config.ms("RULE_DEPLOYMENT_UNAVAILABLE_FOR"))) return [];
   const age = ctx.now - since;
   const missing = Math.max(c.desired - c.ready, c.unavailable);
@@ -43,7 +43,7 @@ export function unreadyRatio(obj: KubeObject, kind: string, c: ReplicaCounts, ct
   const unready = Math.max(0, c.desired - c.ready);
   const ratio = c.desired > 0 ? unready / c.desired : 0;
   const high = c.desired > 0 && unready > 0 && ratio >= threshold;
-  const since = activeSince(ctx.memo, "unreadyRatioSince", high, ctx.now, c.shortSince);
+  const since = activeSince(ctx.memo, "unreadyRatioSince", high, ctx.now, c.shortSince, loggedStart(ctx, obj, kind, "UnreadyReplicaRatio"));
   if (since === undefined || !lasted(ctx, since, ctx.config.ms("DIAGNOSIS_UNREADY_THRESHOLD_DURATION"))) return [];
   return [
     anomalyFor(obj, kind, {
@@ -64,7 +64,14 @@ export function generationNotObserved(obj: KubeObject, kind: string, ctx: RuleCo
   const observed: number = obj.status?.observedGeneration ?? 0;
   const behind = typeof generation === "number" && generation > observed;
   // A brand-new object (generation 1) has been waiting since it was created.
-  const since = activeSince(ctx.memo, "generationSince", behind, ctx.now, generation === 1 ? creationTime(obj) : undefined);
+  const since = activeSince(
+    ctx.memo,
+    "generationSince",
+    behind,
+    ctx.now,
+    generation === 1 ? creationTime(obj) : undefined,
+    loggedStart(ctx, obj, kind, "GenerationNotObserved"),
+  );
   if (since === undefined || !lasted(ctx, since, ctx.config.ms("RULE_GENERATION_OBSERVED_GRACE"))) return [];
   return [
     anomalyFor(obj, kind, {
