@@ -175,7 +175,9 @@ describe("LeaderElector algorithm (FakeLeaseApi, injected clock)", () => {
       }
     }
     const a2 = setup(new SlowAnswers(), "a", clock).e;
-    expect(await a2.tryAcquireOrRenew()).toBe(true);
+    expect(await a2.tryAcquireOrRenew()).toBe(true); // created (answered at once)
+    clock.t += 2_000;
+    expect(await a2.tryAcquireOrRenew()).toBe(true); // renewed (the update answers 8 s later)
     (a2 as unknown as { isLeader: boolean }).isLeader = true;
     expect(a2.actWindowMs()).toBe(2_000);
   });
