@@ -58,6 +58,8 @@ export class Evaluator {
     if (at < this.pendingDue) this.pendingDue = at;
   };
   errors = 0;
+  /** RuleContext.oneShot: set by scan's single pass. */
+  oneShot = false;
   /** Rule evaluations since start (every object, every cause): what the tick optimisation saves shows here. */
   evaluations = 0;
 
@@ -129,7 +131,7 @@ export class Evaluator {
     const cacheKey = objectKey(obj);
     const key = `${kind}/${cacheKey}`;
     const memo = this.memos.get(key) ?? {};
-    const ctx: RuleContext = { now, config: this.config, cache: this.caches, memo, recheckAt: this.recheckAt, loggedSince: this.loggedSince };
+    const ctx: RuleContext = { now, config: this.config, cache: this.caches, memo, recheckAt: this.recheckAt, loggedSince: this.loggedSince, oneShot: this.oneShot };
     this.pendingDue = Infinity;
     this.evaluations++;
     let anomalies: Anomaly[];

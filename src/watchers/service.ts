@@ -27,17 +27,22 @@ export function evaluateService(svc: KubeObject, ctx: RuleContext): Anomaly[] {
   const name = svc.metadata.name;
   const r = endpointReadiness(namespace, name, ctx.cache);
   // Endpoint objects carry no "ready since"; the last-change annotation bounds it, else first observation
-  // (or, earlier, the eventTime the log already reports it firing with).
-  const since = activeSince(ctx.memo, "emptySince", r.ready === 0, ctx.now, r.lastChange, loggedStart(ctx, svc, "Endpoints", "NoReadyAddress"));
-  if (since === undefined || !lasted(ctx, since, ctx.config.ms("RULE_ENDPOINTS_EMPTY_FOR"))) return [];
-  const age = ctx.now - since;
+  // (or, earlier, the eventTime the log already reports it firing with). scan has no first observation:
+  // it uses the objects' last recorded write, and lacking one reports the duration as unknown.
+  const evidence = r.lastChange ?? (ctx.oneShot ? r.lastWrite : undefined);
+  const logged = loggedStart(ctx, svc, "Endpoints", "NoReadyAddress");
+  const since = activeSince(ctx.memo, "emptySince", r.ready === 0, ctx.now, evidence, logged);
+  if (since === undefined) return [];
+  const unknown = !!ctx.oneShot && evidence === undefined && logged === undefined;
+  if (!unknown && !lasted(ctx, since, ctx.config.ms("RULE_ENDPOINTS_EMPTY_FOR"))) return [];
+  const lasting = unknown ? " (duration unknown: nothing on its endpoint objects records since when)" : ` for ${formatAge(ctx.now - since)}`;
   const selector = Object.entries(svc.spec.selector as Record<string, string>)
     .map(([k, v]) => `${k}=${v}`)
     .join(",");
   const message =
     r.total === 0
-      ? `Service ${namespace}/${name} has had no endpoints for ${formatAge(age)}: no running Pod matches its selector ${selector}. Check the selector against the Pods' labels (kubectl get pods -l ${selector}) and whether its workload is scaled up.`
-      : `Service ${namespace}/${name}: ${r.total === 1 ? "1 endpoint exists" : `${r.total} endpoints exist`} but none is ready, for ${formatAge(age)}, so traffic has nowhere to go. Check the Pods' readiness probes and logs.`;
+      ? `Service ${namespace}/${name} has had no endpoints${lasting}: no running Pod matches its selector ${selector}. Check the selector against the Pods' labels (kubectl get pods -l ${selector}) and whether its workload is scaled up.`
+      : `Service ${namespace}/${name}: ${r.total === 1 ? "1 endpoint exists" : `${r.total} endpoints exist`} but none is ready${lasting}, so traffic has nowhere to go. Check the Pods' readiness probes and logs.`;
   return [
     anomalyFor(svc, KIND, {
       kind: "Endpoints",

@@ -53,6 +53,12 @@ export interface RuleContext {
    * instead of resolving it and firing it again later with a new eventTime. Optional (scan, tests).
    */
   loggedSince?(a: Pick<Anomaly, "kind" | "namespace" | "name" | "reason">): number | undefined;
+  /**
+   * A single evaluation with no history (`scan`): there is no "first observation" to wait from, so a
+   * state no timestamp dates is judged from the writes the API recorded (managedFields times), and
+   * lacking any, reported as firing with its duration unknown instead of hidden.
+   */
+  oneShot?: boolean;
 }
 
 export interface WatcherPlugin {
