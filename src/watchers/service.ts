@@ -2,7 +2,7 @@
 // Reported as kind "Endpoints" named after the Service, as the seed's log does.
 import type { KubeObject } from "../kube/types.ts";
 import type { Anomaly, RuleContext, WatcherPlugin } from "./types.ts";
-import { activeSince, anomalyFor, formatAge, lasted, loggedStart, ref } from "./util.ts";
+import { activeSince, anomalyFor, lasted, loggedStart, ref, undatedLasting } from "./util.ts";
 import { endpointReadiness } from "./endpoints.ts";
 
 const KIND = "Service";
@@ -29,13 +29,13 @@ export function evaluateService(svc: KubeObject, ctx: RuleContext): Anomaly[] {
   // Endpoint objects carry no "ready since"; the last-change annotation bounds it, else first observation
   // (or, earlier, the eventTime the log already reports it firing with). scan has no first observation:
   // it uses the objects' last recorded write, and lacking one reports the duration as unknown.
-  const evidence = r.lastChange ?? (ctx.oneShot ? r.lastWrite : undefined);
   const logged = loggedStart(ctx, svc, "Endpoints", "NoReadyAddress");
-  const since = activeSince(ctx.memo, "emptySince", r.ready === 0, ctx.now, evidence, logged);
+  const undated = !!ctx.oneShot && r.lastChange === undefined && logged === undefined;
+  const bound = undated ? r.lastWrite : undefined; // held at least since the objects' last write
+  const since = activeSince(ctx.memo, "emptySince", r.ready === 0, ctx.now, r.lastChange ?? bound, logged);
   if (since === undefined) return [];
-  const unknown = !!ctx.oneShot && evidence === undefined && logged === undefined;
-  if (!unknown && !lasted(ctx, since, ctx.config.ms("RULE_ENDPOINTS_EMPTY_FOR"))) return [];
-  const lasting = unknown ? " (duration unknown: nothing on its endpoint objects records since when)" : ` for ${formatAge(ctx.now - since)}`;
+  if (!undated && !lasted(ctx, since, ctx.config.ms("RULE_ENDPOINTS_EMPTY_FOR"))) return [];
+  const lasting = undatedLasting(ctx.now, undated, since, bound, "endpoint objects");
   const selector = Object.entries(svc.spec.selector as Record<string, string>)
     .map(([k, v]) => `${k}=${v}`)
     .join(",");

@@ -168,6 +168,16 @@ export function activeSince(
   return start;
 }
 
+/**
+ * " for 5m", or for a state scan cannot date: " for at least 5m (…)" from the last recorded write,
+ * else " (duration unknown: …)". Such a state is reported, never hidden (scan has no first observation).
+ */
+export function undatedLasting(now: number, undated: boolean, since: number, bound: number | undefined, what: string): string {
+  if (!undated) return ` for ${formatAge(now - since)}`;
+  if (bound !== undefined && now - bound >= 1000) return ` for at least ${formatAge(now - bound)} (duration unknown before that: only the ${what}' last recorded write dates it)`;
+  return ` (duration unknown: nothing on the ${what} records since when)`;
+}
+
 /** RuleContext.loggedSince for an anomaly `reason` about `obj` (reported as `kind`, default the object's). */
 export function loggedStart(ctx: RuleContext, obj: KubeObject, kind: string, reason: string): number | undefined {
   return ctx.loggedSince?.({ kind, namespace: obj.metadata.namespace ?? "", name: obj.metadata.name, reason });

@@ -2,7 +2,7 @@
 // too few ready replicas for too long, and a spec change the controller has not picked up.
 import type { KubeObject } from "../kube/types.ts";
 import type { Anomaly, RuleContext } from "./types.ts";
-import { activeSince, anomalyFor, creationTime, formatAge, lastWriteTime, lasted, loggedStart } from "./util.ts";
+import { activeSince, anomalyFor, creationTime, formatAge, lastWriteTime, lasted, loggedStart, undatedLasting } from "./util.ts";
 
 export interface ReplicaCounts {
   desired: number;
@@ -17,24 +17,19 @@ export interface ReplicaCounts {
   detail?: string;
 }
 
-/**
- * Start of a replica shortfall no condition dates: scan (one pass, no first observation) uses the
- * last recorded status write — the counts have held since — and, lacking it, reports it undated.
- */
-function shortfallEvidence(obj: KubeObject, c: ReplicaCounts, ctx: RuleContext): number | undefined {
-  return c.shortSince ?? (ctx.oneShot ? lastWriteTime(obj, "status") : undefined);
-}
 
 /** UnavailableReplica: ready < desired or unavailable > 0 for longer than RULE_DEPLOYMENT_UNAVAILABLE_FOR. */
 export function unavailableReplicas(obj: KubeObject, kind: string, c: ReplicaCounts, ctx: RuleContext): Anomaly[] {
   const short = c.desired > 0 && (c.ready < c.desired || c.unavailable > 0);
-  const evidence = shortfallEvidence(obj, c, ctx);
+  // No Available=False condition dates it: scan (one pass, no first observation) reports it anyway,
+  // bounded by the last recorded status write (the counts have held since).
   const logged = loggedStart(ctx, obj, kind, "UnavailableReplica");
-  const since = activeSince(ctx.memo, "unavailableSince", short, ctx.now, evidence, logged);
+  const undated = !!ctx.oneShot && c.shortSince === undefined && logged === undefined;
+  const bound = undated ? lastWriteTime(obj, "status") : undefined;
+  const since = activeSince(ctx.memo, "unavailableSince", short, ctx.now, c.shortSince ?? bound, logged);
   if (since === undefined) return [];
-  const unknown = !!ctx.oneShot && evidence === undefined && logged === undefined;
-  if (!unknown && !lasted(ctx, since, ctx.config.ms("RULE_DEPLOYMENT_UNAVAILABLE_FOR"))) return [];
-  const lasting = unknown ? " (duration unknown: no condition or recorded status write says since when)" : ` for ${formatAge(ctx.now - since)}`;
+  if (!undated && !lasted(ctx, since, ctx.config.ms("RULE_DEPLOYMENT_UNAVAILABLE_FOR"))) return [];
+  const lasting = undatedLasting(ctx.now, undated, since, bound, "status writes");
   const missing = Math.max(c.desired - c.ready, c.unavailable);
   return [
     anomalyFor(obj, kind, {
