@@ -76,15 +76,24 @@ cp /usr/share/gocode/src/github.com/modern-go/reflect2/*.go /usr/share/gocode/sr
 if [ ! -e pkg/generated/openapi/zz_generated.openapi.go ]; then
   log "generating pkg/generated/openapi (vendored openapi-gen)"
   go build -o "$work/openapi-gen" ./vendor/k8s.io/kube-openapi/cmd/openapi-gen
-  # The same inputs as Makefile.generated_files: every package tagged +k8s:openapi-gen=, vendor/ prefix dropped.
+  # The same inputs as Makefile.generated_files: every package tagged +k8s:openapi-gen=. vendor/k8s.io/* are
+  # symlinks into staging/src (grep -r does not follow them), so staging/src/ and vendor/ both map to import paths;
+  # code-generator's examples and the sample apiserver are not part of kube-apiserver.
   inputs=$(grep -rl --include='*.go' '+k8s:openapi-gen=' pkg cmd staging/src vendor 2>/dev/null |
-    xargs -n1 dirname | sort -u | grep -v '^staging/' |
-    sed -e 's#^vendor/##' -e 's#^\(pkg\|cmd\)/#k8s.io/kubernetes/\1/#' | paste -sd, -)
+    xargs -n1 dirname | sed -e 's#^staging/src/##' -e 's#^vendor/##' -e 's#^\(pkg\|cmd\)/#k8s.io/kubernetes/\1/#' |
+    grep -v -e '/_examples/' -e '^k8s.io/sample-apiserver/' | sort -u | paste -sd, -)
   mkdir -p "$work/report"
   "$work/openapi-gen" --logtostderr=false --go-header-file hack/boilerplate/boilerplate.generatego.txt \
     --output-base "$GOPATH/src" --output-package k8s.io/kubernetes/pkg/generated/openapi \
     --output-file-base zz_generated.openapi --report-filename "$work/report/violations.report" \
     --input-dirs "$inputs"
+  # Upstream's report of API rule violations for the same inputs is api/api-rules/violation_exceptions.list:
+  # a different report means different inputs (e.g. missed packages), which would fail at server start.
+  if ! diff -q <(sort "$work/report/violations.report") <(sort api/api-rules/violation_exceptions.list) >/dev/null; then
+    log "openapi-gen's violations report differs from api/api-rules/violation_exceptions.list: wrong inputs"
+    diff <(sort "$work/report/violations.report") <(sort api/api-rules/violation_exceptions.list) | head -20 >&2
+    exit 1
+  fi
 fi
 
 log "go build ./cmd/kube-apiserver (a few minutes on 2 cores)"

@@ -119,10 +119,19 @@ export async function startRealApiServer(opts: { extraArgs?: string[] } = {}): P
   const startApiserver = async () => {
     kas = Bun.spawn(args, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
     collect(kas, kasLog);
-    await waitFor(async () => (await adminFetch("/readyz").catch(() => undefined))?.status === 200, {
-      timeoutMs: 60_000,
-      message: () => `kube-apiserver /readyz (${logs()})`,
+    const proc = kas;
+    const died = proc.exited.then((code) => {
+      throw new Error(`kube-apiserver exited with ${code} before it was ready (${logs()})`);
     });
+    await Promise.race([
+      waitFor(async () => proc.exitCode !== null || (await adminFetch("/readyz").catch(() => undefined))?.status === 200, {
+        timeoutMs: 60_000,
+        message: () => `kube-apiserver /readyz (${logs()})`,
+      }),
+      died,
+    ]);
+    died.catch(() => {});
+    if (proc.exitCode !== null) throw new Error(`kube-apiserver exited with ${proc.exitCode} before it was ready (${logs()})`);
   };
   const stopApiserver = async () => {
     if (!kas) return;
