@@ -95,7 +95,7 @@ for (const [tier, startServer] of tiers) {
       const snapshot = await scanCluster(client, Config.with({}), Date.now());
       anomalies = snapshot.anomalies;
       expect(snapshot.listed.Pod).toBeGreaterThanOrEqual(5);
-    });
+    }, 120_000);
 
     test("(a) a Failed pod whose container was OOMKilled is reported with no Job watching it", () => {
       const a = find(anomalies, "f0601d8477447476d919-oom-task-0", "OOMKilled");
