@@ -131,7 +131,15 @@ export class Evaluator {
     const cacheKey = objectKey(obj);
     const key = `${kind}/${cacheKey}`;
     const memo = this.memos.get(key) ?? {};
-    const ctx: RuleContext = { now, config: this.config, cache: this.caches, memo, recheckAt: this.recheckAt, loggedSince: this.loggedSince, oneShot: this.oneShot };
+    const ctx: RuleContext = {
+      now,
+      config: this.config,
+      cache: this.caches,
+      memo,
+      recheckAt: this.recheckAt,
+      loggedSince: this.loggedSince,
+      oneShot: this.oneShot,
+    };
     this.pendingDue = Infinity;
     this.evaluations++;
     let anomalies: Anomaly[];

@@ -78,7 +78,8 @@ export function endpointReadiness(namespace: string, service: string, cache: Cac
     ready += subset.addresses?.length ?? 0;
     notReady += subset.notReadyAddresses?.length ?? 0;
   }
-  return { total: ready + notReady, ready, lastChange: parseTime(ep?.metadata.annotations?.[LAST_CHANGE]), lastWrite: writtenAt(ep), source: "Endpoints" };
+  const lastChange = parseTime(ep?.metadata.annotations?.[LAST_CHANGE]);
+  return { total: ready + notReady, ready, lastChange, lastWrite: writtenAt(ep), source: "Endpoints" };
 }
 
 export const endpointsPlugin: WatcherPlugin = {

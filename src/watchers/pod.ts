@@ -216,10 +216,13 @@ function notReady(pod: KubeObject, ctx: RuleContext, node: string): Anomaly[] {
       const at = parseTime(t!.finishedAt);
       const when = at !== undefined ? ` ${formatAge(ctx.now - at)} ago` : "";
       const what = t!.reason === "OOMKilled" ? "was OOMKilled" : `was killed (exit code 137, ${t!.reason ?? "SIGKILL"}; often the OOM killer)`;
-      return ` Container ${name} ${what}${t!.reason === "OOMKilled" && t!.exitCode !== undefined ? ` (exit code ${t!.exitCode})` : ""}${when}${restarts ? `, ${plural(restarts, "restart")} so far` : ""}.`;
+      const code = t!.reason === "OOMKilled" && t!.exitCode !== undefined ? ` (exit code ${t!.exitCode})` : "";
+      return ` Container ${name} ${what}${code}${when}${restarts ? `, ${plural(restarts, "restart")} so far` : ""}.`;
     })
     .join("");
-  const advice = oom ? " Check its memory limit against the application's memory use, then readiness probes." : " Check readiness probes and the containers' logs.";
+  const advice = oom
+    ? " Check its memory limit against the application's memory use, then readiness probes."
+    : " Check readiness probes and the containers' logs.";
   return [
     anomalyFor(pod, KIND, {
       reason: "NotReady",

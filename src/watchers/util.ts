@@ -174,7 +174,9 @@ export function activeSince(
  */
 export function undatedLasting(now: number, undated: boolean, since: number, bound: number | undefined, what: string): string {
   if (!undated) return ` for ${formatAge(now - since)}`;
-  if (bound !== undefined && now - bound >= 1000) return ` for at least ${formatAge(now - bound)} (duration unknown before that: only the ${what}' last recorded write dates it)`;
+  if (bound !== undefined && now - bound >= 1000) {
+    return ` for at least ${formatAge(now - bound)} (duration unknown before that: only the ${what}' last recorded write dates it)`;
+  }
   return ` (duration unknown: nothing on the ${what} records since when)`;
 }
 
