@@ -280,6 +280,9 @@ export class LeaderElector {
         continue;
       }
       if (this.stopped) break;
+      // The acquire itself took longer than the renew deadline (a slow API server coming back): the
+      // lease is ours but may not be acted on. Renew at once rather than lead for no time at all.
+      if (this.now() >= this.validUntil) continue;
       this.setLeader(true);
       // Leader: renew every retryPeriod; step down when the renew deadline passes without a successful
       // renew (each attempt is cut off at that deadline), or at once when the lease shows another holder.

@@ -1,6 +1,7 @@
 // The leader-election algorithm step by step, with an injected clock, against an in-memory fake of
 // the Lease API (FakeLeaseApi: resourceVersion checks, 404, 409 — no network).
 import { describe, expect, test } from "bun:test";
+import { waitFor } from "../support/wait.ts";
 import { LeaderElector, microTime, type Lease, type LeaseApi } from "../../src/kube/leader.ts";
 
 class FakeApiError extends Error {
@@ -235,6 +236,36 @@ describe("LeaderElector algorithm (FakeLeaseApi, injected clock)", () => {
     expect(await b.tryAcquireOrRenew()).toBe(false);
     cb.t = 35_000; // a never came back: b takes over a full lease after it could see again
     expect(await b.tryAcquireOrRenew()).toBe(true);
+  });
+
+  test("an acquire slower than the renew deadline does not make a leader for no time: it renews first", async () => {
+    const clock = { t: 0 };
+    class SlowFirstGet extends FakeLeaseApi {
+      gets = 0;
+      override async get(): Promise<Lease> {
+        if (++this.gets === 1) clock.t += 11_000; // the API server answers the first call after 11 s
+        return super.get();
+      }
+    }
+    const api = new SlowFirstGet();
+    const events: string[] = [];
+    const e = new LeaderElector(api, {
+      name: "neuro",
+      namespace: "kube-system",
+      identity: "a",
+      leaseDurationMs: 15_000,
+      renewDeadlineMs: 10_000,
+      retryPeriodMs: 2_000,
+      now: () => clock.t,
+      onStartedLeading: () => events.push("start"),
+      onStoppedLeading: (why) => events.push(`stop:${why}`),
+    });
+    e.start();
+    await waitFor(() => e.isLeader);
+    expect(e.canAct()).toBe(true);
+    expect(api.writes).toBe(2); // the slow create, then the renewal that may be acted on
+    await e.stop();
+    expect(events).toEqual(["start", "stop:stopped"]);
   });
 
   test("a constructor rejects inconsistent durations", () => {
