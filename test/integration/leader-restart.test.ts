@@ -51,6 +51,7 @@ function clusterApi(kubeconfig: string) {
     return client.request("PUT", `${path}/status`, { body: { ...current, status } });
   };
   return {
+    client,
     /** A selector Service whose Endpoints hold only a not-ready address and no last-change annotation: NoReadyAddress from first observation. */
     async serviceWithoutReadyBackend(name: string) {
       await create("/api/v1/namespaces/default/services", {
@@ -128,6 +129,8 @@ for (const [tier, startServer] of tiers) {
       const server = await startServer();
       cleanups.push(() => server.stop());
       const api = clusterApi(server.kubeconfig);
+      // A real apiserver is ready before its bootstrap controller has created `default` (writes there get 404).
+      await waitFor(() => api.client.request("GET", "/api/v1/namespaces/default").then(() => true), { timeoutMs: 30_000, message: "namespace default" });
       const started: ControllerProcess[] = [];
       cleanups.push(async () => {
         for (const c of started) c.proc.kill("SIGKILL");

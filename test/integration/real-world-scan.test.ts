@@ -15,6 +15,7 @@ import type { Anomaly } from "../../src/watchers/types.ts";
 import { evaluatePod } from "../../src/watchers/pod.ts";
 import { memCache, ruleContext } from "../support/fixtures.ts";
 import { realApiAvailable, startRealApiServer } from "../support/real-apiserver.ts";
+import { waitFor } from "../support/wait.ts";
 
 const DIR = join(import.meta.dir, "../fixtures/real-world");
 const fixture = (name: string): KubeObject => JSON.parse(readFileSync(join(DIR, name), "utf8"));
@@ -80,6 +81,8 @@ for (const [tier, startServer] of tiers) {
       const server = await startServer();
       stops.push(() => server.stop());
       const client = new KubeClient(loadConnection({ kubeconfig: server.kubeconfig, env: {} })!);
+      // A real apiserver is ready before its bootstrap controller has created `default` (writes there get 404).
+      await waitFor(() => client.request("GET", "/api/v1/namespaces/default").then(() => true), { timeoutMs: 30_000, message: "namespace default" });
       for (const f of ["pod-failed-oomkilled.json", "pod-notready-last-oomkilled.json", "pod-ready-last-oomkilled.json", "pod-crashloop-old.json"]) {
         await put(client, fixture(f));
       }
