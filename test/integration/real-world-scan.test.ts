@@ -82,7 +82,9 @@ for (const [tier, startServer] of tiers) {
       stops.push(() => server.stop());
       const client = new KubeClient(loadConnection({ kubeconfig: server.kubeconfig, env: {} })!);
       // A real apiserver is ready before its bootstrap controller has created `default` (writes there get 404).
-      await waitFor(() => client.request("GET", "/api/v1/namespaces/default").then(() => true), { timeoutMs: 30_000, message: "namespace default" });
+      if (tier !== "simulator") {
+        await waitFor(() => client.request("GET", "/api/v1/namespaces/default").then(() => true), { timeoutMs: 30_000, message: "namespace default" });
+      }
       for (const f of ["pod-failed-oomkilled.json", "pod-notready-last-oomkilled.json", "pod-ready-last-oomkilled.json", "pod-crashloop-old.json"]) {
         await put(client, fixture(f));
       }
