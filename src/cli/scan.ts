@@ -14,7 +14,12 @@ export const scanCommand: Command = {
 
 Lists every watched kind once and evaluates every rule once. Durations are judged from the
 objects' own timestamps, so a scan right after a restart gives the same answer as a long-running
-controller (rules that need history, such as restart rates, only fire in the controller).
+controller. Where no timestamp dates a state (a Service whose endpoints hold no ready address, a
+replica shortfall without an Available condition), the objects' last recorded write
+(managedFields) is used; lacking any, the anomaly is printed with "duration unknown".
+Restart rates (HighRestartRate) need restart counts sampled over time: scan reports one only
+for a Pod started within RULE_POD_RESTART_WINDOW, whose every restart happened inside it; for
+older Pods only the controller can tell.
 
 Output: json = JSON Lines with the cleaned_events.log fields; table (default on a terminal).
 Exit codes: 0 no anomaly, 3 anomalies firing, 1 cluster unreachable or other error, 2 usage or configuration error.

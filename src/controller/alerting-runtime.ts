@@ -137,12 +137,13 @@ export class AlertingRuntime {
   }
 
   /** One pipeline step: pure stages decide, the outbox persists before anything is sent. */
-  async tick(active: ReadonlyMap<string, Anomaly>, cache: CacheView, now: number): Promise<number> {
+  async tick(active: ReadonlyMap<string, Anomaly>, cache: CacheView, now: number, stillActing: () => boolean = () => true): Promise<number> {
     try {
       this.silences = this.validSilences(await this.silenceStore.list());
     } catch (e) {
       this.logger.warn("cannot read silences; using the last known list", { error: String(e) });
     }
+    if (!stillActing()) return 0; // the renew deadline passed while the silences loaded: another node may lead now
     const correlated = correlate(this.incidents, active, cache, now);
     const out = step(this.pipeline, { incidentChanges: correlated.changes, silences: this.silences }, now, this.cfg);
     let submitted = 0;

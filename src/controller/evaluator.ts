@@ -60,6 +60,8 @@ export class Evaluator {
     if (at < this.pendingDue) this.pendingDue = at;
   };
   errors = 0;
+  /** RuleContext.oneShot: set by scan's single pass. */
+  oneShot = false;
   /** Rule evaluations since start (every object, every cause): what the tick optimisation saves shows here. */
   evaluations = 0;
 
@@ -69,6 +71,8 @@ export class Evaluator {
     readonly caches: Caches,
     private readonly sink: AnomalySink,
     private readonly onRuleError: (kind: string, obj: KubeObject, err: unknown) => void = () => {},
+    /** RuleContext.loggedSince: what the log says is already firing, and since when. */
+    private readonly loggedSince?: RuleContext["loggedSince"],
   ) {
     this.pluginByKind = new Map();
     for (const p of plugins) for (const r of p.resources) this.pluginByKind.set(r.kind, p);
@@ -129,7 +133,15 @@ export class Evaluator {
     const cacheKey = objectKey(obj);
     const key = `${kind}/${cacheKey}`;
     const memo = this.memos.get(key) ?? {};
-    const ctx: RuleContext = { now, settings: this.settings, cache: this.caches, memo, recheckAt: this.recheckAt };
+    const ctx: RuleContext = {
+      now,
+      settings: this.settings,
+      cache: this.caches,
+      memo,
+      recheckAt: this.recheckAt,
+      loggedSince: this.loggedSince,
+      oneShot: this.oneShot,
+    };
     this.pendingDue = Infinity;
     this.evaluations++;
     let anomalies: Anomaly[];

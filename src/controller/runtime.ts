@@ -19,6 +19,9 @@ import { NotKubernetesError } from "../kube/schemas.ts";
 import { Informer } from "../kube/informer.ts";
 import { abortableSleep } from "../kube/abortable-sleep.ts";
 import { LeaderElector } from "../kube/leader.ts";
+import { ApiOutageLog } from "../kube/outage.ts";
+import { parseTime } from "../kube/objects.ts";
+import { anomalyKey } from "../model/anomaly.ts";
 import type { Logger } from "../log.ts";
 import { STATE_FILE_NAME } from "../store/db.ts";
 import { StoreLogQueue } from "../store/log-queue.ts";
@@ -66,8 +69,8 @@ export class ControllerRuntime {
   private readonly timers: ReturnType<typeof setInterval>[] = [];
   private http?: { url: string; stop(): Promise<void> };
   private leading: boolean;
-  /** Leader when the API server became unreachable: it keeps logging (the outage itself) until it returns. */
-  private leaderWhenApiLost = false;
+  /** Quiet retries: one warning per API outage, one summary when it ends. */
+  readonly outage: ApiOutageLog;
   /** The API server was unreachable before any leader was seen (start-up): nobody else can report it. */
   private apiLostBeforeLeader = false;
   private everLed = false;
@@ -94,10 +97,18 @@ export class ControllerRuntime {
     this.collector = new Collector(this.cleaner, (t) => {
       if (t.type === "firing") this.metrics.anomaliesTotal.inc({ reason: t.anomaly.reason });
     });
-    this.evaluator = new Evaluator(PLUGINS, ruleSettings(config), this.caches, this.collector, (kind, obj, err) => {
-      this.metrics.ruleErrors.inc({ kind });
-      logger.warn("rule failed on malformed object", { kind, object: `${obj.metadata?.namespace ?? ""}/${obj.metadata?.name ?? ""}`, error: String(err) });
-    });
+    this.evaluator = new Evaluator(
+      PLUGINS,
+      ruleSettings(config),
+      this.caches,
+      this.collector,
+      (kind, obj, err) => {
+        this.metrics.ruleErrors.inc({ kind });
+        logger.warn("rule failed on malformed object", { kind, object: `${obj.metadata?.namespace ?? ""}/${obj.metadata?.name ?? ""}`, error: String(err) });
+      },
+      (a) => this.loggedSince(a),
+    );
+    this.outage = new ApiOutageLog(logger, this.now);
     this.latency = new LatencyAnomalies(this.collector, config.ms("RULE_EVENT_MAX_AGE"));
     this.store = StateStore.open(config.str("NEURO_STATE_DIR"), {
       recoverCorrupt: true,
@@ -131,22 +142,29 @@ export class ControllerRuntime {
         leaseDurationMs: config.ms("LEADER_LEASE_DURATION"),
         renewDeadlineMs: config.ms("LEADER_RENEW_DEADLINE"),
         retryPeriodMs: config.ms("LEADER_RETRY_PERIOD"),
-        onStartedLeading: () => {
-          logger.info("became leader", { identity });
-          this.handover.newTerm();
+        onStartedLeading: ({ resumed }) => {
+          // Resumed: nobody else wrote the Lease since our last renewal, so nobody else led: our
+          // local state (lines logged while the API was away included) is still the truth.
+          logger.info(resumed ? "resumed leading (no other leader in between)" : "became leader", { identity });
+          if (!resumed) this.handover.newTerm();
           this.leading = true;
           this.everLed = true;
           this.metrics.isLeader.set(1);
           this.syncServices();
         },
-        onStoppedLeading: () => {
-          logger.warn("lost leadership; standing by", { identity });
+        onStoppedLeading: (why) => {
+          if (why === "stopped") logger.info("leadership handed back", { identity });
+          else if (why === "taken") logger.warn("lost leadership to another controller; standing by", { identity });
+          else logger.warn("lost leadership: lease not renewed within LEADER_RENEW_DEADLINE; stopped acting, standing by", { identity });
           this.leading = false;
           this.metrics.isLeader.set(0);
           this.syncServices();
         },
         onNewLeader: (holder: string) => logger.info("leader is", { holder }),
-        onError: (e) => logger.debug("leader election call failed", { error: String(e) }),
+        onError: (e) => {
+          if (this.outage.failed("lease", e)) this.health.checkNow(); // evidence now, while this leader may still act
+          else if (!this.stopped) logger.warn("lease renewal failed", { error: String(e) });
+        },
       });
     }
     this.health = new ApiHealthMonitor(this.client, {
@@ -211,6 +229,7 @@ export class ControllerRuntime {
         },
         onRestart: () => this.metrics.informerRestarts.inc({ resource: ref.plural }),
         onHandlerError: () => this.metrics.handlerErrors.inc({ handler: `informer/${ref.plural}` }),
+        outage: this.outage,
       });
       this.caches.register(ref.kind, informer.cache);
       this.informers.push(informer);
@@ -246,7 +265,8 @@ export class ControllerRuntime {
         if (this.stopped) return null;
         const waitMs = Math.min(30_000, 500 * 2 ** attempt);
         this.discoveryProblem = `${what} failed: ${(e as Error)?.message ?? e}`;
-        this.opts.logger[e instanceof NotKubernetesError ? "error" : "warn"](`${what} failed; retrying`, { error: String(e), retryInMs: waitMs });
+        if (e instanceof NotKubernetesError) this.opts.logger.error(`${what} failed; retrying`, { error: String(e), retryInMs: waitMs });
+        else if (!this.outage.failed("discovery", e)) this.opts.logger.warn(`${what} failed; retrying`, { error: String(e), retryInMs: waitMs });
         await abortableSleep(waitMs, this.abort.signal);
         if (this.stopped) return null;
       }
@@ -266,15 +286,34 @@ export class ControllerRuntime {
     this.leaderServices.set(on);
   }
 
+  /** APIServerUnreachable comes only from failed health checks (evidence), and resolves on their success. */
   private onApiHealth(ok: boolean, detail: string): void {
     const now = this.now();
-    this.leaderWhenApiLost = ok ? false : this.leaderWhenApiLost || this.leading;
+    if (ok) this.outage.answered();
     // Nobody has been seen leading since start-up, so nobody else will report this outage.
     this.apiLostBeforeLeader = !ok && this.leader !== undefined && !this.everLed && !this.leader.leader;
     this.syncServices();
     this.opts.logger[ok ? "info" : "error"](ok ? "API server reachable" : "API server unreachable", { detail });
     const anomaly = apiUnreachable(this.opts.config.str("CLUSTER_ID"), this.opts.connection.server, detail, now);
     this.collector.observe(API_SOURCE, ok ? [] : [anomaly], now);
+  }
+
+  /**
+   * A call answered after the failed check began (the lease was just renewed, an informer listed):
+   * the outage that check reported is over. Withdraw it at once and confirm with a new check, so no
+   * write cycle logs APIServerUnreachable right after a successful API call.
+   */
+  private withdrawContradictedOutage(): void {
+    if (!this.health.checked || this.health.ok || this.client.lastOkAt < this.health.lastCheckStartedAt) return;
+    this.collector.observe(API_SOURCE, [], this.now());
+    this.health.checkNow();
+  }
+
+  /** RuleContext.loggedSince: only once this term's logged set is the truth (seeded), and only while acting. */
+  private loggedSince(a: Parameters<typeof anomalyKey>[0]): number | undefined {
+    if (!this.leading || (this.leader && !this.handover.isSeeded)) return undefined;
+    const entry = this.store.getLogged(anomalyKey(a));
+    return entry?.status === "firing" ? parseTime(entry.anomaly.eventTime) : undefined;
   }
 
   /**
@@ -296,14 +335,24 @@ export class ControllerRuntime {
     return { ok: reasons.length === 0, reasons, degraded };
   }
 
-  /** Without the API nobody can hold the lease; the last leader goes on logging (the outage first of all). */
+  /**
+   * Only a leader that can prove its lease acts (logs, alerts, writes shared state): with election,
+   * until its renew deadline passes without a renewal — before any other node could acquire. One
+   * exception: an API server unreachable before any leader was ever seen (start-up) — nobody holds a
+   * lease then, and somebody must report the outage.
+   */
   private get acting(): boolean {
-    return this.leading || this.leaderWhenApiLost || this.apiLostBeforeLeader;
+    return (this.leader ? this.leader.canAct() : this.leading) || this.apiLostBeforeLeader;
   }
 
-  /** Once per term, before the new leader logs or alerts anything. */
+  /**
+   * Once per term, before the new leader logs or alerts anything: adopt what the previous leader
+   * logged, then re-evaluate every object with that evidence (RuleContext.loggedSince) so anomalies
+   * it reported continue with their eventTime instead of resolving and firing again.
+   */
   private async seedFromSharedState(): Promise<void> {
-    if (this.leader && this.leading) await this.handover.seed();
+    if (!this.leader || !this.leading) return;
+    if (await this.handover.seed()) this.evaluator.evaluateAll(this.now());
   }
 
   /**
@@ -323,6 +372,8 @@ export class ControllerRuntime {
       }
       await this.seedFromSharedState();
       if (this.stopped) return; // stop() writes the last lines itself
+      this.withdrawContradictedOutage();
+      if (!this.acting) return; // the renew deadline passed while the shared state loaded
       // Queued writes (handover seeds, bookmarks) first: the logged set read below must be the committed one.
       this.store.flush();
       const logged = this.log.loggedView();
@@ -331,9 +382,9 @@ export class ControllerRuntime {
       if (active) this.log.decide(active, logged, now, this.opts.config.ms("DIAGNOSIS_RETENTION_CLEANED_DURATION"));
       this.log.flush(now);
       this.store.flush();
-      if (this.leader && this.leading) await this.handover.publish();
+      if (this.leader && this.leader.canAct()) await this.handover.publish(now, AbortSignal.timeout(Math.max(1, this.leader.actWindowMs())));
     } catch (e) {
-      this.opts.logger.error("write cycle failed; will retry", { error: String(e) });
+      if (!this.outage.failed("shared-state", e)) this.opts.logger.error("write cycle failed; will retry", { error: String(e) });
     } finally {
       this.writing = false;
       // After the write, so the gauges show what is still pending now.
@@ -361,7 +412,8 @@ export class ControllerRuntime {
     try {
       await this.seedFromSharedState();
       if (this.stopped) return;
-      const submitted = await this.alerting.tick(active, this.caches, this.now());
+      if (!this.acting) return;
+      const submitted = await this.alerting.tick(active, this.caches, this.now(), () => this.acting);
       if (submitted > 0 && !this.stopped) this.store.flush(); // the incident ids behind those notifications must survive a crash
     } catch (e) {
       this.opts.logger.error("alert cycle failed; will retry", { error: String(e) });
@@ -386,7 +438,6 @@ export class ControllerRuntime {
     if (!this.leader) this.decideLast();
     await this.leader?.stop();
     this.leading = false;
-    this.leaderWhenApiLost = false;
     this.apiLostBeforeLeader = false;
     this.servicesOn = false;
     this.leaderServices.set(false);

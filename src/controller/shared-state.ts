@@ -70,7 +70,7 @@ export class SharedLoggedState {
   }
 
   /** Writes the firing set and the alerting state when they changed. Returns false when nothing needed writing. */
-  async publish(firing: Map<string, SharedLoggedEntry>, alerting?: unknown): Promise<boolean> {
+  async publish(firing: Map<string, SharedLoggedEntry>, alerting?: unknown, signal?: AbortSignal): Promise<boolean> {
     const { text, dropped } = boundedLoggedJson(firing, SHARED_LOGGED_MAX_BYTES);
     this.lastDropped = dropped;
     let alertingText = alerting === undefined ? "" : JSON.stringify(alerting);
@@ -87,7 +87,7 @@ export class SharedLoggedState {
       if (alertingText) next[ALERTING_KEY] = alertingText;
       else delete next[ALERTING_KEY];
       return next;
-    });
+    }, signal);
     this.lastPublished = text;
     this.lastAlerting = alertingText;
     return true;

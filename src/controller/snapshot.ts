@@ -44,6 +44,7 @@ export async function scanCluster(client: KubeClient, config: Config, now = Date
     },
     forget: () => {},
   });
+  evaluator.oneShot = true;
   evaluator.evaluateAll(now);
   const severityRank = { critical: 0, warning: 1, info: 2 } as const;
   const anomalies = [...found.values()].sort(

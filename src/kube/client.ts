@@ -82,6 +82,8 @@ export class KubeClient {
    * for a line over the maximum; truncatedFields: strings cut to maxFieldLength. */
   readonly stats = { requests: 0, errors: 0, watches: 0, malformedLines: 0, malformedItems: 0, oversizeLines: 0, truncatedFields: 0 };
   readonly rejects: RejectSink;
+  /** ms epoch of the last 2xx answer: evidence that the API server was reachable then. */
+  lastOkAt = 0;
   private readonly timeoutMs: number;
   private readonly userAgent: string;
   private readonly maxWatchLine: number;
@@ -147,13 +149,15 @@ export class KubeClient {
     if (serverName) tls.serverName = serverName;
     const url = this.url(path, opts.query);
     try {
-      return await fetch(url, {
+      const resp = await fetch(url, {
         method,
         headers: this.headers(opts.accept ?? "application/json", contentType),
         body,
         signal,
         tls,
       } as RequestInit);
+      if (resp.ok) this.lastOkAt = Date.now();
+      return resp;
     } catch (e) {
       this.stats.errors++;
       const err = e as Error & { code?: string };

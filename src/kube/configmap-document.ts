@@ -57,10 +57,10 @@ export class ConfigMapDocument {
   }
 
   /** The current data and its resourceVersion; null when the ConfigMap does not exist. */
-  async read(): Promise<{ data: ConfigMapData; resourceVersion: string } | null> {
+  async read(signal?: AbortSignal): Promise<{ data: ConfigMapData; resourceVersion: string } | null> {
     let body: unknown;
     try {
-      body = await this.client.request("GET", this.path());
+      body = await this.client.request("GET", this.path(), { signal });
     } catch (e) {
       if (e instanceof KubeApiError && e.status === 404) return null;
       throw e;
@@ -75,10 +75,14 @@ export class ConfigMapDocument {
    * resourceVersion it was read at; a 409 (someone wrote in between) re-reads and applies it again.
    * `change` may run more than once and must be pure. It returns the whole new data, or undefined
    * when nothing needs writing. Resolves with the data as written (or as read, when not written).
+   * `signal` aborts the read and the write (a leader whose renew deadline passes must not write).
    */
-  async update(change: (current: ConfigMapData | null) => ConfigMapData | undefined): Promise<{ data: ConfigMapData; written: boolean }> {
+  async update(
+    change: (current: ConfigMapData | null) => ConfigMapData | undefined,
+    signal?: AbortSignal,
+  ): Promise<{ data: ConfigMapData; written: boolean }> {
     for (let attempt = 1; ; attempt++) {
-      const current = await this.read();
+      const current = await this.read(signal);
       const next = change(current ? { ...current.data } : null);
       if (next === undefined) return { data: current?.data ?? {}, written: false };
       const size = dataBytes(next);
@@ -95,8 +99,8 @@ export class ConfigMapDocument {
         data: next,
       };
       try {
-        if (current) await this.client.request("PUT", this.path(), { body });
-        else await this.client.request("POST", this.path(false), { body });
+        if (current) await this.client.request("PUT", this.path(), { body, signal });
+        else await this.client.request("POST", this.path(false), { body, signal });
         return { data: next, written: true };
       } catch (e) {
         // 409: changed since we read it (PUT) or created meanwhile (POST); 404: deleted meanwhile.

@@ -1,4 +1,6 @@
 // Periodic API server health (/readyz, falling back to /healthz). Never throws; reports changes.
+// A failed check is evidence of an outage only when no API call succeeded since it began: a check
+// that failed while (say) the Lease was renewed through the same server is re-run, not reported.
 import type { KubeClient } from "./client.ts";
 
 export interface ApiHealthOptions {
@@ -17,6 +19,8 @@ export class ApiHealthMonitor {
   lastError?: string;
   lastDetail = "";
   lastCheckAt?: number;
+  /** When the last reported check was sent: a 2xx answer to any call after it contradicts a failure. */
+  lastCheckStartedAt = 0;
   private timer?: ReturnType<typeof setTimeout>;
   private stopped = false;
   private inFlight?: Promise<void>;
@@ -38,8 +42,17 @@ export class ApiHealthMonitor {
     });
   }
 
+  /** Checks now unless a check is running (a failed lease renewal or a contradicting success asks for one). */
+  checkNow(): void {
+    if (this.stopped || this.inFlight) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.loop();
+  }
+
   /** One check now; updates state and fires onChange when ok flipped. */
-  async check(): Promise<void> {
+  async check(retried = false): Promise<void> {
+    const startedAt = Date.now();
     let ok = false;
     let detail: string;
     try {
@@ -50,7 +63,9 @@ export class ApiHealthMonitor {
       detail = (e as Error)?.message ?? String(e);
     }
     if (this.stopped) return;
+    if (!ok && (this.client.lastOkAt ?? 0) >= startedAt && !retried) return this.check(true); // contradicted: ask again
     this.lastCheckAt = Date.now();
+    this.lastCheckStartedAt = startedAt;
     this.lastDetail = detail;
     this.lastError = ok ? undefined : detail;
     const changed = !this.checked || ok !== this.ok;

@@ -5,6 +5,7 @@
 import { silentLogger, type Logger } from "../log.ts";
 import { KubeApiError, type KubeClient } from "./client.ts";
 import { abortableSleep } from "./abortable-sleep.ts";
+import type { OutageSink } from "./outage.ts";
 import { objectKey, type KubeObject, type ResourceRef, type WatchEvent } from "./types.ts";
 
 export type InformerEventType = "ADDED" | "MODIFIED" | "DELETED";
@@ -39,6 +40,8 @@ export interface InformerOptions {
   /** Server-side watch timeout; default random 300–600 s as client-go. */
   watchTimeoutSeconds?: number;
   random?: () => number;
+  /** Where "no answer" failures go instead of one warning per retry (shared by every informer). */
+  outage?: OutageSink;
 }
 
 export interface InformerStats {
@@ -144,7 +147,10 @@ export class Informer {
             allowWatchBookmarks: true,
             timeoutSeconds,
             signal,
-            onOpen: () => this.markSynced(), // a resumed informer is synced once its watch is accepted
+            onOpen: () => {
+              this.opts.outage?.answered();
+              this.markSynced(); // a resumed informer is synced once its watch is accepted
+            },
             // Counted here; logged (once per interval, truncated) by the client's RejectSink, so a flood cannot flood the log.
             onMalformed: () => void this.stats.malformed++,
           },
@@ -175,7 +181,9 @@ export class Informer {
         lastFailureAt = now;
         const delay = backoffDelay(attempt++, this.opts.backoff, this.random);
         this.lastBackoffMs = delay;
-        this.log.warn("list/watch failed; restarting", { error: this.lastError, retryInMs: delay, restarts: this.stats.restarts });
+        if (!this.opts.outage?.failed(this.ref.plural, e)) {
+          this.log.warn("list/watch failed; restarting", { error: this.lastError, retryInMs: delay, restarts: this.stats.restarts });
+        }
         try {
           this.opts.onRestart?.(e);
         } catch {
@@ -214,6 +222,7 @@ export class Informer {
       signal,
     });
     if (this.stopped) return;
+    this.opts.outage?.answered();
     this.stats.relists++;
     this.lastEventAt = Date.now();
     const seen = new Set<string>();

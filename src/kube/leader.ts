@@ -4,6 +4,10 @@
 // succeeded within renewDeadline; release on stop() so a standby takes over at once.
 // Expiry is measured from when THIS elector observed the lease record change (local clock), never
 // from the renewTime written by another node, so clock skew between Pis cannot cause two leaders.
+// Never two actors: a leader may act (canAct) only until renewDeadline after the START of its last
+// successful write — a standby cannot acquire before leaseDuration after it SAW that write, and
+// leaseDuration > renewDeadline. Renewals are cut off at that deadline, so a stalled API server
+// cannot keep a leader acting past it.
 import { KubeApiError, type KubeClient } from "./client.ts";
 import { abortableSleep } from "./abortable-sleep.ts";
 
@@ -50,8 +54,13 @@ export interface LeaderElectorOptions {
   random?: () => number;
   /** Extra wait between acquire attempts, as a fraction of retryPeriod (client-go: 1.2). Default 0.2. */
   jitter?: number;
-  onStartedLeading?: () => void;
-  onStoppedLeading?: () => void;
+  /**
+   * resumed: nobody wrote the Lease since this elector's last write (its own term went on with no
+   * other leader in between, e.g. across an API server restart), so its local state is still current.
+   */
+  onStartedLeading?: (info: { resumed: boolean }) => void;
+  /** deadline: no renewal within renewDeadline; taken: another holder; stopped: stop() was called. */
+  onStoppedLeading?: (why: StopReason) => void;
   onNewLeader?: (identity: string) => void;
   onError?: (error: unknown) => void;
 }
@@ -60,6 +69,8 @@ export interface LeaderElectorOptions {
 export function microTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 }
+
+export type StopReason = "deadline" | "taken" | "stopped";
 
 const statusOf = (e: unknown) => (e instanceof KubeApiError ? e.status : (e as { status?: number })?.status);
 
@@ -78,6 +89,14 @@ export class LeaderElector {
   private stopped = false;
   private running?: Promise<void>;
   private abort = new AbortController();
+  /** Local-clock ms until which this elector may act: start of its last successful write + renewDeadline. */
+  private validUntil = 0;
+  /** resourceVersion of the Lease as this elector last wrote it. */
+  private lastWrittenRV?: string;
+  /** The last acquisition found the Lease exactly as this elector had left it. */
+  private resumed = false;
+  /** A get failed since the last successful one: this elector could not see the record for a while. */
+  private blind = false;
 
   constructor(
     client: KubeClient | LeaseApi,
@@ -109,16 +128,29 @@ export class LeaderElector {
     if (!this.running) return; // never campaigned (stopped during start-up): nothing to hand back
     this.abort.abort();
     await this.running;
+    // Stop acting before handing the lease back: the next leader may act as soon as it is released.
+    if (this.isLeader) this.setLeader(false, "stopped");
     if (opts.release !== false) await this.release();
-    if (this.isLeader) this.setLeader(false);
   }
 
-  private setLeader(on: boolean): void {
+  /** True while this elector leads AND its renew deadline has not passed: the only time it may act. */
+  canAct(): boolean {
+    return this.isLeader && this.now() < this.validUntil;
+  }
+
+  /** How long this leader may still act without another renewal (0 when it may not act). */
+  actWindowMs(): number {
+    return this.isLeader ? Math.max(0, this.validUntil - this.now()) : 0;
+  }
+
+  private setLeader(on: boolean, why: StopReason = "deadline"): void {
     if (this.isLeader === on) return;
     this.isLeader = on;
     if (on) this.stats.acquired++;
     else this.stats.steppedDown++;
-    this.safe(on ? this.opts.onStartedLeading : this.opts.onStoppedLeading);
+    const { onStartedLeading, onStoppedLeading } = this.opts;
+    const resumed = this.resumed;
+    this.safe(on ? onStartedLeading && (() => onStartedLeading({ resumed })) : onStoppedLeading && (() => onStoppedLeading(why)));
   }
 
   private safe(fn?: () => void): void {
@@ -141,7 +173,11 @@ export class LeaderElector {
     const spec = lease.spec ?? {};
     const key = JSON.stringify([spec.holderIdentity ?? "", spec.renewTime, spec.acquireTime, spec.leaseDurationSeconds, spec.leaseTransitions]);
     this.observed = lease;
-    if (key !== this.observedKey) {
+    // After a blind spot (the API was unreachable) the record is judged as if first seen now: its holder
+    // may have been renewing all along without us seeing it. Waiting one more lease duration lets the
+    // previous leader resume its term after an API server restart instead of racing it for the Lease.
+    if (key !== this.observedKey || this.blind) {
+      this.blind = false;
       this.observedKey = key;
       this.observedTime = at;
     }
@@ -155,11 +191,17 @@ export class LeaderElector {
     }
   }
 
+  private wrote(lease: Lease, startedAt: number): true {
+    this.observe(lease, this.now());
+    this.lastWrittenRV = lease.metadata.resourceVersion;
+    this.validUntil = startedAt + this.opts.renewDeadlineMs;
+    return true;
+  }
+
   /** One round of client-go's tryAcquireOrRenew. True when we hold the lease afterwards. */
-  async tryAcquireOrRenew(): Promise<boolean> {
+  async tryAcquireOrRenew(signal: AbortSignal = this.abort.signal): Promise<boolean> {
     const now = this.now();
     const { name, namespace, identity } = this.opts;
-    const signal = this.abort.signal;
     const fresh: LeaseSpec = {
       holderIdentity: identity,
       leaseDurationSeconds: this.leaseSeconds,
@@ -171,14 +213,17 @@ export class LeaderElector {
     try {
       current = await this.api.get(namespace, name, signal);
     } catch (e) {
-      if (statusOf(e) !== 404) return this.fail(e);
+      if (statusOf(e) !== 404) {
+        this.blind = true;
+        return this.fail(e);
+      }
       try {
         const created = await this.api.create(
           { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name, namespace }, spec: fresh },
           signal,
         );
-        this.observe(created, this.now());
-        return true;
+        this.resumed = false;
+        return this.wrote(created, now);
       } catch (e2) {
         if (statusOf(e2) === 409) this.stats.conflicts++;
         return this.fail(e2);
@@ -199,10 +244,12 @@ export class LeaderElector {
         leaseTransitions: mine ? (spec.leaseTransitions ?? 0) : (spec.leaseTransitions ?? 0) + 1,
       },
     };
+    // Untouched since our own last write: nobody else can have led in between.
+    const untouched = mine && !!this.lastWrittenRV && current.metadata.resourceVersion === this.lastWrittenRV;
     try {
       const updated = await this.api.update(next, signal); // carries metadata.resourceVersion: 409 if someone beat us
-      this.observe(updated, this.now());
-      return true;
+      if (!this.isLeader) this.resumed = untouched;
+      return this.wrote(updated, now);
     } catch (e) {
       if (statusOf(e) === 409) this.stats.conflicts++;
       return this.fail(e);
@@ -213,8 +260,19 @@ export class LeaderElector {
     return abortableSleep(ms, this.abort.signal);
   }
 
+  /** One renewal that gives up when `ms` have passed: past the deadline its answer no longer matters. */
+  private async renewWithin(ms: number): Promise<boolean> {
+    const cutoff = new AbortController();
+    const timer = setTimeout(() => cutoff.abort(), ms);
+    try {
+      return await this.tryAcquireOrRenew(AbortSignal.any([this.abort.signal, cutoff.signal]));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   private async run(): Promise<void> {
-    const { retryPeriodMs, renewDeadlineMs, identity } = this.opts;
+    const { retryPeriodMs, identity } = this.opts;
     const jitter = this.opts.jitter ?? 0.2;
     while (!this.stopped) {
       // Candidate: try every retryPeriod (+ jitter).
@@ -223,22 +281,24 @@ export class LeaderElector {
         continue;
       }
       if (this.stopped) break;
+      // The acquire itself took longer than the renew deadline (a slow API server coming back): the
+      // lease is ours but may not be acted on. Renew at once rather than lead for no time at all.
+      if (this.now() >= this.validUntil) continue;
       this.setLeader(true);
-      // Leader: renew every retryPeriod; step down after renewDeadline without a successful renew,
-      // or at once when the lease shows another holder (someone judged ours expired).
-      let lastRenew = this.now();
+      // Leader: renew every retryPeriod; step down when the renew deadline passes without a successful
+      // renew (each attempt is cut off at that deadline), or at once when the lease shows another holder.
       while (!this.stopped) {
-        await this.sleep(retryPeriodMs);
+        await this.sleep(Math.min(retryPeriodMs, this.actWindowMs()));
         if (this.stopped) break;
-        if (await this.tryAcquireOrRenew()) {
+        const left = this.actWindowMs();
+        if (left > 0 && (await this.renewWithin(left))) {
           this.stats.renewals++;
-          lastRenew = this.now();
           continue;
         }
         if (this.stopped) break;
         const takenOver = !!this.leader && this.leader !== identity;
-        if (takenOver || this.now() - lastRenew >= renewDeadlineMs) {
-          this.setLeader(false);
+        if (takenOver || this.now() >= this.validUntil) {
+          this.setLeader(false, takenOver ? "taken" : "deadline");
           break;
         }
       }

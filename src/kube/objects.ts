@@ -29,6 +29,23 @@ export function creationTime(obj: KubeObject): number | undefined {
   return parseTime(obj.metadata.creationTimestamp);
 }
 
+/**
+ * The latest write the API server recorded in metadata.managedFields (only writes to `subresource`
+ * when given, e.g. "status"): the object's content, so the state it shows, has held at least since.
+ * Undefined when none is recorded (the controller's caches drop managedFields; scan sees them).
+ */
+export function lastWriteTime(obj: KubeObject | undefined, subresource?: string): number | undefined {
+  const fields: unknown = obj?.metadata.managedFields;
+  if (!Array.isArray(fields)) return undefined;
+  let latest: number | undefined;
+  for (const f of fields as { time?: string; subresource?: string }[]) {
+    if (subresource !== undefined && f?.subresource !== subresource) continue;
+    const t = parseTime(f?.time);
+    if (t !== undefined && (latest === undefined || t > latest)) latest = t;
+  }
+  return latest;
+}
+
 // ---------- conditions ----------
 
 export interface Condition {

@@ -1,7 +1,7 @@
 // DaemonSet rules: nodes without an available daemon Pod, daemon Pods on nodes they should not run on.
 import type { KubeObject } from "../kube/types.ts";
 import type { Anomaly, CacheView, RuleContext, WatcherPlugin } from "./types.ts";
-import { activeSince, anomalyFor, findCondition, formatAge, lasted, plural, ref } from "./util.ts";
+import { activeSince, anomalyFor, findCondition, formatAge, lasted, loggedStart, plural, ref } from "./util.ts";
 import { generationNotObserved, unavailableReplicas } from "./workload.ts";
 
 const KIND = "DaemonSet";
@@ -19,7 +19,7 @@ function nodesWithUnreadyPods(ds: KubeObject, cache: CacheView): string[] {
 
 function misscheduled(ds: KubeObject, ctx: RuleContext): Anomaly[] {
   const count: number = ds.status?.numberMisscheduled ?? 0;
-  const since = activeSince(ctx.memo, "misscheduledSince", count > 0, ctx.now);
+  const since = activeSince(ctx.memo, "misscheduledSince", count > 0, ctx.now, undefined, loggedStart(ctx, ds, KIND, "Misscheduled"));
   if (since === undefined || !lasted(ctx, since, ctx.settings.deploymentUnavailableForMs)) return [];
   return [
     anomalyFor(ds, KIND, {

@@ -2,7 +2,7 @@
 // cache. This plugin makes the runtime watch them and re-evaluate the Service whenever they change.
 import type { KubeObject } from "../kube/types.ts";
 import type { CacheView, WatcherPlugin } from "./types.ts";
-import { parseTime, ref } from "./util.ts";
+import { creationTime, lastWriteTime, parseTime, ref } from "./util.ts";
 
 const KIND = "Endpoints";
 export const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
@@ -14,7 +14,18 @@ export interface EndpointReadiness {
   ready: number;
   /** Latest last-change-trigger-time annotation: when the endpoint set last changed, if stated. */
   lastChange?: number;
+  /**
+   * For a one-shot judgement (scan): the latest recorded write of the endpoint objects (managedFields),
+   * else their creation when they record no writes at all. The current readiness has held at least since.
+   */
+  lastWrite?: number;
   source: "EndpointSlice" | "Endpoints";
+}
+
+/** lastWrite of one endpoint object: its managedFields' latest time, else creationTimestamp if it records none. */
+function writtenAt(obj: KubeObject | undefined): number | undefined {
+  if (!obj) return undefined;
+  return Array.isArray(obj.metadata.managedFields) ? lastWriteTime(obj) : creationTime(obj);
 }
 
 export function isEndpointSlice(obj: KubeObject): boolean {
@@ -47,16 +58,18 @@ export function endpointReadiness(namespace: string, service: string, cache: Cac
     const ready = new Set<string>();
     const all = new Set<string>();
     let lastChange: number | undefined;
+    let lastWrite: number | undefined;
     for (const slice of cache.list("EndpointSlice", namespace)) {
       if (slice.metadata.labels?.[SERVICE_NAME_LABEL] !== service) continue;
       lastChange = latest(lastChange, parseTime(slice.metadata.annotations?.[LAST_CHANGE]));
+      lastWrite = latest(lastWrite, writtenAt(slice));
       for (const ep of (slice.endpoints as SliceEndpoint[] | null) ?? []) {
         const id = ep.targetRef?.name ? `${ep.targetRef.kind}/${ep.targetRef.name}` : (ep.addresses ?? []).join(",");
         all.add(id);
         if (ep.conditions?.ready !== false) ready.add(id);
       }
     }
-    return { total: all.size, ready: ready.size, lastChange, source: "EndpointSlice" };
+    return { total: all.size, ready: ready.size, lastChange, lastWrite, source: "EndpointSlice" };
   }
   const ep = cache.get("Endpoints", namespace, service);
   let ready = 0;
@@ -65,7 +78,8 @@ export function endpointReadiness(namespace: string, service: string, cache: Cac
     ready += subset.addresses?.length ?? 0;
     notReady += subset.notReadyAddresses?.length ?? 0;
   }
-  return { total: ready + notReady, ready, lastChange: parseTime(ep?.metadata.annotations?.[LAST_CHANGE]), source: "Endpoints" };
+  const lastChange = parseTime(ep?.metadata.annotations?.[LAST_CHANGE]);
+  return { total: ready + notReady, ready, lastChange, lastWrite: writtenAt(ep), source: "Endpoints" };
 }
 
 export const endpointsPlugin: WatcherPlugin = {

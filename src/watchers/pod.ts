@@ -108,21 +108,34 @@ function stuckWaiting(pod: KubeObject, ctx: RuleContext, node: string): Anomaly[
   return out;
 }
 
-/** OOMKilled / Error / StartError in the current or last terminated state, while it is recent. */
+/** The Pod's controller is a Job this controller watches (in the cache): its JobFailed rule speaks for the Pod's end. */
+function ownedByWatchedJob(pod: KubeObject, ctx: RuleContext): boolean {
+  const job = pod.metadata.ownerReferences?.find((o) => o.controller && o.kind === "Job");
+  return !!job && ctx.cache.get("Job", pod.metadata.namespace ?? "", job.name) !== undefined;
+}
+
+/**
+ * OOMKilled / Error / StartError in the current or last terminated state, while it is recent — or,
+ * for a Pod that has failed for good (phase Failed: nothing will restart it), for as long as the Pod
+ * exists, unless a watched Job owns it (JobFailed reports that).
+ */
 function recentCrashes(pod: KubeObject, ctx: RuleContext, node: string): Anomaly[] {
   const windowMs = ctx.settings.podRestartWindowMs;
+  const terminal = pod.status?.phase === "Failed" && pod.status?.reason !== "Evicted" && !ownedByWatchedJob(pod, ctx);
   const latest = new Map<string, { at: number; text: string }>();
   for (const { status, label } of containerStatuses(pod)) {
     for (const t of [status.state?.terminated, status.lastState?.terminated]) {
       const reason = t?.reason && CRASH_REASONS[t.reason];
       const at = parseTime(t?.finishedAt);
-      if (!reason || at === undefined || !withinWindow(ctx, at, windowMs)) continue;
+      const final = terminal && t === status.state?.terminated;
+      if (!reason || at === undefined || (!final && !withinWindow(ctx, at, windowMs))) continue;
       if ((latest.get(reason)?.at ?? -Infinity) >= at) continue;
       const code = t!.exitCode !== undefined ? ` (exit code ${t!.exitCode})` : "";
       const restarts = status.restartCount ? `; ${plural(status.restartCount, "restart")} so far` : "";
+      const end = final ? "; the Pod has failed (phase Failed) and nothing will restart it" : "";
       latest.set(reason, {
         at,
-        text: `${capitalize(label)} terminated with ${t!.reason}${code} ${formatAge(ctx.now - at)} ago${restarts}. ${HINTS[t!.reason!] ?? ""}`.trim(),
+        text: `${capitalize(label)} terminated with ${t!.reason}${code} ${formatAge(ctx.now - at)} ago${restarts}${end}. ${HINTS[t!.reason!] ?? ""}`.trim(),
       });
     }
   }
@@ -141,6 +154,16 @@ function lastExit(pod: KubeObject): { at: number; text: string } | undefined {
   return best;
 }
 
+/**
+ * The earliest the Pod's containers can have started: creationTimestamp, or the kubelet's
+ * status.startTime when that is older (a Pod object re-created from a capture keeps its old
+ * status but gets a new creationTimestamp).
+ */
+function podStart(pod: KubeObject): number | undefined {
+  const times = [creationTime(pod), parseTime(pod.status?.startTime)].filter((t): t is number => t !== undefined);
+  return times.length ? Math.min(...times) : undefined;
+}
+
 /** ≥ RULE_POD_RESTART_COUNT restarts within RULE_POD_RESTART_WINDOW, from restartCount samples. */
 function restartRate(pod: KubeObject, ctx: RuleContext, node: string): Anomaly[] {
   const windowMs = ctx.settings.podRestartWindowMs;
@@ -149,10 +172,11 @@ function restartRate(pod: KubeObject, ctx: RuleContext, node: string): Anomaly[]
   const list = recordSample(ctx.memo, "restarts", ctx.now, total, windowMs);
   let inWindow = increaseWithin(list, ctx.now, windowMs, total);
   if (inWindow === undefined) {
-    // The series is younger than the window. A pod created inside the window did all its restarts
-    // inside it; otherwise count only what we saw (a lower bound, never a false alarm).
-    const created = creationTime(pod);
-    inWindow = created !== undefined && ctx.now - created <= windowMs ? total : total - list[0]!.value;
+    // The series is younger than the window (always so in scan's single pass). A pod that started
+    // inside the window did all its restarts inside it; otherwise count only what we saw (a lower
+    // bound, never a false alarm: 0 in scan).
+    const started = podStart(pod);
+    inWindow = started !== undefined && ctx.now - started <= windowMs ? total : total - list[0]!.value;
   }
   const firing = inWindow >= threshold;
   const exit = lastExit(pod);
@@ -181,8 +205,24 @@ function notReady(pod: KubeObject, ctx: RuleContext, node: string): Anomaly[] {
   if (ready?.status !== "False" || since === undefined) return [];
   if (!lasted(ctx, since, ctx.settings.podNotReadyForMs)) return [];
   const age = ctx.now - since;
-  const unready = containerStatuses(pod).filter((s) => !s.init && s.status.ready === false).map((s) => s.status.name);
+  const unreadyStatuses = containerStatuses(pod).filter((s) => !s.init && s.status.ready === false);
+  const unready = unreadyStatuses.map((s) => s.status.name);
   const which = unready.length ? ` Unready containers: ${unready.join(", ")}.` : "";
+  // The most useful clue when there is one: the container's last run ended out of memory.
+  const oom = unreadyStatuses
+    .map((s) => ({ name: s.status.name, t: s.status.lastState?.terminated, restarts: s.status.restartCount ?? 0 }))
+    .filter(({ t }) => t?.reason === "OOMKilled" || (t?.exitCode === 137 && t?.reason !== "Completed"))
+    .map(({ name, t, restarts }) => {
+      const at = parseTime(t!.finishedAt);
+      const when = at !== undefined ? ` ${formatAge(ctx.now - at)} ago` : "";
+      const what = t!.reason === "OOMKilled" ? "was OOMKilled" : `was killed (exit code 137, ${t!.reason ?? "SIGKILL"}; often the OOM killer)`;
+      const code = t!.reason === "OOMKilled" && t!.exitCode !== undefined ? ` (exit code ${t!.exitCode})` : "";
+      return ` Container ${name} ${what}${code}${when}${restarts ? `, ${plural(restarts, "restart")} so far` : ""}.`;
+    })
+    .join("");
+  const advice = oom
+    ? " Check its memory limit against the application's memory use, then readiness probes."
+    : " Check readiness probes and the containers' logs.";
   return [
     anomalyFor(pod, KIND, {
       reason: "NotReady",
@@ -190,7 +230,7 @@ function notReady(pod: KubeObject, ctx: RuleContext, node: string): Anomaly[] {
       category: "Condition",
       node,
       since,
-      message: `Pod has been running but not ready for ${formatAge(age)}${describeCondition(ready)}.${which} Check readiness probes and the containers' logs.`,
+      message: `Pod has been running but not ready for ${formatAge(age)}${describeCondition(ready)}.${which}${oom}${advice}`,
     }),
   ];
 }

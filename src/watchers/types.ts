@@ -29,6 +29,19 @@ export interface RuleContext {
    * Optional: one-shot callers (scan, tests) need not collect it.
    */
   recheckAt?(at: number): void;
+  /**
+   * When the log already says this anomaly is firing: the eventTime it was logged with (ms), from this
+   * node's state or the previous leader's shared state. Rules whose start is their first observation
+   * use it as evidence, so a new leader (or a restarted controller) continues the same anomaly
+   * instead of resolving it and firing it again later with a new eventTime. Optional (scan, tests).
+   */
+  loggedSince?(a: Pick<Anomaly, "kind" | "namespace" | "name" | "reason">): number | undefined;
+  /**
+   * A single evaluation with no history (`scan`): there is no "first observation" to wait from, so a
+   * state no timestamp dates is judged from the writes the API recorded (managedFields times), and
+   * lacking any, reported as firing with its duration unknown instead of hidden.
+   */
+  oneShot?: boolean;
 }
 
 export interface WatcherPlugin {

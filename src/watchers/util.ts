@@ -5,7 +5,7 @@ import type { KubeObject, ResourceRef } from "../kube/types.ts";
 import type { Anomaly, RuleContext, Severity } from "./types.ts";
 
 // The object readers the plugins use, from their home in src/kube/objects.ts.
-export { creationTime, describeCondition, findCondition, parseTime, type Condition } from "../kube/objects.ts";
+export { creationTime, describeCondition, findCondition, lastWriteTime, parseTime, type Condition } from "../kube/objects.ts";
 
 // ---------- time ----------
 
@@ -24,6 +24,7 @@ export function formatAge(ms: number): string {
   if (h < 48) return m % 60 ? `${h}h${m % 60}m` : `${h}h`;
   return `${Math.floor(h / 24)}d`;
 }
+
 
 // ---------- time dependence (what the periodic tick must re-check) ----------
 
@@ -114,6 +115,8 @@ export function percent(ratio: number): string {
  * When a state with no timestamp of its own became true, remembered in memo[key].
  * `initial` (an object timestamp, when one bounds the start) is used on first observation,
  * else `now`. Clearing the state forgets it, so the next occurrence starts a new duration.
+ * `logged` (RuleContext.loggedSince: the log already reports this state as firing since then) is
+ * evidence of an earlier start and moves the remembered start back to it, also after first observation.
  */
 export function activeSince(
   memo: RuleContext["memo"],
@@ -121,16 +124,34 @@ export function activeSince(
   active: boolean,
   now: number,
   initial?: number,
+  logged?: number,
 ): number | undefined {
   if (!active) {
     delete memo[key];
     return undefined;
   }
   const prior = memo[key];
-  if (typeof prior === "number") return prior;
-  const start = initial !== undefined && initial <= now ? initial : now;
+  let start = typeof prior === "number" ? prior : initial !== undefined && initial <= now ? initial : now;
+  if (logged !== undefined && logged <= now && logged < start) start = logged;
   memo[key] = start;
   return start;
+}
+
+/**
+ * " for 5m", or for a state scan cannot date: " for at least 5m (…)" from the last recorded write,
+ * else " (duration unknown: …)". Such a state is reported, never hidden (scan has no first observation).
+ */
+export function undatedLasting(now: number, undated: boolean, since: number, bound: number | undefined, what: string): string {
+  if (!undated) return ` for ${formatAge(now - since)}`;
+  if (bound !== undefined && now - bound >= 1000) {
+    return ` for at least ${formatAge(now - bound)} (duration unknown before that: only the ${what}' last recorded write dates it)`;
+  }
+  return ` (duration unknown: nothing on the ${what} records since when)`;
+}
+
+/** RuleContext.loggedSince for an anomaly `reason` about `obj` (reported as `kind`, default the object's). */
+export function loggedStart(ctx: RuleContext, obj: KubeObject, kind: string, reason: string): number | undefined {
+  return ctx.loggedSince?.({ kind, namespace: obj.metadata.namespace ?? "", name: obj.metadata.name, reason });
 }
 
 export interface Sample {

@@ -2,7 +2,7 @@
 // too few ready replicas for too long, and a spec change the controller has not picked up.
 import type { KubeObject } from "../kube/types.ts";
 import type { Anomaly, RuleContext } from "./types.ts";
-import { activeSince, anomalyFor, creationTime, formatAge, lasted } from "./util.ts";
+import { activeSince, anomalyFor, creationTime, formatAge, lastWriteTime, lasted, loggedStart, undatedLasting } from "./util.ts";
 
 export interface ReplicaCounts {
   desired: number;
@@ -17,12 +17,19 @@ export interface ReplicaCounts {
   detail?: string;
 }
 
+
 /** UnavailableReplica: ready < desired or unavailable > 0 for longer than RULE_DEPLOYMENT_UNAVAILABLE_FOR. */
 export function unavailableReplicas(obj: KubeObject, kind: string, c: ReplicaCounts, ctx: RuleContext): Anomaly[] {
   const short = c.desired > 0 && (c.ready < c.desired || c.unavailable > 0);
-  const since = activeSince(ctx.memo, "unavailableSince", short, ctx.now, c.shortSince);
-  if (since === undefined || !lasted(ctx, since, ctx.settings.deploymentUnavailableForMs)) return [];
-  const age = ctx.now - since;
+  // No Available=False condition dates it: scan (one pass, no first observation) reports it anyway,
+  // bounded by the last recorded status write (the counts have held since).
+  const logged = loggedStart(ctx, obj, kind, "UnavailableReplica");
+  const undated = !!ctx.oneShot && c.shortSince === undefined && logged === undefined;
+  const bound = undated ? lastWriteTime(obj, "status") : undefined;
+  const since = activeSince(ctx.memo, "unavailableSince", short, ctx.now, c.shortSince ?? bound, logged);
+  if (since === undefined) return [];
+  if (!undated && !lasted(ctx, since, ctx.settings.deploymentUnavailableForMs)) return [];
+  const lasting = undatedLasting(ctx.now, undated, since, bound, "status writes");
   const missing = Math.max(c.desired - c.ready, c.unavailable);
   return [
     anomalyFor(obj, kind, {
@@ -31,7 +38,7 @@ export function unavailableReplicas(obj: KubeObject, kind: string, c: ReplicaCou
       category: "Warning",
       since,
       message:
-        `${kind} has ${missing} of ${c.desired} ${c.noun}s unavailable (${c.ready} ready) for ${formatAge(age)}.` +
+        `${kind} has ${missing} of ${c.desired} ${c.noun}s unavailable (${c.ready} ready)${lasting}.` +
         `${c.detail ? ` ${c.detail}` : ""} Check its Pods for image pull failures, crashes, failing probes or unschedulable Pods.`,
     }),
   ];
@@ -43,7 +50,7 @@ export function unreadyRatio(obj: KubeObject, kind: string, c: ReplicaCounts, ct
   const unready = Math.max(0, c.desired - c.ready);
   const ratio = c.desired > 0 ? unready / c.desired : 0;
   const high = c.desired > 0 && unready > 0 && ratio >= threshold;
-  const since = activeSince(ctx.memo, "unreadyRatioSince", high, ctx.now, c.shortSince);
+  const since = activeSince(ctx.memo, "unreadyRatioSince", high, ctx.now, c.shortSince, loggedStart(ctx, obj, kind, "UnreadyReplicaRatio"));
   if (since === undefined || !lasted(ctx, since, ctx.settings.unreadyThresholdMs)) return [];
   return [
     anomalyFor(obj, kind, {
@@ -64,7 +71,14 @@ export function generationNotObserved(obj: KubeObject, kind: string, ctx: RuleCo
   const observed: number = obj.status?.observedGeneration ?? 0;
   const behind = typeof generation === "number" && generation > observed;
   // A brand-new object (generation 1) has been waiting since it was created.
-  const since = activeSince(ctx.memo, "generationSince", behind, ctx.now, generation === 1 ? creationTime(obj) : undefined);
+  const since = activeSince(
+    ctx.memo,
+    "generationSince",
+    behind,
+    ctx.now,
+    generation === 1 ? creationTime(obj) : undefined,
+    loggedStart(ctx, obj, kind, "GenerationNotObserved"),
+  );
   if (since === undefined || !lasted(ctx, since, ctx.settings.generationObservedGraceMs)) return [];
   return [
     anomalyFor(obj, kind, {

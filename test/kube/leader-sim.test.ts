@@ -39,8 +39,8 @@ function pair() {
       leaseDurationMs: LEASE_MS,
       renewDeadlineMs: RENEW_MS,
       retryPeriodMs: RETRY_MS,
-      onStartedLeading: () => log.push(`${identity}:start`),
-      onStoppedLeading: () => log.push(`${identity}:stop`),
+      onStartedLeading: ({ resumed }) => log.push(`${identity}:start${resumed ? ":resumed" : ""}`),
+      onStoppedLeading: (why) => log.push(`${identity}:stop:${why}`),
       onNewLeader: (id) => log.push(`${identity}:sees:${id}`),
     });
     electors.push(e);
@@ -108,9 +108,52 @@ describe("LeaderElector against the simulator", () => {
     // Only node-a's renewals fail: its PUTs are refused (the standby never PUTs while the lease is valid).
     sim.faults.failNext(/^PUT \/apis\/coordination.k8s.io/, 500, 1000);
     await waitFor(() => !a.isLeader, { timeoutMs: RENEW_MS + 2 * RETRY_MS + 1000 });
-    expect(log).toContain("node-a:stop");
+    expect(log).toContain("node-a:stop:deadline");
     sim.faults.reset();
     await waitFor(() => a.isLeader !== b.isLeader && (a.isLeader || b.isLeader), { timeoutMs: TAKEOVER_MS });
+  });
+
+  test("an API server restart: the leader stops acting at its renew deadline, never overlaps, and resumes its term after", async () => {
+    const { a, b, log } = pair();
+    a.start();
+    await waitFor(() => a.isLeader);
+    b.start();
+    await waitFor(() => b.leader === "node-a");
+    // Sample who may act every few ms for the whole test: never both.
+    let both = 0;
+    let samples = 0;
+    const sampler = setInterval(() => {
+      samples++;
+      if (a.canAct() && b.canAct()) both++;
+    }, 5);
+    try {
+      await sim.stop(); // connections refused from now on
+      await waitFor(() => !a.canAct(), { timeoutMs: RENEW_MS + 1000, message: "leader stops acting at its renew deadline" });
+      await waitFor(() => log.includes("node-a:stop:deadline"), { timeoutMs: 2000 });
+      // Down for longer than a lease: by the record alone the standby could take over at once.
+      await waitFor(() => a.stats.failures >= 8 && b.stats.failures >= 8, { timeoutMs: 10_000 });
+      await sim.restart();
+      await waitFor(() => a.canAct() || b.canAct(), { timeoutMs: TAKEOVER_MS + LEASE_MS, message: "a leader after the restart" });
+      expect(a.isLeader).toBe(true); // the standby could not see the record for a while: it waits, the holder resumes
+      expect(log).toContain("node-a:start:resumed");
+      expect(log.filter((l) => l.startsWith("node-b:start"))).toEqual([]);
+    } finally {
+      clearInterval(sampler);
+    }
+    expect(samples).toBeGreaterThan(50);
+    expect(both).toBe(0);
+  });
+
+  test("a stalled API server (requests hang): the leader's renewals are cut off and it stops acting at the deadline", async () => {
+    const { a, b } = pair();
+    a.start();
+    await waitFor(() => a.isLeader);
+    b.start();
+    await waitFor(() => b.leader === "node-a");
+    sim.faults.delayMs(60_000);
+    await waitFor(() => !a.isLeader, { timeoutMs: RENEW_MS + 1000, message: "leader steps down although its renewal never answers" });
+    expect(a.canAct()).toBe(false);
+    expect(b.canAct()).toBe(false);
   });
 
   test("a leader whose lease was taken over steps down at once", async () => {

@@ -1,6 +1,7 @@
 // The leader-election algorithm step by step, with an injected clock, against an in-memory fake of
 // the Lease API (FakeLeaseApi: resourceVersion checks, 404, 409 — no network).
 import { describe, expect, test } from "bun:test";
+import { waitFor } from "../../testkit/wait.ts";
 import { LeaderElector, microTime, type Lease, type LeaseApi } from "../../src/kube/leader.ts";
 
 class FakeApiError extends Error {
@@ -150,6 +151,121 @@ describe("LeaderElector algorithm (FakeLeaseApi, injected clock)", () => {
     const a = setup(api, "a", { t: 0 }).e;
     expect(await a.tryAcquireOrRenew()).toBe(false);
     expect(a.lastError).toContain("500");
+  });
+
+  test("a leader may act only until renewDeadline after the START of its last successful write", async () => {
+    const api = new FakeLeaseApi();
+    const clock = { t: 100_000 };
+    const a = setup(api, "a", clock).e;
+    expect(await a.tryAcquireOrRenew()).toBe(true);
+    (a as unknown as { isLeader: boolean }).isLeader = true; // as run() does after a successful acquire
+    expect(a.canAct()).toBe(true);
+    clock.t += 9_999;
+    expect(a.canAct()).toBe(true);
+    expect(a.actWindowMs()).toBe(1);
+    clock.t += 1; // renewDeadline (10 s) since the acquire began: a standby could take over 5 s later
+    expect(a.canAct()).toBe(false);
+    expect(a.actWindowMs()).toBe(0);
+    // A renewal whose answer arrives late counts from when it was sent, never from when it returned.
+    clock.t = 200_000;
+    class SlowAnswers extends FakeLeaseApi {
+      override async update(l: Lease): Promise<Lease> {
+        const written = await super.update(l);
+        clock.t += 8_000; // the answer takes 8 s
+        return written;
+      }
+    }
+    const a2 = setup(new SlowAnswers(), "a", clock).e;
+    expect(await a2.tryAcquireOrRenew()).toBe(true); // created (answered at once)
+    clock.t += 2_000;
+    expect(await a2.tryAcquireOrRenew()).toBe(true); // renewed (the update answers 8 s later)
+    (a2 as unknown as { isLeader: boolean }).isLeader = true;
+    expect(a2.actWindowMs()).toBe(2_000);
+  });
+
+  test("resumed: re-acquiring a lease nobody wrote since our own last write continues the term", async () => {
+    const api = new FakeLeaseApi();
+    const clock = { t: 0 };
+    const starts: boolean[] = [];
+    const make = (identity: string) =>
+      new LeaderElector(api, {
+        name: "neuro",
+        namespace: "kube-system",
+        identity,
+        leaseDurationMs: 15_000,
+        renewDeadlineMs: 10_000,
+        retryPeriodMs: 2_000,
+        now: () => clock.t,
+        onStartedLeading: ({ resumed }) => starts.push(resumed),
+      });
+    const a = make("a");
+    const internals = a as unknown as { isLeader: boolean; setLeader(on: boolean): void };
+    expect(await a.tryAcquireOrRenew()).toBe(true);
+    internals.setLeader(true);
+    internals.setLeader(false); // the renew deadline passed (the API was away)
+    clock.t += 30_000;
+    expect(await a.tryAcquireOrRenew()).toBe(true); // the Lease is exactly as a left it
+    internals.setLeader(true);
+    internals.setLeader(false);
+    // Someone else wrote the Lease in between (took it, then released it): a new term.
+    const b = make("b");
+    expect(await b.tryAcquireOrRenew()).toBe(false); // b first sees a's record now...
+    clock.t += 15_000;
+    expect(await b.tryAcquireOrRenew()).toBe(true); // ...and takes it a lease later
+    api.lease!.spec!.holderIdentity = "a"; // even a record that names a again is not "untouched"
+    expect(await a.tryAcquireOrRenew()).toBe(true);
+    internals.setLeader(true);
+    expect(starts).toEqual([false, true, false]);
+  });
+
+  test("after a blind spot (gets failing) a standby waits a full lease from its next sight of the record", async () => {
+    const api = new FakeLeaseApi();
+    const ca = { t: 0 };
+    const cb = { t: 0 };
+    const a = setup(api, "a", ca).e;
+    const b = setup(api, "b", cb).e;
+    expect(await a.tryAcquireOrRenew()).toBe(true);
+    expect(await b.tryAcquireOrRenew()).toBe(false); // b sees a's record at 0
+    api.failAll = true; // the API server restarts
+    cb.t = 5_000;
+    expect(await b.tryAcquireOrRenew()).toBe(false);
+    api.failAll = false;
+    cb.t = 20_000; // 20 s after b first saw the record: expired by the record alone...
+    expect(await b.tryAcquireOrRenew()).toBe(false); // ...but b could not see it for a while: it waits
+    cb.t = 34_999;
+    expect(await b.tryAcquireOrRenew()).toBe(false);
+    cb.t = 35_000; // a never came back: b takes over a full lease after it could see again
+    expect(await b.tryAcquireOrRenew()).toBe(true);
+  });
+
+  test("an acquire slower than the renew deadline does not make a leader for no time: it renews first", async () => {
+    const clock = { t: 0 };
+    class SlowFirstGet extends FakeLeaseApi {
+      gets = 0;
+      override async get(): Promise<Lease> {
+        if (++this.gets === 1) clock.t += 11_000; // the API server answers the first call after 11 s
+        return super.get();
+      }
+    }
+    const api = new SlowFirstGet();
+    const events: string[] = [];
+    const e = new LeaderElector(api, {
+      name: "neuro",
+      namespace: "kube-system",
+      identity: "a",
+      leaseDurationMs: 15_000,
+      renewDeadlineMs: 10_000,
+      retryPeriodMs: 2_000,
+      now: () => clock.t,
+      onStartedLeading: () => events.push("start"),
+      onStoppedLeading: (why) => events.push(`stop:${why}`),
+    });
+    e.start();
+    await waitFor(() => e.isLeader);
+    expect(e.canAct()).toBe(true);
+    expect(api.writes).toBe(2); // the slow create, then the renewal that may be acted on
+    await e.stop();
+    expect(events).toEqual(["start", "stop:stopped"]);
   });
 
   test("a constructor rejects inconsistent durations", () => {
