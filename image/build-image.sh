@@ -4,11 +4,14 @@
 #   sudo image/build-image.sh [--out FILE] [--binary PATH] [--units DIR] [--cache DIR]
 #                             [--overlay DIR] [--compress]
 #
-# Stages (the first two are cached in --cache, default /var/cache/neurocontroller/image):
-#   1. debootstrap --arch=arm64 --foreign + second stage under qemu-aarch64-static  (~15-20 min once)
-#   2. linux-image-arm64 (.deb fetched once) + raspi-firmware + one initramfs       (~15-20 min once)
-#   3. per build: the binary, the units, the first-boot unit, fstab; then the disk image assembled
-#      without loop devices: mkfs.vfat + mtools (boot), mkfs.ext4 -d (root), sfdisk + dd.
+# Stages:
+#   1. the root filesystem: one mmdebstrap --arch=arm64 run (packages unpacked by the host, maintainer
+#      scripts under qemu-aarch64-static, no emulated initramfs per hook), kernel + raspi-firmware + ONE
+#      initramfs; cached in --cache (default /var/cache/neurocontroller/image) under a key that hashes
+#      the package list and the recipe (image/lib-rootfs.sh)                    (~10 min once, cold)
+#   2. per build: the binary, the units, the first-boot unit, the local broker's configuration (the
+#      Ansible broker role's templates, image/broker-playbook.yml), fstab; then the disk image assembled
+#      without loop devices: mkfs.vfat + mtools (boot), mkfs.ext4 -d (root), sfdisk + dd.  (~1 min)
 # Pi 5 (bcm2712) is not supported by bookworm's kernel/firmware: use Raspberry Pi OS there.
 set -euo pipefail
 T0=$(date +%s)
@@ -35,9 +38,9 @@ done
 # shellcheck source=lib-rootfs.sh
 . "$HERE/lib-rootfs.sh"
 
-[ "$(id -u)" = 0 ] || { echo "run as root (debootstrap, chroot)" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || { echo "run as root (mmdebstrap, chroot)" >&2; exit 1; }
 need=()
-for t in debootstrap:debootstrap qemu-aarch64-static:qemu-user-static update-binfmts:binfmt-support \
+for t in mmdebstrap:mmdebstrap ansible-playbook:ansible-core qemu-aarch64-static:qemu-user-static update-binfmts:binfmt-support \
          mkfs.vfat:dosfstools mcopy:mtools mkfs.ext4:e2fsprogs sfdisk:fdisk zstd:zstd; do
   command -v "${t%%:*}" >/dev/null || need+=("${t#*:}")
 done
@@ -51,15 +54,13 @@ mkdir -p "$CACHE"
 exec 9>"$CACHE/.lock"
 flock 9
 enable_binfmt
-build_base_rootfs "$CACHE"
-fetch_kernel_debs "$CACHE"
-build_kernel_rootfs "$CACHE"
+CACHED_ROOT=$(build_rootfs "$CACHE")
 
 WORK=$(mktemp -d "${TMPDIR:-/var/tmp}/neuro-image.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 ROOT=$WORK/root
-log "stage 3: copying the kernel rootfs"
-cp -a "$CACHE/rootfs-arm64-kernel" "$ROOT"
+log "stage 2: copying the cached rootfs"
+cp -a "$CACHED_ROOT" "$ROOT"
 
 log "installing the binary and units"
 VERSION=${NEURO_VERSION:-$(sed -n 's/.*"version": *"\([^"]*\)".*/\1/p' "$REPO/package.json" | head -1)}
@@ -71,6 +72,13 @@ install -m 0755 "$HERE/files/neurocontroller-firstboot" "$ROOT/usr/local/sbin/"
 install -D -m 0644 "$HERE/README.md" "$ROOT/usr/local/share/doc/neurocontroller/image-README.md"
 install -d -m 0755 "$ROOT/etc/neurocontroller"
 install -m 0600 /dev/null "$ROOT/etc/neurocontroller/neurocontroller.env"
+log "local broker: the Ansible broker role's templates on 127.0.0.1 (image/broker-playbook.yml)"
+ANSIBLE_NOCOLOR=1 ANSIBLE_STDOUT_CALLBACK=default ansible-playbook -i localhost, -c local "$HERE/broker-playbook.yml" \
+  -e "image_root=$ROOT" >"$WORK/broker-playbook.log" 2>&1 || { cat "$WORK/broker-playbook.log" >&2; exit 1; }
+chgrp "$(awk -F: '$1 == "mosquitto" { print $3 }' "$ROOT/etc/group")" "$ROOT/etc/mosquitto/neurocontroller.acl"
+for u in neurocontroller.service neurocontroller-agent.service; do
+  install -D -m 0644 "$HERE/files/local-broker.conf" "$ROOT/etc/systemd/system/$u.d/local-broker.conf"
+done
 install -m 0644 "$HERE/files/20-wired.network" "$HERE/files/30-wireless.network" "$ROOT/etc/systemd/network/"
 
 log "node defaults: fstab, hostname, no shared ssh host keys / machine-id"
@@ -85,7 +93,7 @@ rm -f "$ROOT"/etc/ssh/ssh_host_*
 rm -f "$ROOT/var/lib/dbus/machine-id"
 rm -f "$ROOT/usr/bin/qemu-aarch64-static"
 ln -sfn /run/systemd/resolve/stub-resolv.conf "$ROOT/etc/resolv.conf"
-for u in systemd-networkd.service systemd-resolved.service systemd-timesyncd.service ssh.service \
+for u in systemd-networkd.service systemd-resolved.service systemd-timesyncd.service ssh.service mosquitto.service \
          neurocontroller-firstboot.service neurocontroller.service neurocontroller-agent.service; do
   wants=multi-user.target.wants
   mkdir -p "$ROOT/etc/systemd/system/$wants"

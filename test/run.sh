@@ -35,7 +35,7 @@ want setpriv:util-linux runuser:util-linux unshare:util-linux systemd-analyze:sy
 # arm64 VM that boots the image.
 if [ "${NEURO_SLOW_TESTS:-}" = 1 ]; then
   want qemu-system-aarch64:qemu-system-arm update-binfmts:binfmt-support mkfs.vfat:dosfstools mcopy:mtools \
-    mdir:mtools sfdisk:fdisk mkfs.ext4:e2fsprogs flock:util-linux
+    mdir:mtools sfdisk:fdisk mkfs.ext4:e2fsprogs flock:util-linux mmdebstrap:mmdebstrap
 fi
 mapfile -t need_apt < <(printf '%s\n' "${need_apt[@]}" | awk 'NF && !seen[$0]++')
 if [ ${#need_apt[@]} -gt 0 ]; then
