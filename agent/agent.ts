@@ -146,7 +146,11 @@ export class Agent {
     };
     this.connection
       .subscribe(this.topics.bind, (_topic, payload) => {
-        const m = parseJsonAt(z.unknown(), payload, { source: "mqtt.trace-bind", sink: { reject: (_s, reason) => refused(reason) }, maxBytes: BIND_MESSAGE_MAX_BYTES });
+        const m = parseJsonAt(z.unknown(), payload, {
+          source: "mqtt.trace-bind",
+          sink: { reject: (_s, reason) => refused(reason) },
+          maxBytes: BIND_MESSAGE_MAX_BYTES,
+        });
         if (!m.ok) return;
         const r = applyBindMessage(this.pool, m.value);
         if (!r.ok) refused(r.error);

@@ -11,7 +11,11 @@ import { BindError, type BindRequest, type TracePool } from "./pool.ts";
 
 /** MQTT bind messages are tiny; anything bigger is refused before it is parsed. */
 export const BIND_MESSAGE_MAX_BYTES = 4096;
-const id = z.number().int().positive().max(2 ** 31 - 1);
+const id = z
+  .number()
+  .int()
+  .positive()
+  .max(2 ** 31 - 1);
 /** The shape of a bind/unbind message (both transports); the pool checks the semantics. */
 export const bindMessageSchema = z.object({
   action: z.enum(["bind", "unbind"]).optional(),
@@ -43,7 +47,15 @@ export function applyBindMessage(pool: TracePool, msg: unknown, action?: "bind" 
       return { ok: true, ended: pool.unbind({ pid: m.pid, tid: m.tid, traceId: m.traceId }) };
     }
     if (what !== "bind") return { ok: false, error: `unknown action '${String(what)}'` };
-    const b = pool.bind({ pid: m.pid, tid: m.tid, traceId: m.traceId!, spanId: m.spanId!, transactionId: m.transactionId, service: m.service, ttlMs: m.ttlMs });
+    const b = pool.bind({
+      pid: m.pid,
+      tid: m.tid,
+      traceId: m.traceId!,
+      spanId: m.spanId!,
+      transactionId: m.transactionId,
+      service: m.service,
+      ttlMs: m.ttlMs,
+    });
     return { ok: true, bindId: b.bindId, expiresAt: new Date(b.expiresAt).toISOString() };
   } catch (e) {
     if (e instanceof BindError) return { ok: false, error: e.message };

@@ -19,13 +19,21 @@ function multiarch(): string {
 export function clangArgs(source: string, out: string): string[] {
   const inc = `/usr/include/${multiarch()}`;
   return [
-    "-target", "bpf", "-O2", "-g",
+    "-target",
+    "bpf",
+    "-O2",
+    "-g",
     // linux/types.h needs asm/types.h, which lives in the multiarch directory (identical content on every arch).
-    "-idirafter", inc,
+    "-idirafter",
+    inc,
     `-fdebug-prefix-map=${BPF_DIR}=.`,
     `-fdebug-prefix-map=${inc}=/usr/include/multiarch`,
-    "-Wall", "-Werror",
-    "-c", source, "-o", out,
+    "-Wall",
+    "-Werror",
+    "-c",
+    source,
+    "-o",
+    out,
   ];
 }
 
@@ -37,7 +45,9 @@ export async function hasClang(): Promise<boolean> {
 export async function buildBpf(outDir = BPF_DIR): Promise<string[]> {
   mkdirSync(outDir, { recursive: true });
   const outs: string[] = [];
-  for (const f of readdirSync(BPF_DIR).filter((n) => n.endsWith(".bpf.c")).sort()) {
+  for (const f of readdirSync(BPF_DIR)
+    .filter((n) => n.endsWith(".bpf.c"))
+    .sort()) {
     const out = join(outDir, f.replace(/\.c$/, ".o"));
     const r = await $`clang ${clangArgs(f, out)}`.cwd(BPF_DIR).nothrow().quiet();
     if (r.exitCode !== 0) throw new Error(`clang failed for ${f}:\n${r.stderr.toString()}`);

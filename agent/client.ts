@@ -56,7 +56,14 @@ export class TraceAgentClient {
   /** Binds; returns whether the agent accepted it. */
   bind(ctx: TraceContext): Promise<boolean> {
     const who = ctx.tid !== undefined ? { tid: ctx.tid } : { pid: ctx.pid ?? process.pid };
-    return this.post("/bind", { ...who, traceId: ctx.traceId, spanId: ctx.spanId, transactionId: ctx.transactionId, service: ctx.service, ttlMs: ctx.ttlMs });
+    return this.post("/bind", {
+      ...who,
+      traceId: ctx.traceId,
+      spanId: ctx.spanId,
+      transactionId: ctx.transactionId,
+      service: ctx.service,
+      ttlMs: ctx.ttlMs,
+    });
   }
 
   unbind(sel: { pid?: number; tid?: number; traceId?: string } = {}): Promise<boolean> {

@@ -36,7 +36,13 @@ let lib: LibBpf | undefined;
 let loadedFrom: string | undefined;
 
 /** Candidate paths: the soname first (ld.so search path), then Debian's multiarch locations. */
-const CANDIDATES = ["libbpf.so.1", "/usr/lib/x86_64-linux-gnu/libbpf.so.1", "/usr/lib/aarch64-linux-gnu/libbpf.so.1", "/usr/lib64/libbpf.so.1", "/usr/lib/libbpf.so.1"];
+const CANDIDATES = [
+  "libbpf.so.1",
+  "/usr/lib/x86_64-linux-gnu/libbpf.so.1",
+  "/usr/lib/aarch64-linux-gnu/libbpf.so.1",
+  "/usr/lib64/libbpf.so.1",
+  "/usr/lib/libbpf.so.1",
+];
 
 export function libbpf(): LibBpf {
   if (lib) return lib;
@@ -65,7 +71,11 @@ export function libbpfInfo(): { path: string; version: string } {
 /** Errno name for the few codes the agent explains. */
 export function errnoName(code: number): string {
   const n = Math.abs(code);
-  return ({ 1: "EPERM", 2: "ENOENT", 7: "E2BIG", 12: "ENOMEM", 13: "EACCES", 22: "EINVAL", 38: "ENOSYS", 95: "EOPNOTSUPP" } as Record<number, string>)[n] ?? `errno ${n}`;
+  return (
+    ({ 1: "EPERM", 2: "ENOENT", 7: "E2BIG", 12: "ENOMEM", 13: "EACCES", 22: "EINVAL", 38: "ENOSYS", 95: "EOPNOTSUPP" } as Record<number, string>)[
+      n
+    ] ?? `errno ${n}`
+  );
 }
 
 /** libbpf's own message for a negative error code. */

@@ -234,7 +234,8 @@ export class SyscallProbe {
     const out: { id: number; bindId: number; flags: number }[] = [];
     const v = new Uint32Array(2);
     for (const key of this.keys(this.fds.pool, 4)) {
-      if (libbpf().bpf_map_lookup_elem(this.fds.pool, ptr(key), ptr(v)) === 0) out.push({ id: new Uint32Array(key.buffer)[0]!, bindId: v[0]!, flags: v[1]! });
+      if (libbpf().bpf_map_lookup_elem(this.fds.pool, ptr(key), ptr(v)) === 0)
+        out.push({ id: new Uint32Array(key.buffer)[0]!, bindId: v[0]!, flags: v[1]! });
     }
     return out;
   }
@@ -247,7 +248,16 @@ export class SyscallProbe {
     for (const key of this.keys(this.fds.aggs, 16)) {
       if (lib.bpf_map_lookup_and_delete_elem(this.fds.aggs, ptr(key), ptr(v)) !== 0) continue;
       const k = new Uint32Array(key.buffer);
-      out.push({ bindId: k[0]!, tid: k[1]!, nr: k[2]!, count: Number(v[0]), totalNs: Number(v[1]), maxNs: Number(v[2]), firstNs: v[3]!, lastNs: v[4]! });
+      out.push({
+        bindId: k[0]!,
+        tid: k[1]!,
+        nr: k[2]!,
+        count: Number(v[0]),
+        totalNs: Number(v[1]),
+        maxNs: Number(v[2]),
+        firstNs: v[3]!,
+        lastNs: v[4]!,
+      });
     }
     return out;
   }

@@ -110,7 +110,8 @@ export class TracePool {
   /** Ends the binding of a pid/tid, or every binding of a trace; returns how many ended. */
   unbind(sel: { pid?: number; tid?: number; traceId?: string }): number {
     const id = sel.pid ?? sel.tid;
-    const victims = id !== undefined ? [this.byId.get(id)].filter((b): b is Binding => !!b) : [...this.byId.values()].filter((b) => b.traceId === sel.traceId);
+    const victims =
+      id !== undefined ? [this.byId.get(id)].filter((b): b is Binding => !!b) : [...this.byId.values()].filter((b) => b.traceId === sel.traceId);
     for (const b of victims) this.end(b, "unbind");
     return victims.length;
   }

@@ -72,7 +72,10 @@ export function preflight(opts: PreflightOptions = {}): { tracefs: string } {
 export function explainBpfError(step: string, code: number, detail = ""): AgentEnvironmentError {
   const n = Math.abs(code);
   let why = "";
-  if (n === 1 || n === 13) why = hasBpfPrivileges() ? "the kernel refused it (the verifier rejected a program: see libbpf's log above; or kernel lockdown, or a security module denies bpf())" : PRIVILEGE_HELP;
+  if (n === 1 || n === 13)
+    why = hasBpfPrivileges()
+      ? "the kernel refused it (the verifier rejected a program: see libbpf's log above; or kernel lockdown, or a security module denies bpf())"
+      : PRIVILEGE_HELP;
   else if (n === 38) why = "this kernel has no bpf() system call (CONFIG_BPF_SYSCALL off, or running under qemu-user, which does not emulate bpf())";
   else if (n === 22 || n === 95) why = "the kernel does not support what the program needs (BPF ring buffer: kernel >= 5.8)";
   else if (n === 2) why = tracefsDir() ? "a tracepoint or file is missing" : TRACEFS_HELP;

@@ -117,9 +117,15 @@ export async function selfTest(opts: SelfTestOptions = {}): Promise<SelfTestRepo
     const direct = sleepOf(recs.filter((r) => r.tid === proc.pid));
     const inherited = sleepOf(recs.filter((r) => r.tid !== proc.pid));
     const seen = [...new Set(recs.map((r) => syscallName(r.nr)))].sort();
-    say(`self-test: bound pid ${proc.pid} (sh -c '${script}'): ${recs.length} per-(thread, syscall) aggregates, syscalls seen: ${seen.join(" ") || "none"}`);
-    if (!direct) throw new SelfTestFailure(`attached, but the bound process's ${sleepMs} ms sleep (nanosleep family) was not observed (${recs.length} aggregates for it; drops ${JSON.stringify(drops)})`);
-    if (direct.totalMs < sleepMs * 0.9) throw new SelfTestFailure(`the bound process's sleep measured ${describe(direct)}, expected about ${sleepMs} ms`);
+    say(
+      `self-test: bound pid ${proc.pid} (sh -c '${script}'): ${recs.length} per-(thread, syscall) aggregates, syscalls seen: ${seen.join(" ") || "none"}`,
+    );
+    if (!direct)
+      throw new SelfTestFailure(
+        `attached, but the bound process's ${sleepMs} ms sleep (nanosleep family) was not observed (${recs.length} aggregates for it; drops ${JSON.stringify(drops)})`,
+      );
+    if (direct.totalMs < sleepMs * 0.9)
+      throw new SelfTestFailure(`the bound process's sleep measured ${describe(direct)}, expected about ${sleepMs} ms`);
     if (!inherited) {
       throw new SelfTestFailure(
         `the bound process's own sleep was observed (${describe(direct)}), but not its forked child's: in-kernel inheritance ` +

@@ -33,8 +33,20 @@ export class SpanAssembler {
     if (!a) {
       a = {
         span: {
-          traceId: b.traceId, parentId: b.spanId, transactionId: b.transactionId, service: b.service, pid: b.id,
-          threads: 0, syscall: syscallName(nr, this.arch), nr, count: 0, totalNs: 0, maxNs: 0, startUnixNano: "0", endUnixNano: "0", slow: [],
+          traceId: b.traceId,
+          parentId: b.spanId,
+          transactionId: b.transactionId,
+          service: b.service,
+          pid: b.id,
+          threads: 0,
+          syscall: syscallName(nr, this.arch),
+          nr,
+          count: 0,
+          totalNs: 0,
+          maxNs: 0,
+          startUnixNano: "0",
+          endUnixNano: "0",
+          slow: [],
         },
         tids: new Set(),
         first: 0n,

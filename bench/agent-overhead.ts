@@ -31,7 +31,13 @@ const baseline = await best(3, () => runDd());
 rows.push(["no probe", baseline.toFixed(0), "-"]);
 
 let events = 0;
-const probe = await SyscallProbe.open({ slowThresholdNs: 0, consumeIntervalMs: 10, ringbufBytes: 4 << 20, onSlow: () => events++, mountTracefs: true });
+const probe = await SyscallProbe.open({
+  slowThresholdNs: 0,
+  consumeIntervalMs: 10,
+  ringbufBytes: 4 << 20,
+  onSlow: () => events++,
+  mountTracefs: true,
+});
 const unbound = await best(3, () => runDd());
 rows.push(["probe, dd unbound", unbound.toFixed(0), `+${(unbound - baseline).toFixed(0)}`]);
 
@@ -54,5 +60,7 @@ probe.close();
 console.log(`dd bs=1 count=${BYTES} (${SYSCALLS} syscalls), best of 3, ${process.arch}`);
 console.log(`${"case".padEnd(40)} ${"ns/syscall".padStart(10)} ${"overhead".padStart(9)}`);
 for (const [a, b, c] of rows) console.log(`${a.padEnd(40)} ${b.padStart(10)} ${c.padStart(9)}`);
-console.log(`events into JS: ${events - e0} in ${secs.toFixed(2)} s = ${Math.round((events - e0) / secs)} events/s; kernel drops: ${JSON.stringify(drops)}`);
+console.log(
+  `events into JS: ${events - e0} in ${secs.toFixed(2)} s = ${Math.round((events - e0) / secs)} events/s; kernel drops: ${JSON.stringify(drops)}`,
+);
 console.log(`RSS with the probe loaded: ${(rss / 1048576).toFixed(1)} MiB`);

@@ -17,21 +17,42 @@ const plurals = ["nodes", "pods", "deployments", "replicasets", "services", "end
 
 /** FieldsV1 shaped like the API server's: one key per field set, nested, with empty objects as leaves. */
 function fieldsOf(o: unknown, depth = 0): unknown {
-  if (Array.isArray(o)) return Object.fromEntries(o.slice(0, 4).map((x, i) => [`k:{"name":"${(x as { name?: string })?.name ?? i}"}`, fieldsOf(x, depth + 1)]));
+  if (Array.isArray(o))
+    return Object.fromEntries(o.slice(0, 4).map((x, i) => [`k:{"name":"${(x as { name?: string })?.name ?? i}"}`, fieldsOf(x, depth + 1)]));
   if (o && typeof o === "object" && depth < 6) return Object.fromEntries(Object.entries(o).map(([k, v]) => [`f:${k}`, fieldsOf(v, depth + 1)]));
   return {};
 }
 function realistic(o: KubeObject, plural: string): KubeObject {
   const x = structuredClone(o);
   const time = x.metadata.creationTimestamp ?? "2026-01-01T00:00:00Z";
-  const entry = (manager: string, operation: string, part: unknown, subresource?: string) => ({ manager, operation, apiVersion: x.apiVersion ?? "v1", time, fieldsType: "FieldsV1", fieldsV1: fieldsOf(part), ...(subresource ? { subresource } : {}) });
+  const entry = (manager: string, operation: string, part: unknown, subresource?: string) => ({
+    manager,
+    operation,
+    apiVersion: x.apiVersion ?? "v1",
+    time,
+    fieldsType: "FieldsV1",
+    fieldsV1: fieldsOf(part),
+    ...(subresource ? { subresource } : {}),
+  });
   x.metadata.managedFields = [
-    entry(plural === "pods" || plural === "replicasets" ? "kube-controller-manager" : "kubectl-client-side-apply", "Update", { metadata: x.metadata, spec: x.spec }),
+    entry(plural === "pods" || plural === "replicasets" ? "kube-controller-manager" : "kubectl-client-side-apply", "Update", {
+      metadata: x.metadata,
+      spec: x.spec,
+    }),
     ...(x.status ? [entry(plural === "pods" ? "kubelet" : "k3s", "Update", { status: x.status }, "status")] : []),
   ];
   if (plural === "deployments" || plural === "services") {
     const { metadata, spec } = x;
-    x.metadata.annotations = { ...(x.metadata.annotations ?? {}), "kubectl.kubernetes.io/last-applied-configuration": JSON.stringify({ apiVersion: x.apiVersion, kind: x.kind, metadata: { name: metadata.name, namespace: metadata.namespace, labels: metadata.labels }, spec }) + "\n" };
+    x.metadata.annotations = {
+      ...(x.metadata.annotations ?? {}),
+      "kubectl.kubernetes.io/last-applied-configuration":
+        JSON.stringify({
+          apiVersion: x.apiVersion,
+          kind: x.kind,
+          metadata: { name: metadata.name, namespace: metadata.namespace, labels: metadata.labels },
+          spec,
+        }) + "\n",
+    };
   }
   return x;
 }
@@ -56,4 +77,12 @@ function cacheHeap(trim: boolean): number {
 }
 const full = cacheHeap(false);
 const trimmed = cacheHeap(true);
-console.log(JSON.stringify({ objects: wire.length, wireMiB: +(bytes / 1048576).toFixed(1), heapUntrimmedMiB: +full.toFixed(1), heapTrimmedMiB: +trimmed.toFixed(1), savedMiB: +(full - trimmed).toFixed(1) }));
+console.log(
+  JSON.stringify({
+    objects: wire.length,
+    wireMiB: +(bytes / 1048576).toFixed(1),
+    heapUntrimmedMiB: +full.toFixed(1),
+    heapTrimmedMiB: +trimmed.toFixed(1),
+    savedMiB: +(full - trimmed).toFixed(1),
+  }),
+);

@@ -28,7 +28,15 @@ const config = Config.load({ env: {} });
 const cleaner = new Cleaner({ rawRetentionMs: 600_000, cleanedRetentionMs: 300_000, rawMax: 10_000 });
 const collector = new Collector(cleaner);
 const caches = new Caches();
-const kinds: [string, string][] = [["Node", "nodes"], ["Pod", "pods"], ["ReplicaSet", "replicasets"], ["Deployment", "deployments"], ["Service", "services"], ["EndpointSlice", "endpointslices"], ["Event", "events"]];
+const kinds: [string, string][] = [
+  ["Node", "nodes"],
+  ["Pod", "pods"],
+  ["ReplicaSet", "replicasets"],
+  ["Deployment", "deployments"],
+  ["Service", "services"],
+  ["EndpointSlice", "endpointslices"],
+  ["Event", "events"],
+];
 let objects = 0;
 for (const [kind, plural] of kinds) {
   const cache = new Map<string, KubeObject>();

@@ -19,7 +19,12 @@ const secs = Number(arg("secs", "60"));
 const rate = Number(arg("rate", "50"));
 const idleSecs = Number(arg("idle", "30"));
 const probeEveryMs = Number(arg("probe-every", "0"));
-const extra = Object.fromEntries(arg("env", "").split(",").filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
+const extra = Object.fromEntries(
+  arg("env", "")
+    .split(",")
+    .filter(Boolean)
+    .map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]),
+);
 
 function smaps(pid: number): { anonMiB: number; fileMiB: number } {
   try {
@@ -34,12 +39,27 @@ function smaps(pid: number): { anonMiB: number; fileMiB: number } {
 const work = mkdtempSync(join(tmpdir(), "neuro-exp-"));
 const { driver, ready } = await Driver.start(["--dir", join(work, "sim"), "--nodes", "100", "--deployments", "300", "--replicas", "10"]);
 const cg = createCgroup(`neuro-exp-${process.pid}`, 256 << 20);
-const env = { ...process.env, ...BENCH_ENV, NEURO_LOG_DIR: join(work, "log"), NEURO_STATE_DIR: join(work, "state"), NEURO_HTTP_ADDR: "127.0.0.1:0", ...extra };
+const env = {
+  ...process.env,
+  ...BENCH_ENV,
+  NEURO_LOG_DIR: join(work, "log"),
+  NEURO_STATE_DIR: join(work, "state"),
+  NEURO_HTTP_ADDR: "127.0.0.1:0",
+  ...extra,
+};
 const proc = Bun.spawn(cg.wrap([binary, "controller", "--kubeconfig", ready.kubeconfig]), { env, stdout: "ignore", stderr: "inherit" });
 const sampler = new ProcSampler(proc.pid).start();
 const phase = (name: string, skip = 3) => {
   const s = sampler.of(name, skip);
-  return { cpuAvgM: +mean(s.map((x) => x.cpuM)).toFixed(1), cpuP99M: +quantile(s.map((x) => x.cpuM), 0.99).toFixed(0), rssMaxMiB: +max(s.map((x) => x.rssMiB)).toFixed(1), rssEndMiB: +(s.at(-1)?.rssMiB ?? NaN).toFixed(1) };
+  return {
+    cpuAvgM: +mean(s.map((x) => x.cpuM)).toFixed(1),
+    cpuP99M: +quantile(
+      s.map((x) => x.cpuM),
+      0.99,
+    ).toFixed(0),
+    rssMaxMiB: +max(s.map((x) => x.rssMiB)).toFixed(1),
+    rssEndMiB: +(s.at(-1)?.rssMiB ?? NaN).toFixed(1),
+  };
 };
 try {
   await Bun.sleep(10_000); // list + settle

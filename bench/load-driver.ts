@@ -21,7 +21,12 @@ const emit = (o: Record<string, unknown>) => process.stdout.write(JSON.stringify
 
 const nodes = Number(arg("nodes", "100"));
 const cluster = await startDemoCluster(arg("dir", "/tmp/neuro-bench-sim"), {
-  seed: { nodes, deployments: Number(arg("deployments", "300")), replicasPerDeployment: Number(arg("replicas", "10")), namespaces: ["default", "shop", "data"] },
+  seed: {
+    nodes,
+    deployments: Number(arg("deployments", "300")),
+    replicasPerDeployment: Number(arg("replicas", "10")),
+    namespaces: ["default", "shop", "data"],
+  },
 });
 const store: SimStore = cluster.sim.store;
 const rv = () => Number(store.resourceVersion());
@@ -30,7 +35,14 @@ const rv = () => Number(store.resourceVersion());
 const allPods = () => store.list("pods").filter((p) => p.metadata.ownerReferences?.some((o) => o.kind === "ReplicaSet"));
 const coldPod = allPods()[allPods().length - 1]!;
 crashLoopPod(store, coldPod.metadata.namespace!, coldPod.metadata.name);
-emit({ ev: "ready", kubeconfig: cluster.kubeconfig, url: cluster.sim.url, pods: store.count("pods"), nodes: store.count("nodes"), coldPod: coldPod.metadata.name });
+emit({
+  ev: "ready",
+  kubeconfig: cluster.kubeconfig,
+  url: cluster.sim.url,
+  pods: store.count("pods"),
+  nodes: store.count("nodes"),
+  coldPod: coldPod.metadata.name,
+});
 
 /** A harmless status update (what kubelets post all the time): one MODIFIED pod event, no anomaly. */
 let tick = 0;
@@ -51,7 +63,10 @@ function probe(): void {
   const deps = store.list("deployments");
   const dep = deps[(probeSeq * 7) % deps.length]!;
   probeSeq++;
-  const pods = allPods().filter((p) => p.metadata.namespace === dep.metadata.namespace && p.metadata.labels?.app === dep.metadata.name && !p.metadata.annotations?.["bench/probe"]);
+  const pods = allPods().filter(
+    (p) =>
+      p.metadata.namespace === dep.metadata.namespace && p.metadata.labels?.app === dep.metadata.name && !p.metadata.annotations?.["bench/probe"],
+  );
   const pod = pods[probeSeq % Math.max(1, pods.length)];
   if (!pod) return;
   const { namespace, name } = pod.metadata as { namespace: string; name: string };
@@ -120,7 +135,10 @@ async function storm(secs: number, reschedule: number, updates: number): Promise
     });
   }
   const others = pods.filter((p) => p.spec?.nodeName !== failed);
-  const victims: [KubeObject, boolean][] = [...stranded.map((p) => [p, true] as [KubeObject, boolean]), ...others.slice(0, Math.max(0, reschedule - stranded.length)).map((p) => [p, false] as [KubeObject, boolean])];
+  const victims: [KubeObject, boolean][] = [
+    ...stranded.map((p) => [p, true] as [KubeObject, boolean]),
+    ...others.slice(0, Math.max(0, reschedule - stranded.length)).map((p) => [p, false] as [KubeObject, boolean]),
+  ];
   const survivors = others.filter((p) => !victims.some(([v]) => v === p));
   let moved = 0;
   let updated = 0;
@@ -147,7 +165,11 @@ function reschedulePod(victim: KubeObject, seq: number, keepOld: boolean): void 
   const name = `${victim.metadata.name}-r${seq}`;
   const pod = replicaPod(store, rs, name, node, 100_000 + seq);
   const running = pod.status;
-  pod.status = { phase: "Pending", conditions: [{ type: "PodScheduled", status: "True", lastProbeTime: null, lastTransitionTime: store.timestamp() }], qosClass: "Burstable" };
+  pod.status = {
+    phase: "Pending",
+    conditions: [{ type: "PodScheduled", status: "True", lastProbeTime: null, lastTransitionTime: store.timestamp() }],
+    qosClass: "Burstable",
+  };
   store.create(pod);
   const up = store.patchStatus("pods", ns, name, () => running ?? runningPodStatus(store, pod.spec.containers, node, seq, name));
   syncAfterPodChange(store, up);

@@ -20,11 +20,22 @@ mkdirSync(out, { recursive: true });
 const work = mkdtempSync(join(tmpdir(), "neuro-prof-"));
 const { driver, ready } = await Driver.start(["--dir", join(work, "sim"), "--nodes", "100", "--deployments", "300", "--replicas", "10"]);
 const spawnedAt = Date.now();
-const proc = Bun.spawn([process.execPath, "--cpu-prof", `--cpu-prof-dir=${out}`, join(import.meta.dir, "..", "src", "main.ts"), "controller", "--kubeconfig", ready.kubeconfig], {
-  env: { ...process.env, ...BENCH_ENV, NEURO_LOG_DIR: join(work, "log"), NEURO_STATE_DIR: join(work, "state"), NEURO_HTTP_ADDR: "127.0.0.1:0" },
-  stdout: "ignore",
-  stderr: "inherit",
-});
+const proc = Bun.spawn(
+  [
+    process.execPath,
+    "--cpu-prof",
+    `--cpu-prof-dir=${out}`,
+    join(import.meta.dir, "..", "src", "main.ts"),
+    "controller",
+    "--kubeconfig",
+    ready.kubeconfig,
+  ],
+  {
+    env: { ...process.env, ...BENCH_ENV, NEURO_LOG_DIR: join(work, "log"), NEURO_STATE_DIR: join(work, "state"), NEURO_HTTP_ADDR: "127.0.0.1:0" },
+    stdout: "ignore",
+    stderr: "inherit",
+  },
+);
 const sampler = new ProcSampler(proc.pid).start();
 await Bun.sleep(10_000); // list + settle
 sampler.phase = "steady";
@@ -44,12 +55,15 @@ interface Node {
   callFrame: { functionName: string; url: string; lineNumber: number };
   children?: number[];
 }
-const file = readdirSync(out).filter((f) => f.endsWith(".cpuprofile")).map((f) => join(out, f))[0]!;
+const file = readdirSync(out)
+  .filter((f) => f.endsWith(".cpuprofile"))
+  .map((f) => join(out, f))[0]!;
 const prof = JSON.parse(readFileSync(file, "utf8")) as { nodes: Node[]; samples: number[]; timeDeltas: number[] };
 const byId = new Map(prof.nodes.map((n) => [n.id, n]));
 const parent = new Map<number, number>();
 for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-const name = (n: Node) => `${n.callFrame.functionName || "(anonymous)"} ${n.callFrame.url.replace(/^.*\/work\/main\//, "")}${n.callFrame.url ? `:${n.callFrame.lineNumber + 1}` : ""}`.trim();
+const name = (n: Node) =>
+  `${n.callFrame.functionName || "(anonymous)"} ${n.callFrame.url.replace(/^.*\/work\/main\//, "")}${n.callFrame.url ? `:${n.callFrame.lineNumber + 1}` : ""}`.trim();
 // Sample times are relative to the profile's start (≈ spawn); keep the steady phase (a second of slack each side).
 const self = new Map<string, number>();
 const incl = new Map<string, number>();
@@ -73,7 +87,20 @@ for (let i = 0; i < prof.samples.length; i++) {
   }
 }
 const top = (m: Map<string, number>, n: number) =>
-  [...m].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, v]) => `${((100 * v) / kept).toFixed(1).padStart(5)}%  ${k}`);
-console.log(JSON.stringify({ secs, rate, cpuAvgM: +mean(steady.map((s) => s.cpuM)).toFixed(1), rssMaxMiB: Math.max(...steady.map((s) => s.rssMiB)), samples: kept, idleSamples: idle, profile: file }));
+  [...m]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([k, v]) => `${((100 * v) / kept).toFixed(1).padStart(5)}%  ${k}`);
+console.log(
+  JSON.stringify({
+    secs,
+    rate,
+    cpuAvgM: +mean(steady.map((s) => s.cpuM)).toFixed(1),
+    rssMaxMiB: Math.max(...steady.map((s) => s.rssMiB)),
+    samples: kept,
+    idleSamples: idle,
+    profile: file,
+  }),
+);
 console.log("\nself (share of busy samples in the steady phase):\n" + top(self, 25).join("\n"));
 console.log("\ninclusive:\n" + top(incl, 40).join("\n"));

@@ -23,19 +23,39 @@ const log = (s: string) => console.log(`[bench +${((Date.now() - started) / 1000
 const P = {
   short: {
     latency: { config: "latency", settleMs: 4000, steadySecs: 30, steadyRate: 50, probeEveryMs: 2500 },
-    defaults: { config: "defaults", settleMs: 6000, steadySecs: 60, steadyRate: 50, probeEveryMs: 0, storm: { secs: 60, reschedule: 1000, updates: 10_000 } },
+    defaults: {
+      config: "defaults",
+      settleMs: 6000,
+      steadySecs: 60,
+      steadyRate: 50,
+      probeEveryMs: 0,
+      storm: { secs: 60, reschedule: 1000, updates: 10_000 },
+    },
     spans: { steps: [5000, 10_000, 20_000, 40_000], secs: 2 },
     ceilingEvents: 10_000,
     ddBytes: 200_000,
   },
   full: {
     latency: { config: "latency", settleMs: 10_000, steadySecs: 120, steadyRate: 50, probeEveryMs: 3000 },
-    defaults: { config: "defaults", settleMs: 15_000, steadySecs: 300, steadyRate: 50, probeEveryMs: 0, storm: { secs: 60, reschedule: 1000, updates: 10_000 } },
+    defaults: {
+      config: "defaults",
+      settleMs: 15_000,
+      steadySecs: 300,
+      steadyRate: 50,
+      probeEveryMs: 0,
+      storm: { secs: 60, reschedule: 1000, updates: 10_000 },
+    },
     spans: { steps: [2500, 5000, 10_000, 20_000, 40_000, 80_000], secs: 5 },
     ceilingEvents: 60_000,
     ddBytes: 1_000_000,
   },
-}[profile] as { latency: ControllerProfile; defaults: ControllerProfile; spans: { steps: number[]; secs: number }; ceilingEvents: number; ddBytes: number };
+}[profile] as {
+  latency: ControllerProfile;
+  defaults: ControllerProfile;
+  spans: { steps: number[]; secs: number };
+  ceilingEvents: number;
+  ddBytes: number;
+};
 
 function machine() {
   const sh = (c: string[]) => Bun.spawnSync(c).stdout.toString().trim();
@@ -92,11 +112,20 @@ if (!skip.has("spans")) {
 if (!skip.has("ceiling")) {
   log(`throughput ceiling on one core (${P.ceilingEvents} events)`);
   const pin = Bun.which("taskset") ? ["taskset", "-c", String(cpus().length - 1)] : [];
-  const c = Bun.spawnSync([...pin, process.execPath, join(import.meta.dir, "ceiling.ts"), "--events", String(P.ceilingEvents)], { stderr: "inherit" });
+  const c = Bun.spawnSync([...pin, process.execPath, join(import.meta.dir, "ceiling.ts"), "--events", String(P.ceilingEvents)], {
+    stderr: "inherit",
+  });
   result.ceiling = JSON.parse(c.stdout.toString().trim().split("\n").at(-1) ?? "null");
   log(`ceiling: ${JSON.stringify(result.ceiling)}`);
   // Same core: the periodic evaluation tick vs a pass over every cached object, and what the caches hold.
-  const last = (cmd: string[]) => JSON.parse(Bun.spawnSync([...pin, process.execPath, ...cmd], { stderr: "inherit" }).stdout.toString().trim().split("\n").at(-1) || "null");
+  const last = (cmd: string[]) =>
+    JSON.parse(
+      Bun.spawnSync([...pin, process.execPath, ...cmd], { stderr: "inherit" })
+        .stdout.toString()
+        .trim()
+        .split("\n")
+        .at(-1) || "null",
+    );
   result.evaluateCost = last([join(import.meta.dir, "evaluate-cost.ts")]);
   log(`evaluation tick: ${JSON.stringify(result.evaluateCost)}`);
   result.cacheMemory = last([join(import.meta.dir, "cache-memory.ts")]);
@@ -107,7 +136,11 @@ if (agentOk) {
   log(`(e) agent overhead: dd bs=1 count=${P.ddBytes}`);
   const a = Bun.spawnSync([process.execPath, join(import.meta.dir, "agent-overhead.ts"), "--bytes", String(P.ddBytes)], { stderr: "pipe" });
   const text = a.stdout.toString();
-  const rows = [...text.matchAll(/^(no probe|probe[^\n]*?)\s{2,}(\d+)\s+(\S+)$/gm)].map((m) => ({ case: m[1]!.trim(), ns: Number(m[2]), overhead: m[3] }));
+  const rows = [...text.matchAll(/^(no probe|probe[^\n]*?)\s{2,}(\d+)\s+(\S+)$/gm)].map((m) => ({
+    case: m[1]!.trim(),
+    ns: Number(m[2]),
+    overhead: m[3],
+  }));
   result.agentOverhead = a.exitCode === 0 ? { rows, text } : { skipped: `agent-overhead failed: ${a.stderr.toString().slice(-300)}` };
 } else result.agentOverhead = { skipped: skip.has("agent") ? "skipped (--skip agent)" : "no BTF/eBPF on this machine" };
 

@@ -15,15 +15,33 @@ const out = (o: Record<string, unknown>) => process.stdout.write(JSON.stringify(
 function span(i: number): SyscallSpan {
   const hex = (n: number, w: number) => (n + 1).toString(16).padStart(w, "0").slice(-w);
   return {
-    traceId: `4bf92f3577b34da6a3ce929d${hex(i >> 4, 8)}`, parentId: `00f067aa${hex(i, 8)}`, service: "checkout", pid: 4242, threads: 1,
-    syscall: i % 2 ? "read" : "write", nr: i % 2 ? 0 : 1, count: 120, totalNs: 480_000, maxNs: 9_000,
-    startUnixNano: "1795935426003000000", endUnixNano: "1795935426004000000", slow: [],
+    traceId: `4bf92f3577b34da6a3ce929d${hex(i >> 4, 8)}`,
+    parentId: `00f067aa${hex(i, 8)}`,
+    service: "checkout",
+    pid: 4242,
+    threads: 1,
+    syscall: i % 2 ? "read" : "write",
+    nr: i % 2 ? 0 : 1,
+    count: 120,
+    totalNs: 480_000,
+    maxNs: 9_000,
+    startUnixNano: "1795935426003000000",
+    endUnixNano: "1795935426004000000",
+    slow: [],
   };
 }
 
 if (role === "sink") {
   const { TraceBridge } = await import("../src/trace/bridge.ts");
-  const bridge = new TraceBridge({ mqttUrl: arg("url", ""), mqttUsername: arg("user", ""), mqttPassword: arg("pass", ""), prefix: "bench", exportIntervalMs: 1000, maxTraces: 5000, alertThresholdNs: 1e9 });
+  const bridge = new TraceBridge({
+    mqttUrl: arg("url", ""),
+    mqttUsername: arg("user", ""),
+    mqttPassword: arg("pass", ""),
+    prefix: "bench",
+    exportIntervalMs: 1000,
+    maxTraces: 5000,
+    alertThresholdNs: 1e9,
+  });
   let spans = 0;
   let batches = 0;
   let lastSeq = 0;
@@ -41,7 +59,14 @@ if (role === "sink") {
 } else if (role === "pub") {
   const { SpanPublisher } = await import("../agent/spans.ts");
   const client = await mqtt.connectAsync(arg("url", ""), { username: arg("user", ""), password: arg("pass", "") });
-  const pub = new SpanPublisher(client as never, { topic: TOPIC, node: "node-a", arch: "x64", maxQueued: 500, kernelDrops: () => ({ ringbuf: 0, aggFull: 0, startFull: 0, poolFull: 0 }), orphanEvents: () => 0 });
+  const pub = new SpanPublisher(client as never, {
+    topic: TOPIC,
+    node: "node-a",
+    arch: "x64",
+    maxQueued: 500,
+    kernelDrops: () => ({ ringbuf: 0, aggFull: 0, startFull: 0, poolFull: 0 }),
+    orphanEvents: () => 0,
+  });
   const secs = Number(arg("secs", "3"));
   const stdin = console[Symbol.asyncIterator]();
   let sent = 0;
@@ -60,7 +85,16 @@ if (role === "sink") {
       }
       if (sent - sent0 < total) await Bun.sleep(Math.max(0, t0 + tick * 100 - performance.now()));
     }
-    out({ ev: "step", rate, sent, stepSent: sent - sent0, pubSecs: (performance.now() - t0) / 1000, queued: pub.queued, ...pub.stats, rss: process.memoryUsage().rss });
+    out({
+      ev: "step",
+      rate,
+      sent,
+      stepSent: sent - sent0,
+      pubSecs: (performance.now() - t0) / 1000,
+      queued: pub.queued,
+      ...pub.stats,
+      rss: process.memoryUsage().rss,
+    });
     await stdin.next(); // the main process says when the sink has caught up
   }
   await client.endAsync();
@@ -83,10 +117,23 @@ async function* lines(stream: ReadableStream<Uint8Array>) {
  * / (step start → the sink has them all), i.e. end to end. behindAtEnd: spans still in transit when
  * the publisher finished the step.
  */
-export interface SpanStep { rate: number; sent: number; received: number; lost: number; droppedBatches: number; achievedRate: number; behindAtEnd: number; gaps: number }
+export interface SpanStep {
+  rate: number;
+  sent: number;
+  received: number;
+  lost: number;
+  droppedBatches: number;
+  achievedRate: number;
+  behindAtEnd: number;
+  gaps: number;
+}
 
 /** Runs sink + publisher (optionally wrapped into a cgroup) and returns one row per rate step. */
-export async function runSpanTransport(opts: { steps: number[]; secs: number; wrap?: (argv: string[]) => string[] }): Promise<{ steps: SpanStep[]; maxLossless: number; sinkRssMiB: number; pubRssMiB: number }> {
+export async function runSpanTransport(opts: {
+  steps: number[];
+  secs: number;
+  wrap?: (argv: string[]) => string[];
+}): Promise<{ steps: SpanStep[]; maxLossless: number; sinkRssMiB: number; pubRssMiB: number }> {
   const { TestMosquitto } = await import("../testkit/mosquitto.ts");
   const broker = await TestMosquitto.start();
   const wrap = opts.wrap ?? ((a: string[]) => a);
@@ -105,7 +152,10 @@ export async function runSpanTransport(opts: { steps: number[]; secs: number; wr
   })();
   await Promise.race([ready, Bun.sleep(10_000)]);
   await Bun.sleep(300); // subscription acknowledged
-  const pub = Bun.spawn(wrap([process.execPath, import.meta.path, "--role", "pub", "--steps", opts.steps.join(","), "--secs", String(opts.secs), ...common]), { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
+  const pub = Bun.spawn(
+    wrap([process.execPath, import.meta.path, "--role", "pub", "--steps", opts.steps.join(","), "--secs", String(opts.secs), ...common]),
+    { stdin: "pipe", stdout: "pipe", stderr: "inherit" },
+  );
   const steps: SpanStep[] = [];
   let pubRss = 0;
   let stepStart = 0;
@@ -124,7 +174,16 @@ export async function runSpanTransport(opts: { steps: number[]; secs: number; wr
     }
     if (received >= e.sent) doneAt = performance.now();
     pubRss = Math.max(pubRss, e.rss);
-    steps.push({ rate: e.rate, sent: e.sent, received, lost: e.sent - received, droppedBatches: e.droppedBatches, achievedRate: e.stepSent / ((doneAt - stepStart) / 1000), behindAtEnd, gaps });
+    steps.push({
+      rate: e.rate,
+      sent: e.sent,
+      received,
+      lost: e.sent - received,
+      droppedBatches: e.droppedBatches,
+      achievedRate: e.stepSent / ((doneAt - stepStart) / 1000),
+      behindAtEnd,
+      gaps,
+    });
     stdin.write("next\n");
     stdin.flush();
   }
@@ -144,7 +203,11 @@ if (role === "main" && import.meta.main) {
   const { createCgroup } = await import("./lib/cgroup.ts");
   const cg = argv.includes("--cgroup") ? createCgroup(`neuro-bench-spans-${process.pid}`, 256 << 20) : undefined;
   try {
-    const r = await runSpanTransport({ steps: arg("steps", "2500,5000,10000,20000,40000").split(",").map(Number), secs: Number(arg("secs", "3")), wrap: cg?.wrap });
+    const r = await runSpanTransport({
+      steps: arg("steps", "2500,5000,10000,20000,40000").split(",").map(Number),
+      secs: Number(arg("secs", "3")),
+      wrap: cg?.wrap,
+    });
     console.log(JSON.stringify(r, null, 1));
   } finally {
     cg?.remove();

@@ -62,7 +62,12 @@ export function writeSums(dir: string, prefix = "neurocontroller-"): string {
   const lines = readdirSync(dir)
     .filter((f) => f.startsWith(prefix) && !/\.(inputs|new|tmp)$/.test(f) && !f.includes("-oci-"))
     .sort()
-    .map((f) => `${createHash("sha256").update(readFileSync(join(dir, f))).digest("hex")}  ${f}`);
+    .map(
+      (f) =>
+        `${createHash("sha256")
+          .update(readFileSync(join(dir, f)))
+          .digest("hex")}  ${f}`,
+    );
   const path = join(dir, "SHA256SUMS");
   writeFileSync(path, lines.join("\n") + "\n");
   return path;

@@ -78,7 +78,9 @@ function edgePath(d: Diagram, e: Edge): Pt[] {
 function renderEdge(d: Diagram, e: Edge): string {
   const pts = edgePath(d, e);
   const path = pts.map((p, i) => `${i ? "L" : "M"}${n(p[0])},${n(p[1])}`).join(" ");
-  const out = [`<path d="${path}" fill="none" stroke="#444" stroke-width="1.4"${e.dashed ? ' stroke-dasharray="5,4"' : ""} marker-end="url(#arrow)"/>`];
+  const out = [
+    `<path d="${path}" fill="none" stroke="#444" stroke-width="1.4"${e.dashed ? ' stroke-dasharray="5,4"' : ""} marker-end="url(#arrow)"/>`,
+  ];
   if (e.label) {
     let best = 0;
     let at: Pt = pts[0]!;
@@ -101,7 +103,10 @@ function renderBox(b: Box): string {
   const lineH = 14;
   const first = cy(b.row) - ((b.lines.length - 1) * lineH) / 2 + 4;
   const text = b.lines.map((l, i) => `<text x="${n(cx(b.col))}" y="${n(first + i * lineH)}" class="${i ? "sub" : "name"}">${esc(l)}</text>`);
-  return [`<rect x="${n(x)}" y="${n(y)}" width="${BOX_W}" height="${BOX_H}" rx="8" fill="${FILL[b.kind]}" stroke="${STROKE[b.kind]}" stroke-width="1.4"${dash}/>`, ...text].join("\n");
+  return [
+    `<rect x="${n(x)}" y="${n(y)}" width="${BOX_W}" height="${BOX_H}" rx="8" fill="${FILL[b.kind]}" stroke="${STROKE[b.kind]}" stroke-width="1.4"${dash}/>`,
+    ...text,
+  ].join("\n");
 }
 
 export function renderDiagram(d: Diagram): string {

@@ -16,7 +16,10 @@ const root = join(import.meta.dir, "..");
 
 export function configTable(): string {
   const cell = (text: string) => text.replace(/\|/g, "\\|");
-  const rows = SCHEMA.map((k) => `| \`${k.key}\` | ${cell(acceptedValues(k))}${k.secret ? " (secret)" : ""} | ${k.default === "" ? "—" : `\`${k.default}\``} | ${cell(k.doc)} |`);
+  const rows = SCHEMA.map(
+    (k) =>
+      `| \`${k.key}\` | ${cell(acceptedValues(k))}${k.secret ? " (secret)" : ""} | ${k.default === "" ? "—" : `\`${k.default}\``} | ${cell(k.doc)} |`,
+  );
   return ["| Key | Accepted values | Default | Meaning |", "|---|---|---|---|", ...rows].join("\n");
 }
 
@@ -135,7 +138,13 @@ export function regenerate(text: string): string {
 
 /** Every Markdown file that may hold generated sections, relative to the repository root. */
 export function docPaths(): string[] {
-  return ["README.md", ...readdirSync(join(root, "docs")).filter((f) => f.endsWith(".md")).sort().map((f) => `docs/${f}`)];
+  return [
+    "README.md",
+    ...readdirSync(join(root, "docs"))
+      .filter((f) => f.endsWith(".md"))
+      .sort()
+      .map((f) => `docs/${f}`),
+  ];
 }
 
 export const DIAGRAM_PATH = "docs/images/architecture.svg";
@@ -156,7 +165,8 @@ export function generated(): { path: string; current: string; next: string }[] {
 /** Each known section must be placed exactly once across README.md and docs/ (none lost in a move). */
 export function placementProblems(): string[] {
   const where = new Map<string, string[]>();
-  for (const path of docPaths()) for (const name of sectionsIn(readFileSync(join(root, path), "utf8"))) where.set(name, [...(where.get(name) ?? []), path]);
+  for (const path of docPaths())
+    for (const name of sectionsIn(readFileSync(join(root, path), "utf8"))) where.set(name, [...(where.get(name) ?? []), path]);
   return Object.keys(sections()).flatMap((name) => {
     const at = where.get(name) ?? [];
     return at.length === 1 ? [] : [`section "${name}" is placed ${at.length} times${at.length ? ` (${at.join(", ")})` : ""}`];

@@ -41,8 +41,16 @@ function slice(table: Map<number, string>, from: number, to: number): string[] {
 /** JSON with eight names a line, so a diff of a regenerated table stays readable. */
 function json(fields: Record<string, unknown>, names: string[]): string {
   const lines: string[] = [];
-  for (let i = 0; i < names.length; i += 8) lines.push(`    ${names.slice(i, i + 8).map((n) => JSON.stringify(n)).join(", ")}`);
-  const head = Object.entries(fields).map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v)},\n`).join("");
+  for (let i = 0; i < names.length; i += 8)
+    lines.push(
+      `    ${names
+        .slice(i, i + 8)
+        .map((n) => JSON.stringify(n))
+        .join(", ")}`,
+    );
+  const head = Object.entries(fields)
+    .map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v)},\n`)
+    .join("");
   return `{\n${head}  "names": [\n${lines.join(",\n")}\n  ]\n}\n`;
 }
 
@@ -66,7 +74,10 @@ export function unifiedTable(tables: Map<number, string>[]): Map<number, string>
 
 function renderUnified(table: Map<number, string>): string {
   const names = slice(table, UNIFIED_FIRST, Math.max(UNIFIED_FIRST, ...table.keys()) + 1);
-  return json({ generatedBy: "agent/syscalls/generate.ts — do not edit", note: "the same on every architecture since Linux 5.1", first: UNIFIED_FIRST }, names);
+  return json(
+    { generatedBy: "agent/syscalls/generate.ts — do not edit", note: "the same on every architecture since Linux 5.1", first: UNIFIED_FIRST },
+    names,
+  );
 }
 
 if (import.meta.main) {

@@ -19,7 +19,9 @@ export function syscallTable(arch: Arch = hostArch()): readonly string[] {
   let t = tables.get(arch);
   if (!t) {
     const own = (arch === "aarch64" ? AARCH64 : X86_64).names;
-    t = Array.from({ length: UNIFIED.first + UNIFIED.names.length }, (_, nr) => (nr < UNIFIED.first ? (own[nr] ?? "") : UNIFIED.names[nr - UNIFIED.first]!));
+    t = Array.from({ length: UNIFIED.first + UNIFIED.names.length }, (_, nr) =>
+      nr < UNIFIED.first ? (own[nr] ?? "") : UNIFIED.names[nr - UNIFIED.first]!,
+    );
     tables.set(arch, t);
   }
   return t;

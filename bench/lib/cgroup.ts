@@ -116,7 +116,10 @@ export interface Enforcement {
 export async function verifyEnforcement(): Promise<Enforcement> {
   const cg = createCgroup(`neuro-bench-verify-${process.pid}`, 64 << 20);
   try {
-    const alloc = Bun.spawn(cg.wrap([process.execPath, "-e", "const a=[];for(let i=0;i<300;i++)a.push(Buffer.alloc(1<<20,1));console.log('allocated 300MB')"]), { stdout: "pipe", stderr: "pipe" });
+    const alloc = Bun.spawn(
+      cg.wrap([process.execPath, "-e", "const a=[];for(let i=0;i<300;i++)a.push(Buffer.alloc(1<<20,1));console.log('allocated 300MB')"]),
+      { stdout: "pipe", stderr: "pipe" },
+    );
     const code = await alloc.exited;
     const out = (await new Response(alloc.stdout).text()).trim();
     const memoryEnforced = code !== 0 && !out.includes("allocated");

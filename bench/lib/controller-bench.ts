@@ -21,7 +21,13 @@ export interface ControllerProfile {
 }
 
 /** Settings every run uses (single instance, fixed topic prefix, no rotation during the bench). */
-export const BENCH_ENV = { LEADER_ELECTION: "false", CLUSTER_ID: "bench", MQTT_TOPIC_PREFIX: "bench", NEURO_LOG_MAX_SIZE: "64MiB", NEURO_LOG_LEVEL: "warn" };
+export const BENCH_ENV = {
+  LEADER_ELECTION: "false",
+  CLUSTER_ID: "bench",
+  MQTT_TOPIC_PREFIX: "bench",
+  NEURO_LOG_MAX_SIZE: "64MiB",
+  NEURO_LOG_LEVEL: "warn",
+};
 /**
  * The "latency" run: cleaned_events.log written every 200 ms (default 6 s), alerts polled every
  * 250 ms (default 5 s), group wait 1 s (default 30 s, subtracted from the alert latency like a rule's duration).
@@ -41,7 +47,10 @@ async function metrics(url: string): Promise<Record<string, number>> {
   }
   return out;
 }
-const sumOf = (m: Record<string, number>, name: string) => Object.entries(m).filter(([k]) => k === name || k.startsWith(`${name}{`)).reduce((a, [, v]) => a + v, 0);
+const sumOf = (m: Record<string, number>, name: string) =>
+  Object.entries(m)
+    .filter(([k]) => k === name || k.startsWith(`${name}{`))
+    .reduce((a, [, v]) => a + v, 0);
 
 function lagsOf(probes: Record<string, any>[], seenAt: (name: string, since: number) => number | undefined, minus = 0) {
   const lags: number[] = [];
@@ -90,7 +99,13 @@ export async function runControllerBench(binary: string, prof: ControllerProfile
     for await (const c of proc.stderr as ReadableStream<Uint8Array>) stderr = (stderr + new TextDecoder().decode(c)).slice(-4000);
   })();
   const sampler = new ProcSampler(proc.pid).start();
-  const agent = prof.agent ? Bun.spawn(cg.wrap([binary, "agent"]), { env: { ...env, AGENT_SOCKET_PATH: join(work, "agent.sock"), AGENT_NODE_NAME: "bench-node" }, stdout: "ignore", stderr: "ignore" }) : undefined;
+  const agent = prof.agent
+    ? Bun.spawn(cg.wrap([binary, "agent"]), {
+        env: { ...env, AGENT_SOCKET_PATH: join(work, "agent.sock"), AGENT_NODE_NAME: "bench-node" },
+        stdout: "ignore",
+        stderr: "ignore",
+      })
+    : undefined;
   const agentSampler = agent ? new ProcSampler(agent.pid).start() : undefined;
   let exited: number | null = null;
   void proc.exited.then((c) => (exited = c));
@@ -145,13 +160,18 @@ export async function runControllerBench(binary: string, prof: ControllerProfile
       rssMaxMiB: max(ss.map((s) => s.rssMiB)),
       rssEndMiB: ss.at(-1)?.rssMiB,
       cpuAvgM: mean(ss.map((s) => s.cpuM)),
-      cpuP99M: quantile(ss.map((s) => s.cpuM), 0.99),
+      cpuP99M: quantile(
+        ss.map((s) => s.cpuM),
+        0.99,
+      ),
       /** Millicores per thread over the steady phase: the JS thread (named after the binary), "HTTP Client", GC and JIT helpers. */
       threadsM,
       lag: { ...lag, lags: undefined, earlyP50: early, lateP50: late, growing: lag.lags.length >= 6 && late > 3 * early && late > 1000 },
       alert: { ...alert, lags: undefined },
     };
-    log(`steady (${prof.config}): ${(se.events / se.secs).toFixed(1)} ev/s, cpu avg ${result.steady.cpuAvgM.toFixed(1)}m, lag p99 ${lag.p99} ms, alert p99 ${alert.p99} ms`);
+    log(
+      `steady (${prof.config}): ${(se.events / se.secs).toFixed(1)} ev/s, cpu avg ${result.steady.cpuAvgM.toFixed(1)}m, lag p99 ${lag.p99} ms, alert p99 ${alert.p99} ms`,
+    );
 
     result.cold = coldAlert();
     log(`cold start: first alert ${result.cold.firstAlertMs ?? "none yet"} ms after spawn`);
@@ -166,8 +186,14 @@ export async function runControllerBench(binary: string, prof: ControllerProfile
     sampler.phase = "storm-drain";
     // What should be firing now, judged by `scan` (same binary, one list, every rule once).
     const scanAt = Date.now();
-    const scan = Bun.spawnSync([binary, "scan", "--kubeconfig", ready.kubeconfig, "--output", "json"], { env: { ...env, NEURO_HTTP_ADDR: "127.0.0.1:0" } });
-    const expected = scan.stdout.toString().split("\n").filter(Boolean).map((l) => JSON.parse(l));
+    const scan = Bun.spawnSync([binary, "scan", "--kubeconfig", ready.kubeconfig, "--output", "json"], {
+      env: { ...env, NEURO_HTTP_ADDR: "127.0.0.1:0" },
+    });
+    const expected = scan.stdout
+      .toString()
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
     driver.send({ cmd: "probe" }); // recovery: a fresh anomaly right after the storm
     const rec = await driver.wait("probe", 5000);
     let recAt: number | undefined;
@@ -184,7 +210,9 @@ export async function runControllerBench(binary: string, prof: ControllerProfile
       strandedOnFailedNode: st.stranded,
       updates: st.updates,
       notifications: { slack: c1.slack - c0.slack, email: c1.email - c0.email, mqtt: c1.mqtt - c0.mqtt },
-      mqttAlerts: rx.mqttAlerts.slice(c0.mqtt).map((m) => `${m.value?.status} ${m.value?.level} ${m.value?.alertCount} alerts: ${String(m.value?.title).slice(0, 90)}`),
+      mqttAlerts: rx.mqttAlerts
+        .slice(c0.mqtt)
+        .map((m) => `${m.value?.status} ${m.value?.level} ${m.value?.alertCount} alerts: ${String(m.value?.title).slice(0, 90)}`),
       linesLogged: tail.lines.length - linesBefore,
       expectedAnomalies: expected.length,
       missingFromLog: missing.map((a) => `${a.kind}/${a.namespace ?? ""}/${a.name} ${a.reason}`),
@@ -194,7 +222,9 @@ export async function runControllerBench(binary: string, prof: ControllerProfile
       cpuAvgM: mean(sm.map((s) => s.cpuM)),
       sinceStart: Date.now() - stormStart,
     };
-    log(`storm: ${st.events} events in ${st.secs.toFixed(0)} s, notifications ${JSON.stringify(result.storm.notifications)}, missing ${missing.length}/${expected.length}`);
+    log(
+      `storm: ${st.events} events in ${st.secs.toFixed(0)} s, notifications ${JSON.stringify(result.storm.notifications)}, missing ${missing.length}/${expected.length}`,
+    );
     return result;
   } finally {
     const m2 = await metrics(httpUrl);

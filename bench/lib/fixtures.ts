@@ -33,7 +33,11 @@ export class Receivers {
     const mosquitto = await TestMosquitto.start();
     const smtp = await TestSmtp.start();
     const slack = SlackReceiver.start();
-    const sub = await mqtt.connectAsync(mosquitto.url, { username: mosquitto.username, password: mosquitto.password, clientId: `bench-sub-${process.pid}` });
+    const sub = await mqtt.connectAsync(mosquitto.url, {
+      username: mosquitto.username,
+      password: mosquitto.password,
+      clientId: `bench-sub-${process.pid}`,
+    });
     await sub.subscribeAsync(`${prefix}/alerts`, { qos: 1 });
     return new Receivers(mosquitto, smtp, slack, sub);
   }
@@ -93,7 +97,9 @@ export class LogTail {
   }
 
   has(a: { kind: string; namespace: string; name: string; reason: string }): boolean {
-    return this.lines.some((l) => l.value.kind === a.kind && (l.value.namespace ?? "") === (a.namespace ?? "") && l.value.name === a.name && l.value.reason === a.reason);
+    return this.lines.some(
+      (l) => l.value.kind === a.kind && (l.value.namespace ?? "") === (a.namespace ?? "") && l.value.name === a.name && l.value.reason === a.reason,
+    );
   }
 
   stop(): void {

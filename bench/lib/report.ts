@@ -17,53 +17,140 @@ export function checks(r: Record<string, any>): Check[] {
   const D = r.defaults ?? {};
   const out: Check[] = [];
   const add = (name: string, figure: string, budget: string, pass: boolean | null) => out.push({ name, figure, budget, pass });
-  for (const [tag, run] of [["latency run", L], ["defaults run", D]] as const) {
-    add(`not OOM-killed, clean exit (${tag})`, `oom_kill=${run.oomKills ?? "n/a"}, exit ${run.exitCode ?? "n/a"}${run.signal ? ` ${run.signal}` : ""}`, "0 kills, exit 0", run.oomKills === 0 && run.exitCode === 0);
+  for (const [tag, run] of [
+    ["latency run", L],
+    ["defaults run", D],
+  ] as const) {
+    add(
+      `not OOM-killed, clean exit (${tag})`,
+      `oom_kill=${run.oomKills ?? "n/a"}, exit ${run.exitCode ?? "n/a"}${run.signal ? ` ${run.signal}` : ""}`,
+      "0 kills, exit 0",
+      run.oomKills === 0 && run.exitCode === 0,
+    );
   }
   const peak = Math.max(L.hwmMiB ?? NaN, D.hwmMiB ?? NaN, D.combinedRssMaxMiB ?? 0);
-  add("peak RSS, controller (+ agent), all phases", `${f(peak, 1)} MiB (VmHWM; cgroup peak ${f(Math.max(L.cgroupMemoryPeakMiB ?? 0, D.cgroupMemoryPeakMiB ?? 0), 1)} MiB)`, "≤ 256 MiB", peak <= 256);
+  add(
+    "peak RSS, controller (+ agent), all phases",
+    `${f(peak, 1)} MiB (VmHWM; cgroup peak ${f(Math.max(L.cgroupMemoryPeakMiB ?? 0, D.cgroupMemoryPeakMiB ?? 0), 1)} MiB)`,
+    "≤ 256 MiB",
+    peak <= 256,
+  );
   const ss = D.steady ?? {};
   add("steady RSS (defaults, 50 ev/s)", `${f(ss.rssMaxMiB, 1)} MiB`, "≤ 160 MiB (target 128)", ss.rssMaxMiB <= 160);
   add("steady RSS vs target", `${f(ss.rssMaxMiB, 1)} MiB`, "target ≤ 128 MiB", null);
-  add("CPU at 50 events/s avg (defaults)", `${f(ss.cpuAvgM, 1)}m at ${f(ss.eventsPerSec, 1)} ev/s (p99 ${f(ss.cpuP99M)}m; first seconds after ready ${f(D.idle?.cpuAvgM, 1)}m)`, "≤ 50m", ss.cpuAvgM <= 50);
+  add(
+    "CPU at 50 events/s avg (defaults)",
+    `${f(ss.cpuAvgM, 1)}m at ${f(ss.eventsPerSec, 1)} ev/s (p99 ${f(ss.cpuP99M)}m; first seconds after ready ${f(D.idle?.cpuAvgM, 1)}m)`,
+    "≤ 50m",
+    ss.cpuAvgM <= 50,
+  );
   if (ss.threadsM) {
-    const threads = Object.entries(ss.threadsM as Record<string, number>).map(([t, m]) => `${t.startsWith("neurocontroller") ? "JS thread" : t} ${f(m, 1)}m`);
+    const threads = Object.entries(ss.threadsM as Record<string, number>).map(
+      ([t, m]) => `${t.startsWith("neurocontroller") ? "JS thread" : t} ${f(m, 1)}m`,
+    );
     add("CPU by thread at 50 events/s (defaults)", threads.slice(0, 5).join(", "), "reported", null);
   }
   const lg = L.steady?.lag ?? {};
-  add("processing lag p50/p99 (steady)", `${f(lg.p50)} / ${f(lg.p99)} ms (${lg.n ?? 0} probes, ${lg.missed ?? "n/a"} missed)`, "p99 ≤ 1000 ms", lg.p99 <= 1000 && lg.missed === 0);
-  add("lag bounded (late vs early probes)", `early p50 ${f(lg.earlyP50)} ms, late p50 ${f(lg.lateP50)} ms; post-storm probe ${f(D.storm?.recoveryLagMs)} ms (default 6 s log batching)`, "no unbounded growth", lg.growing === false && typeof D.storm?.recoveryLagMs === "number");
+  add(
+    "processing lag p50/p99 (steady)",
+    `${f(lg.p50)} / ${f(lg.p99)} ms (${lg.n ?? 0} probes, ${lg.missed ?? "n/a"} missed)`,
+    "p99 ≤ 1000 ms",
+    lg.p99 <= 1000 && lg.missed === 0,
+  );
+  add(
+    "lag bounded (late vs early probes)",
+    `early p50 ${f(lg.earlyP50)} ms, late p50 ${f(lg.lateP50)} ms; post-storm probe ${f(D.storm?.recoveryLagMs)} ms (default 6 s log batching)`,
+    "no unbounded growth",
+    lg.growing === false && typeof D.storm?.recoveryLagMs === "number",
+  );
   const al = L.steady?.alert ?? {};
-  add("anomaly → MQTT alert p50/p99 (after group wait)", `${f(al.p50)} / ${f(al.p99)} ms (${al.n ?? 0} probes, ${al.missed ?? "n/a"} missed)`, "p99 ≤ 1000 ms", al.p99 <= 1000 && al.missed === 0);
+  add(
+    "anomaly → MQTT alert p50/p99 (after group wait)",
+    `${f(al.p50)} / ${f(al.p99)} ms (${al.n ?? 0} probes, ${al.missed ?? "n/a"} missed)`,
+    "p99 ≤ 1000 ms",
+    al.p99 <= 1000 && al.missed === 0,
+  );
   const n = D.storm?.notifications ?? {};
-  add("storm notifications slack/email/mqtt", `${n.slack ?? "n/a"} / ${n.email ?? "n/a"} / ${n.mqtt ?? "n/a"}`, "≤ 5 per channel", [n.slack, n.email, n.mqtt].every((x) => typeof x === "number" && x <= 5));
+  add(
+    "storm notifications slack/email/mqtt",
+    `${n.slack ?? "n/a"} / ${n.email ?? "n/a"} / ${n.mqtt ?? "n/a"}`,
+    "≤ 5 per channel",
+    [n.slack, n.email, n.mqtt].every((x) => typeof x === "number" && x <= 5),
+  );
   const miss = D.storm?.missingFromLog;
-  add("storm anomalies missing from cleaned_events.log", `${miss?.length ?? "n/a"} of ${D.storm?.expectedAnomalies ?? "n/a"} (per scan)`, "0", Array.isArray(miss) && miss.length === 0 && D.storm.expectedAnomalies > 0);
+  add(
+    "storm anomalies missing from cleaned_events.log",
+    `${miss?.length ?? "n/a"} of ${D.storm?.expectedAnomalies ?? "n/a"} (per scan)`,
+    "0",
+    Array.isArray(miss) && miss.length === 0 && D.storm.expectedAnomalies > 0,
+  );
   const dr = D.drops ?? {};
-  add("drops (raw pool / log lines / notifications failed / outbox pending)", `${dr.rawPoolDropped ?? "n/a"} / ${dr.logLinesDropped ?? "n/a"} / ${dr.notificationsFailed ?? "n/a"} / ${dr.outboxPending ?? "n/a"}`, "reported", null);
+  add(
+    "drops (raw pool / log lines / notifications failed / outbox pending)",
+    `${dr.rawPoolDropped ?? "n/a"} / ${dr.logLinesDropped ?? "n/a"} / ${dr.notificationsFailed ?? "n/a"} / ${dr.outboxPending ?? "n/a"}`,
+    "reported",
+    null,
+  );
   const sp = r.spans;
   if (sp) {
     // Strict: some step delivered ≥ 10,000 spans/s end to end, and no step up to it lost anything.
     const i = sp.steps.findIndex((s: any) => s.achievedRate >= 10_000);
     const upTo = i >= 0 ? sp.steps.slice(0, i + 1) : [];
     const last = sp.steps.at(-1);
-    add("span transport, QoS 1, in budget cgroup", `${f(sp.sustainedLossless)} spans/s lossless end to end (last step: ${last?.rate}/s offered, ${f(last?.achievedRate)}/s delivered, lost ${last?.lost})`, "≥ 10,000 spans/s, 0 loss", i >= 0 && upTo.every((s: any) => s.lost === 0 && s.droppedBatches === 0 && s.gaps === 0));
+    add(
+      "span transport, QoS 1, in budget cgroup",
+      `${f(sp.sustainedLossless)} spans/s lossless end to end (last step: ${last?.rate}/s offered, ${f(last?.achievedRate)}/s delivered, lost ${last?.lost})`,
+      "≥ 10,000 spans/s, 0 loss",
+      i >= 0 && upTo.every((s: any) => s.lost === 0 && s.droppedBatches === 0 && s.gaps === 0),
+    );
   }
   const ev = r.evaluateCost;
-  if (ev?.fullPassMs) add("evaluation tick, one core (4,300 cached objects)", `${f(ev.dueTickMs, 2)} ms re-evaluating the ${f(ev.dueEvaluationsPerTick)} objects due vs ${f(ev.fullPassMs, 1)} ms for a pass over every object; ${f(ev.perEventUs, 1)} µs per pod event`, "reported", null);
+  if (ev?.fullPassMs)
+    add(
+      "evaluation tick, one core (4,300 cached objects)",
+      `${f(ev.dueTickMs, 2)} ms re-evaluating the ${f(ev.dueEvaluationsPerTick)} objects due vs ${f(ev.fullPassMs, 1)} ms for a pass over every object; ${f(ev.perEventUs, 1)} µs per pod event`,
+      "reported",
+      null,
+    );
   const cm = r.cacheMemory;
-  if (cm?.heapUntrimmedMiB) add("informer caches, realistic objects (managedFields, last-applied)", `${f(cm.heapTrimmedMiB, 1)} MiB heap trimmed vs ${f(cm.heapUntrimmedMiB, 1)} MiB as received (${f(cm.objects)} objects)`, "reported", null);
-  if (r.ceiling) add("throughput ceiling, one core", `${f(r.ceiling.pipelinePerSec)} ev/s through rules vs ${f(r.ceiling.bareJsonParsePerSec)} bare JSON.parse (ratio ${f(r.ceiling.ratio, 1)}×)`, "reported", null);
+  if (cm?.heapUntrimmedMiB)
+    add(
+      "informer caches, realistic objects (managedFields, last-applied)",
+      `${f(cm.heapTrimmedMiB, 1)} MiB heap trimmed vs ${f(cm.heapUntrimmedMiB, 1)} MiB as received (${f(cm.objects)} objects)`,
+      "reported",
+      null,
+    );
+  if (r.ceiling)
+    add(
+      "throughput ceiling, one core",
+      `${f(r.ceiling.pipelinePerSec)} ev/s through rules vs ${f(r.ceiling.bareJsonParsePerSec)} bare JSON.parse (ratio ${f(r.ceiling.ratio, 1)}×)`,
+      "reported",
+      null,
+    );
   const noise = (o: string) => (o.startsWith("+-") ? `${o.slice(1)}: below the run-to-run noise` : o);
-  if (r.agentOverhead?.rows) for (const row of r.agentOverhead.rows) add(`agent overhead (dd bs=1): ${row.case}`, `${row.ns} ns/syscall (${noise(row.overhead)})`, "reported", null);
+  if (r.agentOverhead?.rows)
+    for (const row of r.agentOverhead.rows)
+      add(`agent overhead (dd bs=1): ${row.case}`, `${row.ns} ns/syscall (${noise(row.overhead)})`, "reported", null);
   else add("agent overhead", r.agentOverhead?.skipped ?? "not run", "reported", null);
   // Ring-buffer throughput into JS and the probe's RSS, as agent-overhead.ts printed them.
   const toJs = /events into JS: \d+ in [\d.]+ s = (\d+) events\/s; kernel drops: (\{.*\})/.exec(r.agentOverhead?.text ?? "");
   const probeRss = /RSS with the probe loaded: ([\d.]+) MiB/.exec(r.agentOverhead?.text ?? "");
-  if (toJs) add("agent: events into JS (ring buffer, every syscall of dd bound)", `${f(Number(toJs[1]))} events/s; kernel drops ${toJs[2]}${probeRss ? `; RSS with the probe loaded ${probeRss[1]} MiB` : ""}`, "reported", null);
-  if (D.agent) add("agent idle in the cgroup", `RSS ${f(D.agent.rssMaxMiB, 1)} MiB, CPU ${f(D.agent.cpuAvgM, 1)}m`, "reported (part of the 256 MiB)", null);
+  if (toJs)
+    add(
+      "agent: events into JS (ring buffer, every syscall of dd bound)",
+      `${f(Number(toJs[1]))} events/s; kernel drops ${toJs[2]}${probeRss ? `; RSS with the probe loaded ${probeRss[1]} MiB` : ""}`,
+      "reported",
+      null,
+    );
+  if (D.agent)
+    add("agent idle in the cgroup", `RSS ${f(D.agent.rssMaxMiB, 1)} MiB, CPU ${f(D.agent.cpuAvgM, 1)}m`, "reported (part of the 256 MiB)", null);
   add("cold start → /readyz (all informers listed)", `${f(D.cold?.readyMs)} ms (latency run ${f(L.cold?.readyMs)} ms)`, "reported", null);
-  add("cold start → first alert", `${f(L.cold?.firstAlertMs)} ms with 1 s group wait; ${f(D.cold?.firstAlertMs)} ms with the default 30 s`, "reported", null);
+  add(
+    "cold start → first alert",
+    `${f(L.cold?.firstAlertMs)} ms with 1 s group wait; ${f(D.cold?.firstAlertMs)} ms with the default 30 s`,
+    "reported",
+    null,
+  );
   return out;
 }
 

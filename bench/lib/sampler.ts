@@ -32,7 +32,10 @@ export class ProcSampler {
   private timer?: ReturnType<typeof setInterval>;
   private last?: { t: number; ticks: number };
 
-  constructor(readonly pid: number, private readonly intervalMs = 1000) {}
+  constructor(
+    readonly pid: number,
+    private readonly intervalMs = 1000,
+  ) {}
 
   start(): this {
     this.sample();

@@ -41,7 +41,17 @@ export const ARCHITECTURE: Diagram = {
     { from: "agent", to: "broker", label: "spans" },
     { from: "broker", to: "bridge" },
     { from: "bridge", to: "apm", label: "spans in traces" },
-    { from: "bridge", to: "diagnosis", label: "slow syscalls", dashed: true, via: [[3, 4], [2.5, 4], [2.5, 1]] },
+    {
+      from: "bridge",
+      to: "diagnosis",
+      label: "slow syscalls",
+      dashed: true,
+      via: [
+        [3, 4],
+        [2.5, 4],
+        [2.5, 1],
+      ],
+    },
   ],
   footer: [
     "One binary on every node; one controller per cluster is active (Lease leader election), the others stay warm.",

@@ -57,7 +57,7 @@ export async function libraryClosure(binary: string, arch: Arch, extras: string[
   for (const so of extras) {
     const p = find(so);
     if (!p) optional.push(so);
-    else if (!found.has(so)) (found.set(so, p), await visit(p));
+    else if (!found.has(so)) found.set(so, p), await visit(p);
   }
   if (missing.length) throw new Error(`libraries not found for ${arch}: ${missing.join(", ")}`);
   return { interp, libs: found, optionalMissing: optional };
@@ -85,7 +85,8 @@ export async function buildOci(opts: { arch: Arch; binary: string; out: string; 
     const put = (path: string, src: string | { text: string }, mode = 0o644) => {
       const dst = join(stage, path);
       mkdirSync(dirname(dst), { recursive: true });
-      if (typeof src === "string") copyFileSync(src, dst); // copies the target of symlinks: one file per soname
+      if (typeof src === "string")
+        copyFileSync(src, dst); // copies the target of symlinks: one file per soname
       else writeFileSync(dst, src.text);
       chmodSync(dst, mode);
     };
@@ -98,14 +99,20 @@ export async function buildOci(opts: { arch: Arch; binary: string; out: string; 
     put("etc/group", { text: `root:x:0:\nnonroot:x:${NONROOT}:\n` });
     if (existsSync("/etc/ssl/certs/ca-certificates.crt")) put("etc/ssl/certs/ca-certificates.crt", "/etc/ssl/certs/ca-certificates.crt");
     // Mount points the runtime fills (a compiled Bun binary reads its payload via /proc/self/exe).
-    for (const d of ["proc", "sys", "dev", "tmp", "var/log/neurocontroller", "var/lib/neurocontroller", "run/neurocontroller"]) mkdirSync(join(stage, d), { recursive: true });
+    for (const d of ["proc", "sys", "dev", "tmp", "var/log/neurocontroller", "var/lib/neurocontroller", "run/neurocontroller"])
+      mkdirSync(join(stage, d), { recursive: true });
     chmodSync(join(stage, "tmp"), 0o1777);
     for (const d of ["var/log/neurocontroller", "var/lib/neurocontroller"]) chownSync(join(stage, d), NONROOT, NONROOT);
 
     const layerTar = join(work, "layer.tar");
     await $`tar --sort=name --mtime=@0 --numeric-owner --pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime -cf ${layerTar} -C ${stage} .`.quiet();
     await $`gzip -n -6 ${layerTar}`.quiet();
-    const diffId = sha256(await $`gzip -dc ${layerTar}.gz`.quiet().arrayBuffer().then((b) => new Uint8Array(b)));
+    const diffId = sha256(
+      await $`gzip -dc ${layerTar}.gz`
+        .quiet()
+        .arrayBuffer()
+        .then((b) => new Uint8Array(b)),
+    );
     const layer = readFileSync(`${layerTar}.gz`);
 
     const layout = join(work, "layout");
@@ -128,7 +135,12 @@ export async function buildOci(opts: { arch: Arch; binary: string; out: string; 
         WorkingDir: "/",
         // LD_LIBRARY_PATH: the cross sysroot's loader does not search the multiarch dir by default,
         // and bun:ffi's dlopen("libbpf.so.1") must find the copy in the image.
-        Env: ["PATH=/usr/local/bin:/usr/bin:/bin", `LD_LIBRARY_PATH=/${libDir}`, "NEURO_LOG_DIR=/var/log/neurocontroller", "NEURO_STATE_DIR=/var/lib/neurocontroller"],
+        Env: [
+          "PATH=/usr/local/bin:/usr/bin:/bin",
+          `LD_LIBRARY_PATH=/${libDir}`,
+          "NEURO_LOG_DIR=/var/log/neurocontroller",
+          "NEURO_STATE_DIR=/var/lib/neurocontroller",
+        ],
         ExposedPorts: { "9873/tcp": {} },
         Labels: { "org.opencontainers.image.version": opts.version },
       },
@@ -177,8 +189,17 @@ if (import.meta.main) {
   if (!(arch in TRIPLET)) throw new Error(`--arch must be amd64 or arm64`);
   const binary = resolve(flag("binary", join(root, `dist/neurocontroller-linux-${arch === "amd64" ? "x64" : "arm64"}`)));
   if (!existsSync(binary)) throw new Error(`${binary} missing: run npm run build first`);
-  const r = await buildOci({ arch, binary, out: resolve(flag("out", join(root, `dist/neurocontroller-oci-${arch}.tar`))), tag: flag("tag", `localhost/neurocontroller:${version}`), version });
+  const r = await buildOci({
+    arch,
+    binary,
+    out: resolve(flag("out", join(root, `dist/neurocontroller-oci-${arch}.tar`))),
+    tag: flag("tag", `localhost/neurocontroller:${version}`),
+    version,
+  });
   console.log(`wrote ${r.archive} (${(statSync(r.archive).size / 1e6).toFixed(1)} MB, manifest ${r.manifestDigest})`);
   console.log(`libraries: ${r.libs.join(", ")}`);
-  if (r.optionalMissing.length) console.warn(`warning: ${r.optionalMissing.join(", ")} not found for ${arch}: the agent cannot load eBPF from this image (the controller is unaffected)`);
+  if (r.optionalMissing.length)
+    console.warn(
+      `warning: ${r.optionalMissing.join(", ")} not found for ${arch}: the agent cannot load eBPF from this image (the controller is unaffected)`,
+    );
 }

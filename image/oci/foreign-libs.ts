@@ -26,9 +26,20 @@ export async function foreignAgentLibDirs(debArch: string, triplet: string, cach
   const debs = join(work, "debs");
   for (const d of [join(lists, "partial"), join(archives, "partial"), debs]) mkdirSync(d, { recursive: true });
   const apt = [
-    "-o", `Dir::State::Lists=${lists}`, "-o", `Dir::Cache=${join(work, "apt/cache")}`, "-o", "Dir::State::status=/dev/null",
-    "-o", `APT::Architecture=${debArch}`, "-o", `APT::Architectures::=${debArch}`, "-o", "Debug::NoLocking=1",
-    "-o", "APT::Sandbox::User=root",
+    "-o",
+    `Dir::State::Lists=${lists}`,
+    "-o",
+    `Dir::Cache=${join(work, "apt/cache")}`,
+    "-o",
+    "Dir::State::status=/dev/null",
+    "-o",
+    `APT::Architecture=${debArch}`,
+    "-o",
+    `APT::Architectures::=${debArch}`,
+    "-o",
+    "Debug::NoLocking=1",
+    "-o",
+    "APT::Sandbox::User=root",
   ];
   const update = await $`apt-get ${apt} update -qq`.quiet().nothrow();
   if (update.exitCode !== 0) throw new Error(`apt-get update for ${debArch} failed: ${update.stderr.toString().trim()}`);

@@ -55,7 +55,9 @@ const SEVERITIES: Severity[] = ["info", "warning", "critical"];
 export function alertingConfig(cfg: Config, enabled: Channel[] = enabledChannels(cfg)): AlertingConfig {
   const strict = cfg.str("ALERT_LEVEL_STRICT_SEVERITY").trim().toLowerCase() as Severity;
   if (!SEVERITIES.includes(strict)) {
-    throw new ConfigError([`ALERT_LEVEL_STRICT_SEVERITY=${JSON.stringify(cfg.str("ALERT_LEVEL_STRICT_SEVERITY"))}: expected info, warning or critical`]);
+    throw new ConfigError([
+      `ALERT_LEVEL_STRICT_SEVERITY=${JSON.stringify(cfg.str("ALERT_LEVEL_STRICT_SEVERITY"))}: expected info, warning or critical`,
+    ]);
   }
   const emailPerHour = cfg.num("ALERT_EMAIL_MAX_PER_HOUR");
   const mqttPerMinute = cfg.num("ALERT_MQTT_MAX_PER_MINUTE");

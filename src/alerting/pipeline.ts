@@ -97,7 +97,15 @@ function flushFiring(g: GroupState, a: Assessment, cfg: AlertingConfig, now: num
   for (const ch of channelsFor(level)) {
     if (!cfg.enabled.includes(ch)) continue;
     if (!needsNotification(g.sent[ch], fingerprints, active, now, cfg.repeatIntervalMs)) continue;
-    const payload = buildPayload({ incident: g.incident, alerts, fingerprints, suppressed: a.suppressed, level, status: "firing", clusterId: cfg.clusterId });
+    const payload = buildPayload({
+      incident: g.incident,
+      alerts,
+      fingerprints,
+      suppressed: a.suppressed,
+      level,
+      status: "firing",
+      clusterId: cfg.clusterId,
+    });
     out.push(makeNotification(g, ch, level, payload, now));
     g.sent[ch] = { firing: fingerprints, alerts, level, at: now };
     g.highestLevel = maxLevel(g.highestLevel ?? level, level);

@@ -44,7 +44,8 @@ export interface SilenceCommandDeps {
   clock?: () => number;
 }
 
-export const commandSilenceId = (c: VerifiedCommand) => `m${createHash("sha256").update(`${c.kid}\n${c.signer}\n${c.nonce}`).digest("hex").slice(0, 15)}`;
+export const commandSilenceId = (c: VerifiedCommand) =>
+  `m${createHash("sha256").update(`${c.kid}\n${c.signer}\n${c.nonce}`).digest("hex").slice(0, 15)}`;
 
 /** Handles one message of the command topic; never throws (a store failure is logged and answered). */
 export async function handleSilenceCommand(deps: SilenceCommandDeps, raw: Buffer, retained: boolean): Promise<SilenceCommandResult | undefined> {
@@ -68,7 +69,8 @@ export async function handleSilenceCommand(deps: SilenceCommandDeps, raw: Buffer
   try {
     if (cmd.action === "expire") {
       const expired = await deps.store.expire(cmd.id, now);
-      if (expired.length === 0) return answer({ nonce: c.nonce, ok: false, action: "expire", error: `no active silence with id ${preview(cmd.id, 64)}` });
+      if (expired.length === 0)
+        return answer({ nonce: c.nonce, ok: false, action: "expire", error: `no active silence with id ${preview(cmd.id, 64)}` });
       deps.log.info("silence expired via MQTT", { ...audit, id: cmd.id });
       return answer({ nonce: c.nonce, ok: true, action: "expire", id: cmd.id });
     }

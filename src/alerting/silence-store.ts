@@ -3,7 +3,16 @@
 // it survives failover. Writes use the ConfigMap's resourceVersion (optimistic concurrency).
 import type { KubeClient } from "../kube/client.ts";
 import { ConfigMapDocument } from "../kube/configmap-document.ts";
-import { checkExpireId, createSilence, expireSilence, pruneSilences, withSilenceAdded, type Silence, type SilenceInput, type SilenceOptions } from "./silence.ts";
+import {
+  checkExpireId,
+  createSilence,
+  expireSilence,
+  pruneSilences,
+  withSilenceAdded,
+  type Silence,
+  type SilenceInput,
+  type SilenceOptions,
+} from "./silence.ts";
 
 const DATA_KEY = "silences.json";
 /** Expired silences stay listed (the audit trail) this long before they are pruned. */

@@ -40,7 +40,11 @@ export const DEFAULT_SILENCE_MAX_DURATION_MS = 30 * 24 * 3_600_000;
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-const text = (max: number) => z.string().max(max).refine((s) => !CONTROL.test(s), "must not contain control characters");
+const text = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((s) => !CONTROL.test(s), "must not contain control characters");
 
 export const matcherSchema = z.strictObject({
   field: z.enum(SILENCE_FIELDS),
@@ -130,7 +134,10 @@ function globToRegExp(glob: string, caseInsensitive: boolean): RegExp {
   const cacheKey = `${caseInsensitive ? "i" : "s"}:${glob}`;
   let re = globCache.get(cacheKey);
   if (!re) {
-    const body = glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+    const body = glob
+      .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+      .replace(/\*/g, ".*")
+      .replace(/\?/g, ".");
     re = new RegExp(`^${body}$`, caseInsensitive ? "i" : "");
     if (globCache.size > 1000) globCache.clear();
     globCache.set(cacheKey, re);
@@ -159,7 +166,24 @@ export function isSilenced(target: SilenceTarget, silences: readonly Silence[], 
  * things nobody anticipated: it is refused as too broad. `name=*`, `name=?*`, `namespace!=__nothing__`,
  * `reason!=X node!=Y` all match every one of them.
  */
-const STRANGER_VALUES = ["", "a", "e", "Z", "0", "7", "-", ".", "_", "zq", "q-9", "x.y_z", "Ü-ñ", "w".repeat(63), "k8s-0a1b2c3d4e5f", "z".repeat(253)];
+const STRANGER_VALUES = [
+  "",
+  "a",
+  "e",
+  "Z",
+  "0",
+  "7",
+  "-",
+  ".",
+  "_",
+  "zq",
+  "q-9",
+  "x.y_z",
+  "Ü-ñ",
+  "w".repeat(63),
+  "k8s-0a1b2c3d4e5f",
+  "z".repeat(253),
+];
 export const STRANGER_ALERTS: readonly SilenceTarget[] = STRANGER_VALUES.map((v) => ({ namespace: v, kind: v, name: v, reason: v, node: v }));
 
 /** Why `matchers` would silence (nearly) every alert, or undefined when they are specific enough. */
@@ -194,7 +218,7 @@ export interface SilenceInput {
 /** Matchers given as values (MQTT, stored JSON): each checked against matcherSchema, strictly. */
 function checkMatcherValues(raw: unknown, problems: string[]): Matcher[] {
   if (!Array.isArray(raw)) {
-    problems.push("matchers: expected matcher text such as \"namespace=shop name=cart-*\" or a list of {field, value, negate?}");
+    problems.push('matchers: expected matcher text such as "namespace=shop name=cart-*" or a list of {field, value, negate?}');
     return [];
   }
   if (raw.length === 0) problems.push("matchers: at least one matcher is required, e.g. namespace=shop name=cart-*");
@@ -253,7 +277,9 @@ export function createSilence(input: SilenceInput, now: number, opts: SilenceOpt
     const d = input.duration;
     const ms = typeof d === "number" ? d : typeof d === "string" && d.length <= 32 ? parseDuration(d) : undefined;
     if (ms === undefined || !Number.isFinite(ms) || !(ms > 0)) {
-      problems.push(`duration: expected a positive duration such as "30m" or "2h", got ${JSON.stringify(typeof d === "string" ? d.slice(0, 40) : d)}`);
+      problems.push(
+        `duration: expected a positive duration such as "30m" or "2h", got ${JSON.stringify(typeof d === "string" ? d.slice(0, 40) : d)}`,
+      );
     } else if (ms > maxMs) problems.push(`duration: ${JSON.stringify(d)} is longer than SILENCE_MAX_DURATION (${maxMs} ms)`);
     else if (endsAt === undefined) endsAt = startsAt + ms;
     else problems.push("duration: give either endsAt or duration, not both");
@@ -278,7 +304,8 @@ export function withSilenceAdded(list: readonly Silence[], silence: Silence): Si
 
 /** The id `expire` accepts: exactly one existing silence's id, never empty, never a prefix. */
 export function checkExpireId(id: unknown): string {
-  if (typeof id !== "string" || !/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw new SilenceError(["id: expected the exact id of a silence (see 'silence ls')"]);
+  if (typeof id !== "string" || !/^[A-Za-z0-9_-]{1,64}$/.test(id))
+    throw new SilenceError(["id: expected the exact id of a silence (see 'silence ls')"]);
   return id;
 }
 

@@ -6,7 +6,16 @@ import type { AlertGroupData, AlertItem, AlertLevel } from "../model/alert.ts";
 
 export function toAlertItem(m: IncidentMember): AlertItem {
   const a = m.anomaly;
-  return { kind: a.kind, name: a.name, namespace: a.namespace, node: a.node, severity: a.severity, reason: a.reason, message: a.message, time: a.eventTime };
+  return {
+    kind: a.kind,
+    name: a.name,
+    namespace: a.namespace,
+    node: a.node,
+    severity: a.severity,
+    reason: a.reason,
+    message: a.message,
+    time: a.eventTime,
+  };
 }
 
 const LEVEL_LABEL: Record<AlertLevel, string> = { light: "[LIGHT]", strict: "[STRICT]", "high-risk": "[HIGH-RISK]" };
@@ -31,11 +40,7 @@ export function buildPayload(p: PayloadInput): AlertGroupData {
   const related = p.alerts.length > 1 ? ` and ${p.alerts.length - 1} related alert${p.alerts.length > 2 ? "s" : ""}` : "";
   const hidden = p.suppressed > 0 ? ` (+${p.suppressed} suppressed)` : "";
   const prefix =
-    p.status === "firing"
-      ? LEVEL_LABEL[p.level]
-      : p.incident.mergedInto
-        ? `RESOLVED (merged into incident ${p.incident.mergedInto})`
-        : "RESOLVED";
+    p.status === "firing" ? LEVEL_LABEL[p.level] : p.incident.mergedInto ? `RESOLVED (merged into incident ${p.incident.mergedInto})` : "RESOLVED";
   return {
     title: `${prefix} ${what}${related}${hidden}`,
     nodeList: [...p.incident.scope.nodes],
@@ -52,7 +57,9 @@ export function buildPayload(p: PayloadInput): AlertGroupData {
 
 /** One line for logs, `neurocontroller alerts` and plain-text fallbacks. */
 export function summarize(g: AlertGroupData): string {
-  const where = [g.namespaceList.length ? `ns ${g.namespaceList.join(",")}` : "", g.nodeList.length ? `node ${g.nodeList.join(",")}` : ""].filter(Boolean).join("; ");
+  const where = [g.namespaceList.length ? `ns ${g.namespaceList.join(",")}` : "", g.nodeList.length ? `node ${g.nodeList.join(",")}` : ""]
+    .filter(Boolean)
+    .join("; ");
   return `${g.title} — incident ${g.incidentId}, cluster ${g.clusterId}${where ? `, ${where}` : ""}`;
 }
 
@@ -60,5 +67,8 @@ export function summarize(g: AlertGroupData): string {
 export function severityCounts(g: AlertGroupData): string {
   const counts = new Map<string, number>();
   for (const a of g.alerts) counts.set(a.severity, (counts.get(a.severity) ?? 0) + 1);
-  return ["critical", "warning", "info"].filter((s) => counts.has(s)).map((s) => `${counts.get(s)} ${s}`).join(", ");
+  return ["critical", "warning", "info"]
+    .filter((s) => counts.has(s))
+    .map((s) => `${counts.get(s)} ${s}`)
+    .join(", ");
 }

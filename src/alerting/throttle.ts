@@ -57,11 +57,7 @@ export function offer(state: ThrottleState, n: Notification, now: number): Throt
 }
 
 /** Releases what the budgets allow now, in queue order; the rest stays held. */
-export function release(
-  state: ThrottleState,
-  budgets: Record<Channel, BucketSpec>,
-  now: number,
-): { state: ThrottleState; released: Notification[] } {
+export function release(state: ThrottleState, budgets: Record<Channel, BucketSpec>, now: number): { state: ThrottleState; released: Notification[] } {
   const buckets: Partial<Record<Channel, BucketState>> = { ...state.buckets };
   for (const ch of Object.keys(budgets) as Channel[]) buckets[ch] = refill(buckets[ch], budgets[ch], now);
   // Stable sort: equal priority and age keep the order they were offered in.

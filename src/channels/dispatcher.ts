@@ -58,10 +58,16 @@ class Worker {
 
   private sleep(ms: number | undefined): Promise<void> {
     return new Promise((resolve) => {
-      const timer = ms === undefined ? undefined : setTimeout(() => {
-        this.wakeUp = undefined;
-        resolve();
-      }, Math.max(0, ms));
+      const timer =
+        ms === undefined
+          ? undefined
+          : setTimeout(
+              () => {
+                this.wakeUp = undefined;
+                resolve();
+              },
+              Math.max(0, ms),
+            );
       this.wakeUp = () => {
         this.wakeUp = undefined;
         clearTimeout(timer);
@@ -121,7 +127,12 @@ class Worker {
     if (error instanceof PermanentError) {
       this.d.outbox.markDead(n.id, error.message, now);
       this.d.hooks.failed?.(name, n, error);
-      this.d.log.error("notification dead-lettered: the receiver refused it permanently", { channel: name, id: n.id, incident: n.payload.incidentId, error: error.message });
+      this.d.log.error("notification dead-lettered: the receiver refused it permanently", {
+        channel: name,
+        id: n.id,
+        incident: n.payload.incidentId,
+        error: error.message,
+      });
       return;
     }
     const attempt = entry.attempts + 1;

@@ -65,7 +65,8 @@ export function renderEmail(g: AlertGroupData): RenderedEmail {
     "",
   ].join("\n");
 
-  const row = (cells: string[], tag = "td") => `<tr>${cells.map((c) => `<${tag} style="padding:4px 8px;border-bottom:1px solid #ddd;text-align:left">${c}</${tag}>`).join("")}</tr>`;
+  const row = (cells: string[], tag = "td") =>
+    `<tr>${cells.map((c) => `<${tag} style="padding:4px 8px;border-bottom:1px solid #ddd;text-align:left">${c}</${tag}>`).join("")}</tr>`;
   const colour = g.status === "resolved" ? "#2e7d32" : (SEVERITY_COLOUR[topSeverity(g)] ?? "#555");
   const html = `<!doctype html>
 <html><body style="font-family:sans-serif;font-size:14px;color:#222">

@@ -21,10 +21,16 @@ export { mqttOptionsFromConfig, topicPrefixFromConfig } from "../mqtt/options.ts
 /** Everything wrong with each channel's keys (no entry when fine). */
 export function channelProblems(cfg: Config): Partial<Record<ChannelName, string[]>> {
   const out: Partial<Record<ChannelName, string[]>> = {};
-  const add = (ch: ChannelName, p: string) => (out[ch] ??= []).push(p);
+  const add = (ch: ChannelName, p: string) => {
+    out[ch] = [...(out[ch] ?? []), p];
+  };
   const tls = cfg.str("MAIL_SMTP_TLS").trim().toLowerCase();
-  if (!SMTP_SECURITY_VALUES.includes(tls as SmtpSecurity)) add("email", `MAIL_SMTP_TLS=${JSON.stringify(cfg.str("MAIL_SMTP_TLS"))}: expected starttls, tls or none`);
-  for (const [key, ch] of [["MAIL_SMTP_CA_FILE", "email"], ["MQTT_CA_FILE", "mqtt"]] as const) {
+  if (!SMTP_SECURITY_VALUES.includes(tls as SmtpSecurity))
+    add("email", `MAIL_SMTP_TLS=${JSON.stringify(cfg.str("MAIL_SMTP_TLS"))}: expected starttls, tls or none`);
+  for (const [key, ch] of [
+    ["MAIL_SMTP_CA_FILE", "email"],
+    ["MQTT_CA_FILE", "mqtt"],
+  ] as const) {
     const file = cfg.str(key);
     if (file && !existsSync(file)) add(ch, `${key}=${file}: file not found`);
   }
@@ -40,9 +46,11 @@ export function channelProblems(cfg: Config): Partial<Record<ChannelName, string
   for (const key of ["MQTT_COMMAND_KEY", "MQTT_COMMAND_KEY_PREVIOUS"] as const) {
     const length = cfg.str(key).length;
     // The key itself is never echoed.
-    if (length > 0 && length < COMMAND_KEY_MIN_LENGTH) add("mqtt", `${key}: at least ${COMMAND_KEY_MIN_LENGTH} characters (32 random bytes recommended)`);
+    if (length > 0 && length < COMMAND_KEY_MIN_LENGTH)
+      add("mqtt", `${key}: at least ${COMMAND_KEY_MIN_LENGTH} characters (32 random bytes recommended)`);
   }
-  if (cfg.str("MQTT_TOPIC_PREFIX").match(/[+#]/)) add("mqtt", `MQTT_TOPIC_PREFIX=${JSON.stringify(cfg.str("MQTT_TOPIC_PREFIX"))}: must not contain + or #`);
+  if (cfg.str("MQTT_TOPIC_PREFIX").match(/[+#]/))
+    add("mqtt", `MQTT_TOPIC_PREFIX=${JSON.stringify(cfg.str("MQTT_TOPIC_PREFIX"))}: must not contain + or #`);
   return out;
 }
 
@@ -90,21 +98,28 @@ export function buildChannels(
   };
   const timeoutMs = cfg.ms("ALERT_SEND_TIMEOUT");
   attempt("slack", slackEnabled(cfg), () => new SlackChannel({ webhookUrl: cfg.str("SLACK_WEBHOOK_URL"), timeoutMs }));
-  attempt("email", emailEnabled(cfg), () =>
-    new EmailChannel({
-      host: cfg.str("MAIL_SMTP_HOST"),
-      port: cfg.num("MAIL_SMTP_PORT"),
-      security: cfg.str("MAIL_SMTP_TLS").trim().toLowerCase() as SmtpSecurity,
-      username: cfg.str("MAIL_USERNAME") || undefined,
-      password: cfg.str("MAIL_PASSWORD") || undefined,
-      caFile: cfg.str("MAIL_SMTP_CA_FILE") || undefined,
-      from: cfg.str("MAIL_FROM"),
-      to: cfg.list("MAIL_TO"),
-      timeoutMs,
-      logger: opts.logger,
-    }),
+  attempt(
+    "email",
+    emailEnabled(cfg),
+    () =>
+      new EmailChannel({
+        host: cfg.str("MAIL_SMTP_HOST"),
+        port: cfg.num("MAIL_SMTP_PORT"),
+        security: cfg.str("MAIL_SMTP_TLS").trim().toLowerCase() as SmtpSecurity,
+        username: cfg.str("MAIL_USERNAME") || undefined,
+        password: cfg.str("MAIL_PASSWORD") || undefined,
+        caFile: cfg.str("MAIL_SMTP_CA_FILE") || undefined,
+        from: cfg.str("MAIL_FROM"),
+        to: cfg.list("MAIL_TO"),
+        timeoutMs,
+        logger: opts.logger,
+      }),
   );
-  attempt("mqtt", mqttEnabled(cfg), () => new MqttChannel(mqttOptionsFromConfig(cfg, { announceStatus: true, logger: opts.logger, onHandlerError: opts.onHandlerError })));
+  attempt(
+    "mqtt",
+    mqttEnabled(cfg),
+    () => new MqttChannel(mqttOptionsFromConfig(cfg, { announceStatus: true, logger: opts.logger, onHandlerError: opts.onHandlerError })),
+  );
   return { channels, failed };
 }
 
@@ -126,7 +141,12 @@ export class UnavailableChannel implements Channel {
   async close(): Promise<void> {}
 }
 
-export function dispatcherFromConfig(cfg: Config, outbox: Outbox, channels: Channel[], opts: { hooks?: DispatcherHooks; logger?: Logger } = {}): Dispatcher {
+export function dispatcherFromConfig(
+  cfg: Config,
+  outbox: Outbox,
+  channels: Channel[],
+  opts: { hooks?: DispatcherHooks; logger?: Logger } = {},
+): Dispatcher {
   return new Dispatcher({
     outbox,
     channels,

@@ -9,7 +9,10 @@ export class MqttChannel implements Channel {
   readonly connection: MqttConnection;
 
   /** Owns a connection that announces online/offline; or shares one (then close() leaves it open). */
-  constructor(connection: MqttConnection | MqttConnectionOptions, private readonly ownsConnection = !(connection instanceof MqttConnection)) {
+  constructor(
+    connection: MqttConnection | MqttConnectionOptions,
+    private readonly ownsConnection = !(connection instanceof MqttConnection),
+  ) {
     this.connection = connection instanceof MqttConnection ? connection : new MqttConnection({ announceStatus: true, ...connection });
   }
 

@@ -5,7 +5,9 @@
 import type { AlertGroupData, AlertItem } from "./types.ts";
 
 /** Slack's documented limits for messages (mirrors the spec file; the tests check they agree). */
-export const SLACK_LIMITS: Readonly<Record<"maxBlocks" | "sectionText" | "fieldsPerSection" | "fieldText" | "headerText" | "contextElements" | "fallbackText", number>> = {
+export const SLACK_LIMITS: Readonly<
+  Record<"maxBlocks" | "sectionText" | "fieldsPerSection" | "fieldText" | "headerText" | "contextElements" | "fallbackText", number>
+> = {
   maxBlocks: 50,
   sectionText: 3000,
   fieldsPerSection: 10,
@@ -88,7 +90,10 @@ function overflowSection(hidden: readonly AlertItem[], hiddenCount: number): Sla
 /** The plain-text line used as `text` fallback (and by the email subject's style). */
 export function fallbackText(g: AlertGroupData): string {
   const count = Math.max(g.alertCount, g.alerts.length);
-  return truncate(`${statusWord(g)} [${g.level}] ${g.title} — ${count} alert${count === 1 ? "" : "s"} in cluster ${g.clusterId}`, SLACK_LIMITS.fallbackText);
+  return truncate(
+    `${statusWord(g)} [${g.level}] ${g.title} — ${count} alert${count === 1 ? "" : "s"} in cluster ${g.clusterId}`,
+    SLACK_LIMITS.fallbackText,
+  );
 }
 
 export function renderSlackMessage(g: AlertGroupData): SlackMessage {

@@ -44,7 +44,8 @@ export function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined, 
   if (!signal) return work;
   if (signal.aborted) return Promise.reject(new RetryableError(`${what}: aborted`));
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new RetryableError(`${what}: aborted (${signal.reason instanceof Error ? signal.reason.message : "timeout or shutdown"})`));
+    const onAbort = () =>
+      reject(new RetryableError(`${what}: aborted (${signal.reason instanceof Error ? signal.reason.message : "timeout or shutdown"})`));
     signal.addEventListener("abort", onAbort, { once: true });
     work.then(
       (v) => (signal.removeEventListener("abort", onAbort), resolve(v)),

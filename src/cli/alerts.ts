@@ -21,7 +21,18 @@ export const alertGroupViewSchema = z.looseObject({
   alertCount: z.number().int().nonnegative(),
   nodeList: z.array(text).max(1000),
   alerts: z
-    .array(z.looseObject({ time: text, severity: text, kind: text, name: text, namespace: text.optional(), node: text.optional(), reason: text, message: text }))
+    .array(
+      z.looseObject({
+        time: text,
+        severity: text,
+        kind: text,
+        name: text,
+        namespace: text.optional(),
+        node: text.optional(),
+        reason: text,
+        message: text,
+      }),
+    )
     .max(1000),
 });
 
@@ -117,7 +128,8 @@ ${CONFIG_FLAGS_HELP}`,
       return e instanceof UsageError ? EXIT.usage : EXIT.error;
     }
     const refusals: RejectSink = {
-      reject: (_source, reason) => console.error(`alerts: ignored a malformed message on ${printable(topicOf.current)}: ${printable(reason).slice(0, 300)}`),
+      reject: (_source, reason) =>
+        console.error(`alerts: ignored a malformed message on ${printable(topicOf.current)}: ${printable(reason).slice(0, 300)}`),
     };
     const topicOf = { current: "" };
     const print = (topic: string, payload: Buffer, retained: boolean) => {

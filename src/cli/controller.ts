@@ -28,7 +28,9 @@ ${CONFIG_FLAGS_HELP}`,
     const config = loadCommandConfig(args);
     const connection = loadConnection({ kubeconfig: stringFlag(args, "kubeconfig"), context: stringFlag(args, "context") });
     if (!connection) {
-      console.error("no cluster configured (no --kubeconfig, $KUBECONFIG, service account, ~/.kube/config or k3s.yaml): running the built-in demo cluster");
+      console.error(
+        "no cluster configured (no --kubeconfig, $KUBECONFIG, service account, ~/.kube/config or k3s.yaml): running the built-in demo cluster",
+      );
       return runDemo(args, { keepRunning: true, fallback: true });
     }
     const logger = createLogger({ level: config.str("NEURO_LOG_LEVEL"), secrets: secretsOf(config) });
@@ -42,13 +44,18 @@ ${CONFIG_FLAGS_HELP}`,
       () => new Promise<never>(() => {}),
       (e: unknown) => e,
     );
-    const outcome = await Promise.race([signal.then((sig) => ({ sig, error: undefined })), startFailure.then((error) => ({ sig: undefined, error }))]);
+    const outcome = await Promise.race([
+      signal.then((sig) => ({ sig, error: undefined })),
+      startFailure.then((error) => ({ sig: undefined, error })),
+    ]);
     if (outcome.error !== undefined) logger.error("controller start-up failed; stopping", { error: String(outcome.error) });
     const timeoutMs = config.ms("NEURO_SHUTDOWN_TIMEOUT");
     logger.info("stopping", { signal: outcome.sig, timeoutMs });
     const finished = await stopWithin(runtime.stop(), timeoutMs);
     if (!finished) {
-      logger.error("shutdown did not finish within NEURO_SHUTDOWN_TIMEOUT; abandoning what is in flight (it stays in state.db for the next start)", { timeoutMs });
+      logger.error("shutdown did not finish within NEURO_SHUTDOWN_TIMEOUT; abandoning what is in flight (it stays in state.db for the next start)", {
+        timeoutMs,
+      });
       runtime.finalFlush();
     }
     unguard();
@@ -77,7 +84,10 @@ async function stopWithin(work: Promise<unknown>, ms: number): Promise<boolean> 
 function guardProcess(logger: ReturnType<typeof createLogger>, count: (what: string) => void): () => void {
   const onException = (e: unknown) => {
     count("uncaught");
-    logger.error("uncaught exception", { error: e instanceof Error ? `${e.name}: ${e.message}` : String(e), stack: (e as Error)?.stack?.split("\n").slice(0, 6).join(" | ") });
+    logger.error("uncaught exception", {
+      error: e instanceof Error ? `${e.name}: ${e.message}` : String(e),
+      stack: (e as Error)?.stack?.split("\n").slice(0, 6).join(" | "),
+    });
   };
   const onRejection = (e: unknown) => {
     count("unhandled-rejection");

@@ -64,7 +64,11 @@ function formatLine(l: Record<string, unknown>, tty: boolean): string {
 
 /** Where a demo run keeps its files (see the usage text above). The fallback (controller without a
  * cluster) never writes the real cleaned_events.log: what it logs is made up. */
-export function demoPaths(args: ParsedArgs, env: Record<string, string | undefined> = process.env, fallback = false): { dir: string; logDir: string; stateDir: string } {
+export function demoPaths(
+  args: ParsedArgs,
+  env: Record<string, string | undefined> = process.env,
+  fallback = false,
+): { dir: string; logDir: string; stateDir: string } {
   const user = loadCommandConfig(args, env);
   const configured = new Map(user.describe().map((d) => [d.key, d.source !== "default"]));
   const explicit = stringFlag(args, "dir");
@@ -83,7 +87,10 @@ function placeholderNotes(env: Record<string, string | undefined>): string[] {
   const notes: string[] = [];
   for (const p of (env.KUBECONFIG ?? "").split(":").filter(Boolean)) {
     try {
-      const lines = readFileSync(p, "utf8").split("\n").map((l) => l.trim()).filter(Boolean);
+      const lines = readFileSync(p, "utf8")
+        .split("\n")
+        .map((l) => l.trim())
+        .filter(Boolean);
       if (lines.every((l) => l.startsWith("#"))) notes.push(`$KUBECONFIG ${p}: ${lines[0]?.replace(/^#+\s*/, "") ?? "empty"}`);
     } catch {}
   }
@@ -101,11 +108,15 @@ export async function runDemo(args: ParsedArgs, opts: { keepRunning: boolean; fa
   const durationText = stringFlag(args, "duration") ?? "80s";
   const durationMs = parseDuration(durationText);
   // A sleep past 2^31-1 ms would end at once: the demo runs at most a day.
-  if (durationMs === undefined || durationMs > DEMO_MAX_MS) throw new UsageError(`--duration: expected a duration such as 80s or 2m of at most 24h, not '${durationText}'`);
+  if (durationMs === undefined || durationMs > DEMO_MAX_MS)
+    throw new UsageError(`--duration: expected a duration such as 80s or 2m of at most 24h, not '${durationText}'`);
   const fallback = opts.fallback === true;
   const { dir, logDir, stateDir } = demoPaths(args, process.env, fallback);
   for (const note of placeholderNotes(process.env)) console.error(note);
-  if (fallback) console.error(`demo cluster only: its anomalies are made up, so they go to ${join(logDir, "cleaned_events.log")} and to no alert channel (run 'neurocontroller demo' to try your channels with them)`);
+  if (fallback)
+    console.error(
+      `demo cluster only: its anomalies are made up, so they go to ${join(logDir, "cleaned_events.log")} and to no alert channel (run 'neurocontroller demo' to try your channels with them)`,
+    );
   // The demo's directories win over --log-dir/--state-dir (they were taken into account above).
   const flags = new Map([...args.flags].filter(([k]) => k !== "log-dir" && k !== "state-dir"));
   const env: Record<string, string | undefined> = { ...DEMO_DEFAULTS, ...process.env, NEURO_LOG_DIR: logDir, NEURO_STATE_DIR: stateDir };

@@ -48,10 +48,21 @@ ${CONFIG_FLAGS_HELP}`,
     if (output === "json") {
       for (const a of snapshot.anomalies) console.log(JSON.stringify(toLogLine(a, now, "firing")));
     } else {
-      const rows = snapshot.anomalies.map((a) => [a.severity.toUpperCase(), a.kind, a.namespace ? `${a.namespace}/${a.name}` : a.name, a.node, a.reason, a.message]);
+      const rows = snapshot.anomalies.map((a) => [
+        a.severity.toUpperCase(),
+        a.kind,
+        a.namespace ? `${a.namespace}/${a.name}` : a.name,
+        a.node,
+        a.reason,
+        a.message,
+      ]);
       console.log(renderTable(["SEVERITY", "KIND", "OBJECT", "NODE", "REASON", "MESSAGE"], rows));
       const total = Object.values(snapshot.listed).reduce((s, n) => s + n, 0);
-      console.error(`${snapshot.anomalies.length} anomalies in ${total} objects (${Object.entries(snapshot.listed).map(([k, n]) => `${k} ${n}`).join(", ")})`);
+      console.error(
+        `${snapshot.anomalies.length} anomalies in ${total} objects (${Object.entries(snapshot.listed)
+          .map(([k, n]) => `${k} ${n}`)
+          .join(", ")})`,
+      );
     }
     if (client.stats.malformedItems) console.error(`skipped ${client.stats.malformedItems} listed objects without usable metadata (malformed)`);
     if (snapshot.skipped.length) console.error(`not served by this API server, skipped: ${snapshot.skipped.join(", ")}`);

@@ -17,7 +17,12 @@ const resultSchema = z.object({
 });
 
 /** Signs `payload`, publishes it on <prefix>/silences/set and returns the controller's answer. */
-export async function sendSilenceCommand(config: Config, payload: Record<string, unknown>, signer: string, timeoutMs = 15_000): Promise<SilenceCommandResult> {
+export async function sendSilenceCommand(
+  config: Config,
+  payload: Record<string, unknown>,
+  signer: string,
+  timeoutMs = 15_000,
+): Promise<SilenceCommandResult> {
   const key = config.str("MQTT_COMMAND_KEY");
   if (key.length < COMMAND_KEY_MIN_LENGTH) {
     throw new UsageError(`--mqtt needs MQTT_COMMAND_KEY (the cluster's command key, at least ${COMMAND_KEY_MIN_LENGTH} characters)`);
@@ -35,7 +40,12 @@ export async function sendSilenceCommand(config: Config, payload: Record<string,
     let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new Error(`no answer on ${conn.topics.silencesResult} within ${timeoutMs} ms: is a controller leading, with MQTT alerts on and the same MQTT_COMMAND_KEY?`)),
+        () =>
+          reject(
+            new Error(
+              `no answer on ${conn.topics.silencesResult} within ${timeoutMs} ms: is a controller leading, with MQTT alerts on and the same MQTT_COMMAND_KEY?`,
+            ),
+          ),
         timeoutMs,
       );
     });

@@ -61,11 +61,18 @@ ${CONFIG_FLAGS_HELP}`,
       if (rest.length === 0) throw new UsageError("add needs at least one matcher, e.g. namespace=shop");
       try {
         const s = await store.add(
-          { matchers: rest.join(" "), duration: stringFlag(args, "duration"), comment: stringFlag(args, "comment"), createdBy: stringFlag(args, "author") ?? whoami() },
+          {
+            matchers: rest.join(" "),
+            duration: stringFlag(args, "duration"),
+            comment: stringFlag(args, "comment"),
+            createdBy: stringFlag(args, "author") ?? whoami(),
+          },
           now,
           { maxDurationMs: config.ms("SILENCE_MAX_DURATION") },
         );
-        console.log(args.flags.get("json") ? JSON.stringify(s) : termText(`silence ${s.id} added: ${formatMatchers(s.matchers)} until ${iso(s.endsAt)}`));
+        console.log(
+          args.flags.get("json") ? JSON.stringify(s) : termText(`silence ${s.id} added: ${formatMatchers(s.matchers)} until ${iso(s.endsAt)}`),
+        );
         return EXIT.ok;
       } catch (e) {
         if (!(e instanceof SilenceError)) throw e;
@@ -98,12 +105,22 @@ ${CONFIG_FLAGS_HELP}`,
       return EXIT.ok;
     }
     const state = (s: Silence) => (isActive(s, now) ? "active" : s.startsAt > now ? "pending" : "expired");
-    console.log(renderTable(["ID", "STATE", "ENDS", "CREATED BY", "MATCHERS", "COMMENT"], shown.map((s) => [s.id, state(s), iso(s.endsAt), s.createdBy, formatMatchers(s.matchers), s.comment])));
+    console.log(
+      renderTable(
+        ["ID", "STATE", "ENDS", "CREATED BY", "MATCHERS", "COMMENT"],
+        shown.map((s) => [s.id, state(s), iso(s.endsAt), s.createdBy, formatMatchers(s.matchers), s.comment]),
+      ),
+    );
     return EXIT.ok;
   },
 };
 
-async function viaMqtt(action: string, rest: string[], args: Parameters<Command["run"]>[0], config: ReturnType<typeof loadCommandConfig>): Promise<number> {
+async function viaMqtt(
+  action: string,
+  rest: string[],
+  args: Parameters<Command["run"]>[0],
+  config: ReturnType<typeof loadCommandConfig>,
+): Promise<number> {
   let payload: Record<string, unknown>;
   if (action === "add") {
     if (rest.length === 0) throw new UsageError("add needs at least one matcher, e.g. namespace=shop");

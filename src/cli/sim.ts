@@ -34,7 +34,9 @@ by hand. --story plays the demo's failures against it.`,
       },
     });
     console.log(`simulator: ${cluster.sim.url}\nkubeconfig: ${cluster.kubeconfig}`);
-    const story = args.flags.get("story") ? playStory(demoStory(cluster.sim.store), { onStep: (s) => console.log(`t+${s.atMs / 1000}s ${s.description}`) }) : undefined;
+    const story = args.flags.get("story")
+      ? playStory(demoStory(cluster.sim.store), { onStep: (s) => console.log(`t+${s.atMs / 1000}s ${s.description}`) })
+      : undefined;
     await waitForSignal();
     story?.stop();
     await cluster.stop();

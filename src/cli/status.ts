@@ -57,7 +57,8 @@ ${CONFIG_FLAGS_HELP}`,
           console.log(`  ${termText(i.incidentId)} [${termText(i.level)}] ${termText(i.title)} — ${termText(i.alertCount)} alerts, notified ${when}`);
         }
       }
-      for (const [channel, c] of Object.entries(local.outbox)) console.log(`outbox ${termText(channel)}: ${c.pending} pending, ${c.dead} dead-lettered`);
+      for (const [channel, c] of Object.entries(local.outbox))
+        console.log(`outbox ${termText(channel)}: ${c.pending} pending, ${c.dead} dead-lettered`);
     }
     return openCount ? EXIT.firing : EXIT.ok;
   },

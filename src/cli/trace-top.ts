@@ -25,7 +25,17 @@ export function topRows(spans: AggregatedSpan[], limit: number): string[][] {
   return [...m.values()]
     .sort((a, b) => b.totalNs - a.totalNs)
     .slice(0, limit)
-    .map((s) => [s.traceId.slice(0, 16), s.service, s.node, s.syscall, String(s.count), fmt(s.totalNs), fmt(s.totalNs / s.count), fmt(s.maxNs), String(s.slow.length)]);
+    .map((s) => [
+      s.traceId.slice(0, 16),
+      s.service,
+      s.node,
+      s.syscall,
+      String(s.count),
+      fmt(s.totalNs),
+      fmt(s.totalNs / s.count),
+      fmt(s.maxNs),
+      String(s.slow.length),
+    ]);
 }
 
 export const traceCommand: Command = {
@@ -45,23 +55,26 @@ ${CONFIG_FLAGS_HELP}`,
     try {
       config = Config.load({ file: stringFlag(args, "config"), overrides: configOverrides(args) });
     } catch (e) {
-      if (e instanceof ConfigError) return console.error(e.message), EXIT.usage;
+      if (e instanceof ConfigError) return (console.error(e.message), EXIT.usage);
       throw e;
     }
-    if (!config.str("MQTT_URL")) return console.error("trace top: MQTT_URL is not set"), EXIT.usage;
+    if (!config.str("MQTT_URL")) return (console.error("trace top: MQTT_URL is not set"), EXIT.usage);
     const intervalMs = parseDuration(stringFlag(args, "interval") ?? "2") ?? Number.NaN;
     const limit = Number(stringFlag(args, "limit") ?? 30);
     // setInterval turns anything past 2^31-1 ms into 1 ms: bounded like every configured duration.
-    if (!(intervalMs >= 100 && intervalMs <= 3_600_000)) throw new UsageError("--interval: expected a duration from 100ms to 1h (a bare number means seconds)");
+    if (!(intervalMs >= 100 && intervalMs <= 3_600_000))
+      throw new UsageError("--interval: expected a duration from 100ms to 1h (a bare number means seconds)");
     if (!(Number.isInteger(limit) && limit >= 1 && limit <= 10_000)) throw new UsageError("--limit: expected a whole number from 1 to 10000");
     const conn = new MqttConnection(mqttOptionsFromConfig(config, { announceStatus: false, clientIdSuffix: cliClientIdSuffix("trace-top") }));
     const agg = new TraceAggregator(Number.MAX_SAFE_INTEGER);
     let refused = 0;
     const sink = { reject: () => void refused++ };
-    void conn.subscribe(conn.topics.spansAll, (topic, payload) => {
-      const b = parseSpanBatch(payload, { sink, topicNode: conn.topics.nodeOf(topic) ?? "" });
-      if (b) agg.ingest(b);
-    }).catch((e) => console.error(`trace top: cannot subscribe: ${(e as Error).message}`));
+    void conn
+      .subscribe(conn.topics.spansAll, (topic, payload) => {
+        const b = parseSpanBatch(payload, { sink, topicNode: conn.topics.nodeOf(topic) ?? "" });
+        if (b) agg.ingest(b);
+      })
+      .catch((e) => console.error(`trace top: cannot subscribe: ${(e as Error).message}`));
     const header = ["TRACE", "SERVICE", "NODE", "SYSCALL", "COUNT", "TOTAL", "AVG", "MAX", "SLOW"];
     let window: AggregatedSpan[] = [];
     const draw = () => {

@@ -10,7 +10,10 @@ export const versionCommand: Command = {
   async run(args) {
     const info = { version: VERSION, commit: COMMIT, buildDate: BUILD_DATE, bun: Bun.version, arch: process.arch, platform: process.platform };
     if (args.flags.get("json")) console.log(JSON.stringify(info));
-    else console.log(`neurocontroller ${VERSION} (commit ${COMMIT}${BUILD_DATE ? `, built ${BUILD_DATE}` : ""}; bun ${Bun.version}; ${process.platform}-${process.arch})`);
+    else
+      console.log(
+        `neurocontroller ${VERSION} (commit ${COMMIT}${BUILD_DATE ? `, built ${BUILD_DATE}` : ""}; bun ${Bun.version}; ${process.platform}-${process.arch})`,
+      );
     return 0;
   },
 };

@@ -8,7 +8,11 @@ const orList = (items: readonly string[]) => (items.length < 2 ? items.join("") 
 /** "duration 100ms–1h", "one of starttls, tls or none", "URL: mqtt://, mqtts://, ws:// or wss://" … */
 export function acceptedValues(decl: KeyDecl): string {
   const range = (fmt: (n: number) => string, min = 0, max?: number) => `${fmt(min)}–${fmt(max ?? MAX_TIMER_MS)}`;
-  const text = [decl.required ? "required" : "", decl.patternDoc ?? "", decl.maxLength && decl.maxLength !== MAX_TEXT_LENGTH ? `at most ${decl.maxLength} characters` : ""]
+  const text = [
+    decl.required ? "required" : "",
+    decl.patternDoc ?? "",
+    decl.maxLength && decl.maxLength !== MAX_TEXT_LENGTH ? `at most ${decl.maxLength} characters` : "",
+  ]
     .filter(Boolean)
     .join("; ");
   switch (decl.type) {

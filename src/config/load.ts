@@ -29,7 +29,19 @@ export class ConfigError extends Error {
 }
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-const SIZE_UNITS: Record<string, number> = { "": 1, b: 1, k: 1024, kb: 1000, kib: 1024, m: 1 << 20, mb: 1e6, mib: 1 << 20, g: 1 << 30, gb: 1e9, gib: 1 << 30 };
+const SIZE_UNITS: Record<string, number> = {
+  "": 1,
+  b: 1,
+  k: 1024,
+  kb: 1000,
+  kib: 1024,
+  m: 1 << 20,
+  mb: 1e6,
+  mib: 1 << 20,
+  g: 1 << 30,
+  gb: 1e9,
+  gib: 1 << 30,
+};
 
 /** Go-style durations ("1m30s", "500ms", "7s"); a bare number means seconds. */
 export function parseDuration(text: string): number | undefined {
@@ -164,7 +176,12 @@ function valueSchema(decl: KeyDecl): z.ZodType<Value, string> {
     case "float":
       return parsed((s) => (s.trim() !== "" && Number.isFinite(Number(s)) ? Number(s) : undefined)).pipe(bounds(String, decl.min, decl.max));
     case "ratio":
-      return parsed((s) => (s.trim() !== "" && Number.isFinite(Number(s)) ? Number(s) : undefined)).pipe(z.number().min(0, { error: `expected ${expected}` }).max(1, { error: `expected ${expected}` }));
+      return parsed((s) => (s.trim() !== "" && Number.isFinite(Number(s)) ? Number(s) : undefined)).pipe(
+        z
+          .number()
+          .min(0, { error: `expected ${expected}` })
+          .max(1, { error: `expected ${expected}` }),
+      );
     case "size":
       return parsed(parseSize).pipe(bounds(formatSize, decl.min, decl.max));
     case "bool":
@@ -175,17 +192,25 @@ function valueSchema(decl: KeyDecl): z.ZodType<Value, string> {
     }
     case "list":
       return text
-        .transform((s) => s.split(",").map((item) => item.trim()).filter(Boolean))
+        .transform((s) =>
+          s
+            .split(",")
+            .map((item) => item.trim())
+            .filter(Boolean),
+        )
         .pipe(
-          z
-            .array(patterned(z.string()))
-            .max(decl.maxItems ?? MAX_LIST_ITEMS, { error: `expected at most ${decl.maxItems ?? MAX_LIST_ITEMS} items` }),
+          z.array(patterned(z.string())).max(decl.maxItems ?? MAX_LIST_ITEMS, { error: `expected at most ${decl.maxItems ?? MAX_LIST_ITEMS} items` }),
         );
     case "hostport":
-      return text.refine((s) => {
-        const m = /^(.*):(\d{1,5})$/.exec(s.trim());
-        return !!m && Number(m[2]) <= 65535 && (m[1] === "" || HOSTPORT_HOST.test(m[1]!));
-      }, { error: `expected ${expected}` }).transform((s) => s.trim());
+      return text
+        .refine(
+          (s) => {
+            const m = /^(.*):(\d{1,5})$/.exec(s.trim());
+            return !!m && Number(m[2]) <= 65535 && (m[1] === "" || HOSTPORT_HOST.test(m[1]!));
+          },
+          { error: `expected ${expected}` },
+        )
+        .transform((s) => s.trim());
     case "url":
       return text
         .transform((s) => s.trim())
@@ -195,10 +220,12 @@ function valueSchema(decl: KeyDecl): z.ZodType<Value, string> {
           if (problem) ctx.addIssue({ code: "custom", message: problem });
         });
     case "file":
-      return text.transform((s) => s.trim()).superRefine((s, ctx) => {
-        const problem = s === "" ? undefined : fileProblem(s);
-        if (problem) ctx.addIssue({ code: "custom", message: problem });
-      });
+      return text
+        .transform((s) => s.trim())
+        .superRefine((s, ctx) => {
+          const problem = s === "" ? undefined : fileProblem(s);
+          if (problem) ctx.addIssue({ code: "custom", message: problem });
+        });
     case "string":
       return text
         .refine((s) => !decl.required || s.trim() !== "", { error: "expected a value: it must not be empty" })
@@ -251,7 +278,12 @@ function oneOf(values: readonly string[]): string {
 }
 
 export function formatSize(bytes: number): string {
-  for (const [unit, n] of [["GiB", 1 << 30], ["MiB", 1 << 20], ["KiB", 1024]] as const) if (bytes >= n && bytes % n === 0) return `${bytes / n}${unit}`;
+  for (const [unit, n] of [
+    ["GiB", 1 << 30],
+    ["MiB", 1 << 20],
+    ["KiB", 1024],
+  ] as const)
+    if (bytes >= n && bytes % n === 0) return `${bytes / n}${unit}`;
   return `${bytes} bytes`;
 }
 
@@ -302,7 +334,9 @@ export class Config {
       let raw = decl.default;
       let source = "default";
       const fromFileKey = (k: string) => (k in fileVals ? fileVals[k] : undefined);
-      const secretFile = decl.secret ? (opts.overrides?.[`${decl.key}_FILE`] ?? env[`${decl.key}_FILE`] ?? fromFileKey(`${decl.key}_FILE`)) : undefined;
+      const secretFile = decl.secret
+        ? (opts.overrides?.[`${decl.key}_FILE`] ?? env[`${decl.key}_FILE`] ?? fromFileKey(`${decl.key}_FILE`))
+        : undefined;
       if (fromFileKey(decl.key) !== undefined) [raw, source] = [fileVals[decl.key]!, "file"];
       if (env[decl.key] !== undefined) [raw, source] = [env[decl.key]!, "env"];
       if (secretFile) {
@@ -387,10 +421,12 @@ const NOT_KEYS = new Set(["NEURO_CONFIG_FILE", "NEURO_SLOW_TESTS"]);
 
 function unknownKeys(names: string[]): string[] {
   const known = (k: string) => SCHEMA_BY_KEY.has(k) || NOT_KEYS.has(k) || (k.endsWith("_FILE") && SCHEMA_BY_KEY.get(k.slice(0, -5))?.secret === true);
-  return names.filter((k) => !known(k)).map((k) => {
-    const near = closestKey(k);
-    return `unknown key ${k} (ignored)${near ? `; did you mean ${near}?` : ""}`;
-  });
+  return names
+    .filter((k) => !known(k))
+    .map((k) => {
+      const near = closestKey(k);
+      return `unknown key ${k} (ignored)${near ? `; did you mean ${near}?` : ""}`;
+    });
 }
 
 /** The declared key within a small edit distance of `name`, if any. */

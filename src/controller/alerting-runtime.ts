@@ -105,11 +105,17 @@ export class AlertingRuntime {
   async activate(): Promise<void> {
     if (this.dispatcher) return;
     const m = this.metrics;
-    const built = buildChannels(this.config, { logger: this.logger, onHandlerError: (subscription) => m.handlerErrors.inc({ handler: `mqtt:${subscription}` }) });
+    const built = buildChannels(this.config, {
+      logger: this.logger,
+      onHandlerError: (subscription) => m.handlerErrors.inc({ handler: `mqtt:${subscription}` }),
+    });
     this.channels = built.channels;
     this.failed = new Map(built.failed.map((f) => [f.channel, f.reason]));
     for (const f of built.failed) {
-      this.logger.error("alert channel not started; the other channels go on, its notifications are kept and retried", { channel: f.channel, reason: f.reason });
+      this.logger.error("alert channel not started; the other channels go on, its notifications are kept and retried", {
+        channel: f.channel,
+        reason: f.reason,
+      });
     }
     const all = [...this.channels, ...built.failed.map((f) => new UnavailableChannel(f.channel, f.reason))];
     this.dispatcher = dispatcherFromConfig(this.config, this.outbox, all, {
@@ -123,7 +129,9 @@ export class AlertingRuntime {
     const mqtt = this.channels.find((c): c is MqttChannel => c instanceof MqttChannel);
     const commands = mqtt ? this.commandDeps(mqtt) : undefined;
     if (mqtt && commands) {
-      this.unsubscribe = await mqtt.connection.subscribe(this.topics.silencesSet, (_t, payload, retained) => handleSilenceCommand(commands, payload, retained));
+      this.unsubscribe = await mqtt.connection.subscribe(this.topics.silencesSet, (_t, payload, retained) =>
+        handleSilenceCommand(commands, payload, retained),
+      );
     }
     this.logger.info("alerting active", { channels: this.channelNames });
   }
@@ -168,12 +176,19 @@ export class AlertingRuntime {
     if (!keys.some((k) => k.length >= COMMAND_KEY_MIN_LENGTH)) {
       if (!this.commandTopicNoted) {
         const why = keys.length ? `is shorter than ${COMMAND_KEY_MIN_LENGTH} characters` : "is not set";
-        this.logger.warn(`MQTT_COMMAND_KEY ${why}: the silence command topic is not subscribed (use the CLI with a kubeconfig)`, { topic: this.topics.silencesSet });
+        this.logger.warn(`MQTT_COMMAND_KEY ${why}: the silence command topic is not subscribed (use the CLI with a kubeconfig)`, {
+          topic: this.topics.silencesSet,
+        });
         this.commandTopicNoted = true;
       }
       return undefined;
     }
-    this.verifier ??= new CommandVerifier({ keys, maxAgeMs: this.config.ms("MQTT_COMMAND_MAX_AGE"), sink: this.commandSink(), source: "mqtt.command" });
+    this.verifier ??= new CommandVerifier({
+      keys,
+      maxAgeMs: this.config.ms("MQTT_COMMAND_MAX_AGE"),
+      sink: this.commandSink(),
+      source: "mqtt.command",
+    });
     return {
       verifier: this.verifier,
       store: this.silenceStore,

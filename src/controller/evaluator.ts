@@ -66,7 +66,7 @@ export class Evaluator {
   evaluations = 0;
 
   constructor(
-    private readonly plugins: WatcherPlugin[],
+    plugins: WatcherPlugin[],
     private readonly settings: RuleSettings,
     readonly caches: Caches,
     private readonly sink: AnomalySink,

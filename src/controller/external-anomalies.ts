@@ -59,7 +59,11 @@ export class LatencyAnomalies {
   /** Drops what aged out and publishes the rest; the runtime calls it every evaluation tick while any are held. */
   refresh(now: number): void {
     for (const [key, e] of this.seen) if (now - e.lastSeen > this.maxAgeMs) this.seen.delete(key);
-    this.sink.observe(TRACE_SOURCE, [...this.seen.values()].map((e) => e.anomaly), now);
+    this.sink.observe(
+      TRACE_SOURCE,
+      [...this.seen.values()].map((e) => e.anomaly),
+      now,
+    );
   }
 
   get size(): number {

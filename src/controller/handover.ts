@@ -61,7 +61,8 @@ export class Handover {
     }
     for (const [key, entry] of shared.logged) {
       if (unpublished(key)) continue; // this node's later line (firing or resolved) is the newer word
-      if (this.store.getLogged(key)?.status !== "firing") this.store.setLogged(key, { anomaly: entry.anomaly, status: "firing", loggedAt: entry.loggedAt });
+      if (this.store.getLogged(key)?.status !== "firing")
+        this.store.setLogged(key, { anomaly: entry.anomaly, status: "firing", loggedAt: entry.loggedAt });
     }
   }
 

@@ -28,7 +28,8 @@ export class LeaderServices {
       try {
         if (on) {
           await this.alerting.activate();
-          if (this.bridgeOptions && !this.bridge) this.bridge = new TraceBridge({ ...this.bridgeOptions, ...this.hooks, onAnomalies: this.onSpanAnomalies });
+          if (this.bridgeOptions && !this.bridge)
+            this.bridge = new TraceBridge({ ...this.bridgeOptions, ...this.hooks, onAnomalies: this.onSpanAnomalies });
         } else {
           await this.alerting.deactivate();
           await this.bridge?.close();

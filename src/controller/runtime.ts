@@ -104,7 +104,11 @@ export class ControllerRuntime {
       this.collector,
       (kind, obj, err) => {
         this.metrics.ruleErrors.inc({ kind });
-        logger.warn("rule failed on malformed object", { kind, object: `${obj.metadata?.namespace ?? ""}/${obj.metadata?.name ?? ""}`, error: String(err) });
+        logger.warn("rule failed on malformed object", {
+          kind,
+          object: `${obj.metadata?.namespace ?? ""}/${obj.metadata?.name ?? ""}`,
+          error: String(err),
+        });
       },
       (a) => this.loggedSince(a),
     );
@@ -126,10 +130,16 @@ export class ControllerRuntime {
     this.alerting = new AlertingRuntime(config, this.store, new SilenceStore(this.client, ns, `${leaseName}-silences`), this.metrics, logger);
     this.sharedState = new SharedLoggedState(this.client, ns, `${leaseName}-state`);
     this.handover = new Handover(this.sharedState, this.store, this.alerting);
-    this.leaderServices = new LeaderServices(traceBridgeOptionsFromConfig(config, logger), logger, this.alerting, (a) => this.latency.record(a, this.now()), {
-      rejects: new CountingRejectSink(this.metrics.malformedInput, logger),
-      onHandlerError: (subscription) => this.metrics.handlerErrors.inc({ handler: `mqtt:${subscription}` }),
-    });
+    this.leaderServices = new LeaderServices(
+      traceBridgeOptionsFromConfig(config, logger),
+      logger,
+      this.alerting,
+      (a) => this.latency.record(a, this.now()),
+      {
+        rejects: new CountingRejectSink(this.metrics.malformedInput, logger),
+        onHandlerError: (subscription) => this.metrics.handlerErrors.inc({ handler: `mqtt:${subscription}` }),
+      },
+    );
     const identity = config.str("LEADER_IDENTITY") || `${hostname()}-${process.pid}`;
     // Named after the node (stable across restarts), not the process: one LogWriteFailing per node's log.
     this.log = new LogOutput(this.store, this.writer, this.collector, this.metrics, config.str("LEADER_IDENTITY") || hostname(), opts.onLogged);
@@ -162,7 +172,8 @@ export class ControllerRuntime {
         },
         onNewLeader: (holder: string) => logger.info("leader is", { holder }),
         onError: (e) => {
-          if (this.outage.failed("lease", e)) this.health.checkNow(); // evidence now, while this leader may still act
+          if (this.outage.failed("lease", e))
+            this.health.checkNow(); // evidence now, while this leader may still act
           else if (!this.stopped) logger.warn("lease renewal failed", { error: String(e) });
         },
       });
@@ -382,7 +393,7 @@ export class ControllerRuntime {
       if (active) this.log.decide(active, logged, now, this.opts.config.ms("DIAGNOSIS_RETENTION_CLEANED_DURATION"));
       this.log.flush(now);
       this.store.flush();
-      if (this.leader && this.leader.canAct()) await this.handover.publish(now, AbortSignal.timeout(Math.max(1, this.leader.actWindowMs())));
+      if (this.leader?.canAct()) await this.handover.publish(now, AbortSignal.timeout(Math.max(1, this.leader.actWindowMs())));
     } catch (e) {
       if (!this.outage.failed("shared-state", e)) this.opts.logger.error("write cycle failed; will retry", { error: String(e) });
     } finally {

@@ -92,7 +92,12 @@ const eventMs = (a: Anomaly) => {
 
 /** Root cause first: causal layer, then most severe, then earliest, then key (deterministic). */
 function sortByCause(members: IncidentMember[]): IncidentMember[] {
-  const decorated = members.map((m) => ({ m, layer: causalLayer(subjectOf(m.anomaly).kind), rank: SEVERITY_RANK[m.anomaly.severity], t: eventMs(m.anomaly) }));
+  const decorated = members.map((m) => ({
+    m,
+    layer: causalLayer(subjectOf(m.anomaly).kind),
+    rank: SEVERITY_RANK[m.anomaly.severity],
+    t: eventMs(m.anomaly),
+  }));
   decorated.sort((x, y) => x.layer - y.layer || y.rank - x.rank || x.t - y.t || (x.m.key < y.m.key ? -1 : x.m.key > y.m.key ? 1 : 0));
   return decorated.map((d) => d.m);
 }

@@ -162,14 +162,26 @@ export function defineControllerMetrics(registry = new Registry()) {
     notificationsSent: c("notifications_sent_total", "Notifications acknowledged by their receiver, per channel.", ["channel"]),
     notificationRetries: c("notification_retries_total", "Failed delivery attempts that will be retried, per channel.", ["channel"]),
     notificationsFailed: c("notifications_failed_total", "Notifications dead-lettered after a permanent error, per channel.", ["channel"]),
-    channelUp: g("channel_up", "1 while an enabled alert channel could be started with its settings, 0 when it failed (see /readyz for why).", ["channel"]),
-    handlerErrors: c("handler_errors_total", "Exceptions caught in message and event handlers (logged as JSON; the handler's input is skipped), per handler.", ["handler"]),
+    channelUp: g("channel_up", "1 while an enabled alert channel could be started with its settings, 0 when it failed (see /readyz for why).", [
+      "channel",
+    ]),
+    handlerErrors: c(
+      "handler_errors_total",
+      "Exceptions caught in message and event handlers (logged as JSON; the handler's input is skipped), per handler.",
+      ["handler"],
+    ),
     outboxPending: g("outbox_pending", "Notifications persisted and not yet acknowledged, per channel.", ["channel"]),
     malformedCommands: c("malformed_commands_total", "Rejected messages on the MQTT command topic."),
     malformedInput: c("malformed_input_total", "Input refused at a boundary (schema, size, signature), per source.", ["source"]),
     ruleErrors: c("rule_errors_total", "Objects a rule could not evaluate (malformed), per kind.", ["kind"]),
-    inputTruncated: c("input_truncated_total", "Strings from the API server cut to the length bound (messages, annotations, …) before they were kept."),
-    sharedStateDropped: g("shared_state_dropped_entries", "Logged entries left out of the last shared-state ConfigMap write (oldest first) to keep it under 512 KiB."),
+    inputTruncated: c(
+      "input_truncated_total",
+      "Strings from the API server cut to the length bound (messages, annotations, …) before they were kept.",
+    ),
+    sharedStateDropped: g(
+      "shared_state_dropped_entries",
+      "Logged entries left out of the last shared-state ConfigMap write (oldest first) to keep it under 512 KiB.",
+    ),
   };
 }
 

@@ -86,7 +86,8 @@ export class ConfigMapDocument {
       const next = change(current ? { ...current.data } : null);
       if (next === undefined) return { data: current?.data ?? {}, written: false };
       const size = dataBytes(next);
-      if (size > this.maxBytes) throw new ConfigMapTooLarge(`ConfigMap ${this.namespace}/${this.name}: ${size} bytes of data exceed the limit of ${this.maxBytes}`);
+      if (size > this.maxBytes)
+        throw new ConfigMapTooLarge(`ConfigMap ${this.namespace}/${this.name}: ${size} bytes of data exceed the limit of ${this.maxBytes}`);
       const body = {
         apiVersion: "v1",
         kind: "ConfigMap",

@@ -194,7 +194,13 @@ function describeKubeconfigIssue(doc: unknown, issue: z.core.$ZodIssue): string 
   return parts.length ? `${parts.join("")}: ${message}` : message;
 }
 
-function findNamed<T extends object>(file: string, items: readonly Record<string, unknown>[] | null | undefined, list: string, field: string, name: string): T {
+function findNamed<T extends object>(
+  file: string,
+  items: readonly Record<string, unknown>[] | null | undefined,
+  list: string,
+  field: string,
+  name: string,
+): T {
   if (!items) throw new KubeconfigError(file, `no "${list}" list (looking for ${field} "${name}")`);
   const hit = items.find((i) => i.name === name);
   if (!hit) throw new KubeconfigError(file, `${field} "${name}" not found in "${list}"`);
@@ -226,7 +232,14 @@ export function parseKubeconfig(text: string, opts: { file: string; context?: st
   if (Array.isArray(doc)) doc = doc[0];
   if (!doc || typeof doc !== "object" || Array.isArray(doc)) throw new KubeconfigError(file, "empty or not a kubeconfig map");
   const checked = KubeconfigSchema.safeParse(doc);
-  if (!checked.success) throw new KubeconfigError(file, checked.error.issues.slice(0, 3).map((i) => describeKubeconfigIssue(doc, i)).join("; "));
+  if (!checked.success)
+    throw new KubeconfigError(
+      file,
+      checked.error.issues
+        .slice(0, 3)
+        .map((i) => describeKubeconfigIssue(doc, i))
+        .join("; "),
+    );
   const d: KubeconfigDoc = checked.data;
   const ctxName = opts.context || d["current-context"] || "";
   if (!ctxName) throw new KubeconfigError(file, 'no "current-context" set and no --context given');
@@ -247,7 +260,8 @@ export function parseKubeconfig(text: string, opts: { file: string; context?: st
     let pem: string;
     if (data) {
       pem = Buffer.from(data, "base64").toString("utf8");
-      if (!pem.includes("-----BEGIN ")) throw new KubeconfigError(file, `${where} "${dataField}": expected base64-encoded PEM (no "-----BEGIN" line once decoded)`);
+      if (!pem.includes("-----BEGIN "))
+        throw new KubeconfigError(file, `${where} "${dataField}": expected base64-encoded PEM (no "-----BEGIN" line once decoded)`);
       return pem;
     }
     const f = str(obj[fileField]);
@@ -299,7 +313,10 @@ export function parseKubeconfig(text: string, opts: { file: string; context?: st
   }
   if (!cert && !conn.token && !conn.basic && (user.exec || user["auth-provider"])) {
     const kind = user.exec ? "exec" : "auth-provider";
-    throw new KubeconfigError(file, `user "${userName}" uses "${kind}" credentials, which neurocontroller does not support; use a client certificate, token or tokenFile`);
+    throw new KubeconfigError(
+      file,
+      `user "${userName}" uses "${kind}" credentials, which neurocontroller does not support; use a client certificate, token or tokenFile`,
+    );
   }
   return conn;
 }

@@ -6,7 +6,10 @@ import type { KubeObject, WatchEvent } from "./types.ts";
 
 /** A line (or an unterminated stream) longer than the splitter's maximum: the stream cannot be trusted further. */
 export class LineTooLongError extends Error {
-  constructor(readonly length: number, readonly max: number) {
+  constructor(
+    readonly length: number,
+    readonly max: number,
+  ) {
     super(`watch line of ${length}+ characters exceeds the maximum of ${max}`);
     this.name = "LineTooLongError";
   }

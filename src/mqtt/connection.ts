@@ -61,7 +61,12 @@ export class MqttConnection {
       will: opts.announceStatus ? { topic: this.topics.status, payload: Buffer.from("offline"), qos: 1, retain: true } : undefined,
     };
     const address = brokerAddress(opts.url);
-    this.client = mqtt.connect({ ...address, ...options, username: options.username ?? address.username, password: options.password ?? address.password });
+    this.client = mqtt.connect({
+      ...address,
+      ...options,
+      username: options.username ?? address.username,
+      password: options.password ?? address.password,
+    });
     this.client.on("connect", () => {
       this.nextDelay = min;
       this.client.options.reconnectPeriod = min;
@@ -118,7 +123,10 @@ export class MqttConnection {
   waitConnected(timeoutMs = 10_000): Promise<void> {
     if (this.client.connected) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => (this.client.off("connect", ok), reject(new Error(`mqtt: not connected to ${this.safeUrl()} within ${timeoutMs} ms`))), timeoutMs);
+      const timer = setTimeout(
+        () => (this.client.off("connect", ok), reject(new Error(`mqtt: not connected to ${this.safeUrl()} within ${timeoutMs} ms`))),
+        timeoutMs,
+      );
       const ok = () => (clearTimeout(timer), resolve());
       this.client.once("connect", ok);
     });
@@ -128,7 +136,12 @@ export class MqttConnection {
    * QoS 1 publish resolving on PUBACK. Fails fast (RetryableError) when disconnected instead of letting
    * mqtt.js queue in memory: the outbox is the queue, and a second, in-memory copy would be a duplicate.
    */
-  publish(topic: string, payload: string | Buffer, opts: { retain?: boolean; properties?: Record<string, string> } = {}, signal?: AbortSignal): Promise<void> {
+  publish(
+    topic: string,
+    payload: string | Buffer,
+    opts: { retain?: boolean; properties?: Record<string, string> } = {},
+    signal?: AbortSignal,
+  ): Promise<void> {
     if (!this.client.connected) return Promise.reject(new RetryableError(`mqtt: not connected to ${this.safeUrl()}`));
     if (signal?.aborted) return Promise.reject(new RetryableError("mqtt: aborted"));
     return new Promise<void>((resolve, reject) => {
@@ -156,7 +169,12 @@ export class MqttConnection {
       this.inFlight.add(drop);
       signal?.addEventListener("abort", onAbort, { once: true });
       const userProperties = opts.properties;
-      this.client.publish(topic, payload, { qos: 1, retain: opts.retain ?? false, properties: userProperties ? { userProperties } : undefined }, onAck);
+      this.client.publish(
+        topic,
+        payload,
+        { qos: 1, retain: opts.retain ?? false, properties: userProperties ? { userProperties } : undefined },
+        onAck,
+      );
     });
   }
 

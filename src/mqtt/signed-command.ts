@@ -156,7 +156,8 @@ export class CommandVerifier {
       return refuse("malformed", `not JSON: ${(err as Error).message}`, raw);
     }
     // Unsigned commands are told apart from malformed ones: the audit names the class.
-    if (!json || typeof json !== "object" || Array.isArray(json)) return refuse("malformed", "expected a signed command envelope (a JSON object)", raw);
+    if (!json || typeof json !== "object" || Array.isArray(json))
+      return refuse("malformed", "expected a signed command envelope (a JSON object)", raw);
     if (!("sig" in json)) return refuse("unsigned", "not a signed command envelope (no sig)", raw);
     const parsed = commandEnvelopeSchema.safeParse(json);
     if (!parsed.success) return refuse("malformed", describeIssues(parsed.error), raw);

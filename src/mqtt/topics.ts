@@ -31,6 +31,7 @@ export interface MqttTopics {
 
 /** Topic levels must not contain the wildcard or separator characters. */
 export function topicSafe(level: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is forbidden in MQTT topic names, so it is replaced on purpose
   return level.replace(/[+#/\u0000]/g, "_") || "_";
 }
 

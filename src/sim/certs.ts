@@ -42,8 +42,21 @@ export function ensureCerts(dir: string, host: string): SimCerts {
     ] as const) {
       openssl(dir, ["req", ...EC, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", subj]);
       openssl(dir, [
-        "x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-        "-out", `${name}.crt`, "-days", "3650", "-extfile", ext,
+        "x509",
+        "-req",
+        "-in",
+        `${name}.csr`,
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        `${name}.crt`,
+        "-days",
+        "3650",
+        "-extfile",
+        ext,
       ]);
     }
     writeFileSync(stamp, sans);

@@ -124,7 +124,9 @@ export function syncService(store: SimStore, ns: string, name: string): void {
       name: sliceName,
       namespace: ns,
       labels: { "kubernetes.io/service-name": name, "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io" },
-      ownerReferences: [{ apiVersion: "v1", kind: "Service", name, uid: svc.metadata.uid!, controller: true, blockOwnerDeletion: true } as OwnerReference],
+      ownerReferences: [
+        { apiVersion: "v1", kind: "Service", name, uid: svc.metadata.uid!, controller: true, blockOwnerDeletion: true } as OwnerReference,
+      ],
     },
     addressType: "IPv4",
     endpoints: pods.map((p) => ({

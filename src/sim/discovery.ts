@@ -62,7 +62,15 @@ function subresourceEntries(res: SimResource, served: Served) {
     } else if (sub === "eviction") {
       // The eviction body is policy's Eviction kind; only v1 is modelled, so it follows policyV1.
       if (served.policyV1 === false) continue;
-      out.push({ name: `${res.plural}/eviction`, singularName: "", namespaced: true, group: "policy", version: "v1", kind: "Eviction", verbs: ["create"] });
+      out.push({
+        name: `${res.plural}/eviction`,
+        singularName: "",
+        namespaced: true,
+        group: "policy",
+        version: "v1",
+        kind: "Eviction",
+        verbs: ["create"],
+      });
     }
   }
   return out;

@@ -53,8 +53,7 @@ export function budgetFor(store: SimStore, pdb: KubeObject): Budget {
   const healthy = pods.filter(isHealthy).length;
   const minAvailable = scaled(pdb.spec?.minAvailable, expected);
   const maxUnavailable = scaled(pdb.spec?.maxUnavailable, expected);
-  const desired =
-    minAvailable !== undefined ? minAvailable : maxUnavailable !== undefined ? Math.max(0, expected - maxUnavailable) : expected;
+  const desired = minAvailable !== undefined ? minAvailable : maxUnavailable !== undefined ? Math.max(0, expected - maxUnavailable) : expected;
   let allowed = Math.max(0, healthy - desired);
   if (typeof pdb.status?.disruptionsAllowed === "number") allowed = Math.min(allowed, pdb.status.disruptionsAllowed);
   return { name: pdb.metadata.name, desired, healthy, allowed };
@@ -83,9 +82,7 @@ export function evict(
   const phase = pod.status?.phase;
   // Pods that are not running cannot be disrupted further, so the API skips the budget for them.
   if (phase !== "Succeeded" && phase !== "Failed" && phase !== "Pending") {
-    const pdbs = store
-      .peekAll(PDBS, ns)
-      .filter((pdb) => pdb.spec?.selector && labelSelectorMatcher(pdb.spec.selector)(pod.metadata.labels));
+    const pdbs = store.peekAll(PDBS, ns).filter((pdb) => pdb.spec?.selector && labelSelectorMatcher(pdb.spec.selector)(pod.metadata.labels));
     if (pdbs.length > 1) {
       throw new SimError(500, "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.");
     }

@@ -65,8 +65,7 @@ export class Faults implements SimFaults {
   take(method: string, target: string): number | undefined {
     const text = `${method} ${target}`;
     for (const rule of this.rules) {
-      const hit =
-        typeof rule.match === "string" ? text.includes(rule.match) : ((rule.match.lastIndex = 0), rule.match.test(text));
+      const hit = typeof rule.match === "string" ? text.includes(rule.match) : ((rule.match.lastIndex = 0), rule.match.test(text));
       if (!hit) continue;
       if (--rule.remaining <= 0) this.rules.splice(this.rules.indexOf(rule), 1);
       return rule.status;

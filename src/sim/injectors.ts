@@ -86,18 +86,38 @@ export function warningEvent(store: SimStore, e: WarningEventInput): KubeObject 
 
 const podRef = (p: KubeObject) => ({ kind: "Pod", name: p.metadata.name, namespace: p.metadata.namespace, uid: p.metadata.uid });
 
-export function crashLoopPod(store: SimStore, ns: string, name: string, opts: { container?: string; exitCode?: number; restarts?: number } = {}): KubeObject {
+export function crashLoopPod(
+  store: SimStore,
+  ns: string,
+  name: string,
+  opts: { container?: string; exitCode?: number; restarts?: number } = {},
+): KubeObject {
   const pod = editPod(store, ns, name, (s, p, now) => {
     const cs = container(s, p, opts.container);
     cs.restartCount = opts.restarts ?? Math.max(cs.restartCount ?? 0, 0) + 5;
     cs.ready = false;
     cs.started = false;
-    cs.lastState = { terminated: { exitCode: opts.exitCode ?? 1, reason: "Error", startedAt: store.timestamp(-40_000), finishedAt: store.timestamp(-30_000), containerID: cs.containerID } };
-    cs.state = { waiting: { reason: "CrashLoopBackOff", message: `back-off 5m0s restarting failed container=${cs.name} pod=${name}_${ns}(${p.metadata.uid})` } };
+    cs.lastState = {
+      terminated: {
+        exitCode: opts.exitCode ?? 1,
+        reason: "Error",
+        startedAt: store.timestamp(-40_000),
+        finishedAt: store.timestamp(-30_000),
+        containerID: cs.containerID,
+      },
+    };
+    cs.state = {
+      waiting: { reason: "CrashLoopBackOff", message: `back-off 5m0s restarting failed container=${cs.name} pod=${name}_${ns}(${p.metadata.uid})` },
+    };
     markUnready(s, [cs.name], now);
   });
   const cs = pod.status.containerStatuses.find((c: Obj) => c.state.waiting);
-  warningEvent(store, { involvedObject: { ...podRef(pod), fieldPath: `spec.containers{${cs.name}}` }, reason: "BackOff", message: `Back-off restarting failed container ${cs.name} in pod ${name}_${ns}(${pod.metadata.uid})`, host: pod.spec?.nodeName });
+  warningEvent(store, {
+    involvedObject: { ...podRef(pod), fieldPath: `spec.containers{${cs.name}}` },
+    reason: "BackOff",
+    message: `Back-off restarting failed container ${cs.name} in pod ${name}_${ns}(${pod.metadata.uid})`,
+    host: pod.spec?.nodeName,
+  });
   return pod;
 }
 
@@ -112,7 +132,12 @@ export function imagePullBackOff(store: SimStore, ns: string, name: string, opts
     cs.state = { waiting: { reason: "ImagePullBackOff", message: `Back-off pulling image "${image}"` } };
     markUnready(s, [cs.name], now);
   });
-  warningEvent(store, { involvedObject: podRef(pod), reason: "Failed", message: `Failed to pull image "${image}": rpc error: code = NotFound desc = failed to pull and unpack image "${image}": not found`, host: pod.spec?.nodeName });
+  warningEvent(store, {
+    involvedObject: podRef(pod),
+    reason: "Failed",
+    message: `Failed to pull image "${image}": rpc error: code = NotFound desc = failed to pull and unpack image "${image}": not found`,
+    host: pod.spec?.nodeName,
+  });
   return pod;
 }
 
@@ -121,7 +146,15 @@ export function oomKilledPod(store: SimStore, ns: string, name: string, opts: { 
   return editPod(store, ns, name, (s, p) => {
     const cs = container(s, p, opts.container);
     cs.restartCount = (cs.restartCount ?? 0) + 1;
-    cs.lastState = { terminated: { exitCode: 137, reason: "OOMKilled", startedAt: cs.state?.running?.startedAt ?? store.timestamp(-60_000), finishedAt: store.timestamp(-1000), containerID: cs.containerID } };
+    cs.lastState = {
+      terminated: {
+        exitCode: 137,
+        reason: "OOMKilled",
+        startedAt: cs.state?.running?.startedAt ?? store.timestamp(-60_000),
+        finishedAt: store.timestamp(-1000),
+        containerID: cs.containerID,
+      },
+    };
     cs.state = { running: { startedAt: store.timestamp() } };
     cs.ready = true;
     cs.started = true;
@@ -161,7 +194,13 @@ export function nodeNotReady(store: SimStore, node: string): KubeObject {
     taints.push({ key: UNREACHABLE, effect: "NoSchedule", timeAdded: now }, { key: UNREACHABLE, effect: "NoExecute", timeAdded: now });
     o.spec.taints = taints;
   });
-  warningEvent(store, { involvedObject: { kind: "Node", name: node, namespace: "default", uid: n.metadata.uid }, reason: "NodeNotReady", message: `Node ${node} status is now: NodeNotReady`, type: "Normal", component: "node-controller" });
+  warningEvent(store, {
+    involvedObject: { kind: "Node", name: node, namespace: "default", uid: n.metadata.uid },
+    reason: "NodeNotReady",
+    message: `Node ${node} status is now: NodeNotReady`,
+    type: "Normal",
+    component: "node-controller",
+  });
   return n;
 }
 
@@ -195,9 +234,18 @@ export function deploymentZeroReady(store: SimStore, ns: string, name: string): 
     for (const p of podsOwnedBy(store, rs)) {
       editPod(store, ns, p.metadata.name, (s, pod, now) => {
         for (const c of pod.spec?.containers ?? []) container(s, pod, c.name).ready = false;
-        markUnready(s, (pod.spec?.containers ?? []).map((c: Obj) => c.name), now);
+        markUnready(
+          s,
+          (pod.spec?.containers ?? []).map((c: Obj) => c.name),
+          now,
+        );
       });
-      warningEvent(store, { involvedObject: podRef(p), reason: "Unhealthy", message: "Readiness probe failed: HTTP probe failed with statuscode: 503", host: p.spec?.nodeName });
+      warningEvent(store, {
+        involvedObject: podRef(p),
+        reason: "Unhealthy",
+        message: "Readiness probe failed: HTTP probe failed with statuscode: 503",
+        host: p.spec?.nodeName,
+      });
     }
   }
   return store.get("deployments", ns, name)!;
@@ -241,7 +289,11 @@ export function churnPods(store: SimStore, n: number, opts: { namespace?: string
     const pod = replicaPod(store, rs, name, node, seq);
     const running = pod.status;
     pod.spec.nodeName = nodeName(node);
-    pod.status = { phase: "Pending", conditions: [{ type: "PodScheduled", status: "True", lastProbeTime: null, lastTransitionTime: store.timestamp() }], qosClass: "Burstable" };
+    pod.status = {
+      phase: "Pending",
+      conditions: [{ type: "PodScheduled", status: "True", lastProbeTime: null, lastTransitionTime: store.timestamp() }],
+      qosClass: "Burstable",
+    };
     store.create(pod);
     const up = store.patchStatus("pods", ns, name, () => running ?? runningPodStatus(store, pod.spec.containers, node, seq, name));
     syncAfterPodChange(store, up);

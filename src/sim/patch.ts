@@ -235,5 +235,9 @@ export function applyPatch(contentType: string, target: Json, body: Json): Json 
   if (ct === PATCH_TYPES.json) return applyJsonPatch(target, body);
   if (ct === PATCH_TYPES.merge) return applyMergePatch(target, body);
   if (ct === PATCH_TYPES.strategic) return applyStrategicMergePatch(target, body);
-  throw new SimError(415, `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json`, "UnsupportedMediaType");
+  throw new SimError(
+    415,
+    `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json`,
+    "UnsupportedMediaType",
+  );
 }

@@ -15,14 +15,7 @@ export interface SimResource extends ResourceRef {
 
 export const VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
 
-function r(
-  group: string,
-  version: string,
-  plural: string,
-  kind: string,
-  namespaced: boolean,
-  extra: Partial<SimResource> = {},
-): SimResource {
+function r(group: string, version: string, plural: string, kind: string, namespaced: boolean, extra: Partial<SimResource> = {}): SimResource {
   return {
     group,
     version,

@@ -153,7 +153,8 @@ async function collection(ctx: RouteContext, t: Target, req: Request, resp: Serv
     if (!watch) return ok(listBody(ctx, t, q));
     const rv = q.get("resourceVersion") ?? undefined;
     // As kube-apiserver 1.20's watch cache: a 500 without a reason, Go's ParseUint error in the message.
-    if (rv && !/^\d+$/.test(rv)) throw new SimError(500, `resourceVersion: Invalid value: "${rv}": strconv.ParseUint: parsing "${rv}": invalid syntax`, "");
+    if (rv && !/^\d+$/.test(rv))
+      throw new SimError(500, `resourceVersion: Invalid value: "${rv}": strconv.ParseUint: parsing "${rv}": invalid syntax`, "");
     const match = requestMatcher(t.res, t.ns, q.get("labelSelector"), q.get("fieldSelector"));
     ctx.hub.start(resp, {
       res: t.res,
@@ -177,7 +178,10 @@ async function collection(ctx: RouteContext, t: Target, req: Request, resp: Serv
   }
   if (req.method === "DELETE") {
     const match = requestMatcher(t.res, t.ns, q.get("labelSelector"), q.get("fieldSelector"));
-    const gone = ctx.store.peekAll(t.res, t.ns).filter(match).map((o) => ctx.store.delete(t.res, o.metadata.namespace, o.metadata.name));
+    const gone = ctx.store
+      .peekAll(t.res, t.ns)
+      .filter(match)
+      .map((o) => ctx.store.delete(t.res, o.metadata.namespace, o.metadata.name));
     return ok({ kind: t.res.listKind, apiVersion: apiVersionOf(t.res), metadata: { resourceVersion: ctx.store.resourceVersion() }, items: gone });
   }
   throw methodNotAllowed(req.method);

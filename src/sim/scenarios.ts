@@ -134,7 +134,14 @@ function ensureNamespace(store: SimStore, name: string): void {
   });
 }
 
-function service(ns: string, name: string, selector: Record<string, string> | undefined, clusterIP: string, port: number, targetPort: number): KubeObject {
+function service(
+  ns: string,
+  name: string,
+  selector: Record<string, string> | undefined,
+  clusterIP: string,
+  port: number,
+  targetPort: number,
+): KubeObject {
   const labels: Record<string, string> = selector ? { app: selector.app! } : { component: "apiserver", provider: "kubernetes" };
   return {
     apiVersion: "v1",
@@ -202,7 +209,12 @@ export function seedHealthyCluster(store: SimStore, opts: SeedOptions = {}): See
       apiVersion: "apps/v1",
       kind: "Deployment",
       metadata: { name, namespace: ns, labels, annotations: { "deployment.kubernetes.io/revision": "1" } },
-      spec: { replicas, selector: { matchLabels: labels }, template, strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: "25%", maxSurge: "25%" } } },
+      spec: {
+        replicas,
+        selector: { matchLabels: labels },
+        template,
+        strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: "25%", maxSurge: "25%" } },
+      },
       status: {},
     });
     const rsName = `${name}-${hash}`;

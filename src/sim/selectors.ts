@@ -38,9 +38,7 @@ function labelTerm(term: string, whole: string): LabelMatcher {
   if (g) {
     const key = g.key!;
     const values = new Set(g.values!.split(",").map((v) => v.trim()));
-    return g.op === "in"
-      ? (l) => l?.[key] !== undefined && values.has(l[key]!)
-      : (l) => l?.[key] === undefined || !values.has(l[key]!);
+    return g.op === "in" ? (l) => l?.[key] !== undefined && values.has(l[key]!) : (l) => l?.[key] === undefined || !values.has(l[key]!);
   }
   g = EQ_RE.exec(term)?.groups;
   if (g) {

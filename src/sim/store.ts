@@ -210,7 +210,12 @@ export class SimStore {
     const want = input.metadata.resourceVersion;
     if (!opts.force && want && want !== cur.metadata.resourceVersion) throw conflict(res.plural, res.group, name);
     if (input.metadata.uid && input.metadata.uid !== cur.metadata.uid) {
-      throw conflict(res.plural, res.group, name, `Precondition failed: UID in precondition: ${input.metadata.uid}, UID in object meta: ${cur.metadata.uid}`);
+      throw conflict(
+        res.plural,
+        res.group,
+        name,
+        `Precondition failed: UID in precondition: ${input.metadata.uid}, UID in object meta: ${cur.metadata.uid}`,
+      );
     }
     const mode = opts.mode ?? "all";
     let next: KubeObject;
@@ -276,20 +281,25 @@ export class SimStore {
     });
   }
 
-  delete(
-    res: ResArg,
-    ns: string | undefined,
-    name: string,
-    preconditions?: { resourceVersion?: string; uid?: string },
-  ): KubeObject {
+  delete(res: ResArg, ns: string | undefined, name: string, preconditions?: { resourceVersion?: string; uid?: string }): KubeObject {
     const r = this.resolve(res);
     const cur = this.peek(r, ns, name);
     if (!cur) throw notFound(r.plural, r.group, name);
     if (preconditions?.uid && preconditions.uid !== cur.metadata.uid) {
-      throw conflict(r.plural, r.group, name, `Precondition failed: UID in precondition: ${preconditions.uid}, UID in object meta: ${cur.metadata.uid}`);
+      throw conflict(
+        r.plural,
+        r.group,
+        name,
+        `Precondition failed: UID in precondition: ${preconditions.uid}, UID in object meta: ${cur.metadata.uid}`,
+      );
     }
     if (preconditions?.resourceVersion && preconditions.resourceVersion !== cur.metadata.resourceVersion) {
-      throw conflict(r.plural, r.group, name, `Precondition failed: ResourceVersion in precondition: ${preconditions.resourceVersion}, ResourceVersion in object meta: ${cur.metadata.resourceVersion}`);
+      throw conflict(
+        r.plural,
+        r.group,
+        name,
+        `Precondition failed: ResourceVersion in precondition: ${preconditions.resourceVersion}, ResourceVersion in object meta: ${cur.metadata.resourceVersion}`,
+      );
     }
     this.rv++;
     const gone = clone(cur);

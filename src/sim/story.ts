@@ -38,24 +38,64 @@ export function demoStory(store: SimStore): StoryStep[] {
   let pulling: KubeObject | undefined;
   const webPods = () => store.list("pods").filter((p) => p.metadata.labels?.app === web);
   return [
-    { atMs: 0, description: "healthy cluster: 3 nodes, 4 deployments with services", apply: () => void (store.count("nodes") === 0 && seedHealthyCluster(store)) },
-    { atMs: 5_000, description: `${api}: container starts crash-looping`, apply: () => void (crashing = crashLoopPod(store, "default", firstPod(store, api).metadata.name)) },
+    {
+      atMs: 0,
+      description: "healthy cluster: 3 nodes, 4 deployments with services",
+      apply: () => void (store.count("nodes") === 0 && seedHealthyCluster(store)),
+    },
+    {
+      atMs: 5_000,
+      description: `${api}: container starts crash-looping`,
+      apply: () => void (crashing = crashLoopPod(store, "default", firstPod(store, api).metadata.name)),
+    },
     {
       atMs: 10_000,
       description: `${api}: back-off repeats`,
-      apply: () => void (crashing && warningEvent(store, { involvedObject: { kind: "Pod", name: crashing.metadata.name, namespace: "default", uid: crashing.metadata.uid }, reason: "BackOff", message: `Back-off restarting failed container ${api}`, count: 4 })),
+      apply: () =>
+        void (
+          crashing &&
+          warningEvent(store, {
+            involvedObject: { kind: "Pod", name: crashing.metadata.name, namespace: "default", uid: crashing.metadata.uid },
+            reason: "BackOff",
+            message: `Back-off restarting failed container ${api}`,
+            count: 4,
+          })
+        ),
     },
-    { atMs: 15_000, description: `${worker}: image pull fails (ImagePullBackOff)`, apply: () => void (pulling = imagePullBackOff(store, "default", firstPod(store, worker).metadata.name)) },
+    {
+      atMs: 15_000,
+      description: `${worker}: image pull fails (ImagePullBackOff)`,
+      apply: () => void (pulling = imagePullBackOff(store, "default", firstPod(store, worker).metadata.name)),
+    },
     { atMs: 20_000, description: `${node}: kubelet stops reporting (NotReady)`, apply: () => void nodeNotReady(store, node) },
-    { atMs: 25_000, description: `${web}: readiness fails on every replica; service has no ready endpoints`, apply: () => void deploymentZeroReady(store, "default", web) },
-    { atMs: 35_000, description: `${api}: fixed, container running again`, apply: () => void (crashing && healPod(store, "default", crashing.metadata.name)) },
+    {
+      atMs: 25_000,
+      description: `${web}: readiness fails on every replica; service has no ready endpoints`,
+      apply: () => void deploymentZeroReady(store, "default", web),
+    },
+    {
+      atMs: 35_000,
+      description: `${api}: fixed, container running again`,
+      apply: () => void (crashing && healPod(store, "default", crashing.metadata.name)),
+    },
     { atMs: 40_000, description: `${node}: back online (Ready)`, apply: () => void nodeReady(store, node) },
-    { atMs: 45_000, description: `${worker}: image fixed, pod running`, apply: () => void (pulling && healPod(store, "default", pulling.metadata.name)) },
-    { atMs: 50_000, description: `${web}: readiness recovers, endpoints back`, apply: () => {
+    {
+      atMs: 45_000,
+      description: `${worker}: image fixed, pod running`,
+      apply: () => void (pulling && healPod(store, "default", pulling.metadata.name)),
+    },
+    {
+      atMs: 50_000,
+      description: `${web}: readiness recovers, endpoints back`,
+      apply: () => {
         for (const p of webPods()) healPod(store, "default", p.metadata.name);
       },
     },
-    { atMs: 55_000, description: `${cache}: one container OOM-killed and restarted`, apply: () => void oomKilledPod(store, "default", firstPod(store, cache).metadata.name) },
+    {
+      atMs: 55_000,
+      description: `${cache}: one container OOM-killed and restarted`,
+      apply: () => void oomKilledPod(store, "default", firstPod(store, cache).metadata.name),
+    },
     { atMs: 60_000, description: "all failures resolved", apply: () => {} },
   ];
 }

@@ -108,7 +108,10 @@ export function migrate(db: Database, name: string, statements: readonly string[
   for (let v = from; v < statements.length; v++) {
     db.transaction(() => {
       db.exec(statements[v]!);
-      db.query("INSERT INTO schema_migrations (name, version) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET version = excluded.version").run(name, v + 1);
+      db.query("INSERT INTO schema_migrations (name, version) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET version = excluded.version").run(
+        name,
+        v + 1,
+      );
     })();
   }
   return statements.length;

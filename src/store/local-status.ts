@@ -24,7 +24,9 @@ export function localStatus(stateDir: string): LocalStatus | undefined {
          WHERE delivered_at = (SELECT MAX(delivered_at) FROM notification_log WHERE incident_id = l.incident_id) GROUP BY incident_id`,
       )
       .all() as (LocalStatus["open"][number] & { status: string })[];
-    const counts = db.query("SELECT channel, SUM(dead_at IS NULL) AS pending, SUM(dead_at IS NOT NULL) AS dead FROM outbox GROUP BY channel").all() as {
+    const counts = db
+      .query("SELECT channel, SUM(dead_at IS NULL) AS pending, SUM(dead_at IS NOT NULL) AS dead FROM outbox GROUP BY channel")
+      .all() as {
       channel: string;
       pending: number;
       dead: number;

@@ -169,7 +169,19 @@ export class Outbox {
           `INSERT INTO notification_log (id, channel, fingerprint, incident_id, status, level, title, alert_count, created_at, delivered_at, attempts)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING`,
         )
-        .run(id, n.channel, n.payload.fingerprint, n.payload.incidentId, n.payload.status, n.level, n.payload.title, n.payload.alertCount, n.createdAt, now, r.attempts + 1);
+        .run(
+          id,
+          n.channel,
+          n.payload.fingerprint,
+          n.payload.incidentId,
+          n.payload.status,
+          n.level,
+          n.payload.title,
+          n.payload.alertCount,
+          n.createdAt,
+          now,
+          r.attempts + 1,
+        );
       this.db.query("DELETE FROM outbox WHERE id = ?").run(id);
     })();
   }
@@ -185,7 +197,9 @@ export class Outbox {
 
   /** Permanent failure: kept (visible, counted) with the reason; no longer retried. */
   markDead(id: string, reason: string, now = Date.now()): void {
-    this.db.query("UPDATE outbox SET attempts = attempts + 1, dead_at = ?, dead_reason = ?, last_error = ? WHERE id = ?").run(now, reason, reason, id);
+    this.db
+      .query("UPDATE outbox SET attempts = attempts + 1, dead_at = ?, dead_reason = ?, last_error = ? WHERE id = ?")
+      .run(now, reason, reason, id);
   }
 
   /** Puts dead-lettered notifications back in the queue (after fixing the configuration). Returns how many. */
@@ -195,22 +209,28 @@ export class Outbox {
   }
 
   pending(channel?: ChannelName): OutboxEntry[] {
-    const rows = (channel
-      ? this.db.query("SELECT * FROM outbox WHERE dead_at IS NULL AND channel = ? ORDER BY seq").all(channel)
-      : this.db.query("SELECT * FROM outbox WHERE dead_at IS NULL ORDER BY seq").all()) as OutboxRow[];
+    const rows = (
+      channel
+        ? this.db.query("SELECT * FROM outbox WHERE dead_at IS NULL AND channel = ? ORDER BY seq").all(channel)
+        : this.db.query("SELECT * FROM outbox WHERE dead_at IS NULL ORDER BY seq").all()
+    ) as OutboxRow[];
     return rows.map(fromRow);
   }
 
   deadLetters(channel?: ChannelName): OutboxEntry[] {
-    const rows = (channel
-      ? this.db.query("SELECT * FROM outbox WHERE dead_at IS NOT NULL AND channel = ? ORDER BY seq").all(channel)
-      : this.db.query("SELECT * FROM outbox WHERE dead_at IS NOT NULL ORDER BY seq").all()) as OutboxRow[];
+    const rows = (
+      channel
+        ? this.db.query("SELECT * FROM outbox WHERE dead_at IS NOT NULL AND channel = ? ORDER BY seq").all(channel)
+        : this.db.query("SELECT * FROM outbox WHERE dead_at IS NOT NULL ORDER BY seq").all()
+    ) as OutboxRow[];
     return rows.map(fromRow);
   }
 
   /** Pending and dead counts per channel (for metrics and `status`). */
   counts(): Record<string, { pending: number; dead: number }> {
-    const rows = this.db.query("SELECT channel, SUM(dead_at IS NULL) AS pending, SUM(dead_at IS NOT NULL) AS dead FROM outbox GROUP BY channel").all() as {
+    const rows = this.db
+      .query("SELECT channel, SUM(dead_at IS NULL) AS pending, SUM(dead_at IS NOT NULL) AS dead FROM outbox GROUP BY channel")
+      .all() as {
       channel: string;
       pending: number;
       dead: number;
@@ -225,18 +245,26 @@ export class Outbox {
 
   /** The last delivered notification for a fingerprint (optionally on one channel). */
   lastDelivered(fingerprint: string, channel?: ChannelName): NotificationLogEntry | undefined {
-    const r = (channel
-      ? this.db.query("SELECT * FROM notification_log WHERE fingerprint = ? AND channel = ? ORDER BY delivered_at DESC LIMIT 1").get(fingerprint, channel)
-      : this.db.query("SELECT * FROM notification_log WHERE fingerprint = ? ORDER BY delivered_at DESC LIMIT 1").get(fingerprint)) as LogRow | null;
+    const r = (
+      channel
+        ? this.db
+            .query("SELECT * FROM notification_log WHERE fingerprint = ? AND channel = ? ORDER BY delivered_at DESC LIMIT 1")
+            .get(fingerprint, channel)
+        : this.db.query("SELECT * FROM notification_log WHERE fingerprint = ? ORDER BY delivered_at DESC LIMIT 1").get(fingerprint)
+    ) as LogRow | null;
     return r ? fromLogRow(r) : undefined;
   }
 
   /** Delivery history, newest first (optionally of one incident). */
   log(opts: { incidentId?: string; limit?: number } = {}): NotificationLogEntry[] {
     const limit = opts.limit ?? 100;
-    const rows = (opts.incidentId
-      ? this.db.query("SELECT * FROM notification_log WHERE incident_id = ? ORDER BY delivered_at DESC, rowid DESC LIMIT ?").all(opts.incidentId, limit)
-      : this.db.query("SELECT * FROM notification_log ORDER BY delivered_at DESC, rowid DESC LIMIT ?").all(limit)) as LogRow[];
+    const rows = (
+      opts.incidentId
+        ? this.db
+            .query("SELECT * FROM notification_log WHERE incident_id = ? ORDER BY delivered_at DESC, rowid DESC LIMIT ?")
+            .all(opts.incidentId, limit)
+        : this.db.query("SELECT * FROM notification_log ORDER BY delivered_at DESC, rowid DESC LIMIT ?").all(limit)
+    ) as LogRow[];
     return rows.map(fromLogRow);
   }
 

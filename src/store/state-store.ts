@@ -156,9 +156,10 @@ export class StateStore {
   getBookmark(resource: string): Bookmark | undefined {
     const q = this.bookmarkQ.get(resource);
     if (q !== undefined) return q ?? undefined;
-    const r = this.db.query("SELECT resource_version, updated_at FROM bookmarks WHERE resource = ?").get(resource) as
-      | { resource_version: string; updated_at: number }
-      | null;
+    const r = this.db.query("SELECT resource_version, updated_at FROM bookmarks WHERE resource = ?").get(resource) as {
+      resource_version: string;
+      updated_at: number;
+    } | null;
     return r ? { resourceVersion: r.resource_version, updatedAt: r.updated_at } : undefined;
   }
 
@@ -233,7 +234,11 @@ export class StateStore {
       })();
     } catch (e) {
       const code = (e as { code?: string }).code;
-      throw new StateStoreError(`cannot write the state database ${this.path} (${code ?? (e as Error).message}); will retry at the next flush`, this.path, code);
+      throw new StateStoreError(
+        `cannot write the state database ${this.path} (${code ?? (e as Error).message}); will retry at the next flush`,
+        this.path,
+        code,
+      );
     }
     this.loggedQ = new Map();
     this.bookmarkQ = new Map();

@@ -31,7 +31,15 @@ export function apmSpanLines(s: AggregatedSpan): object[] {
         // A composite's duration is gross (first start to last end); a single call's is its own.
         duration: ms(s.count >= 2 ? Math.max(gross, s.maxNs) : s.totalNs),
         ...(s.count >= 2 ? { composite: { compression_strategy: "exact_match", count: s.count, sum: ms(s.totalNs) } } : {}),
-        otel: { attributes: { ...common.otel.attributes, "syscall.count": s.count, "syscall.total_ns": s.totalNs, "syscall.max_ns": s.maxNs, "syscall.threads": s.threads } },
+        otel: {
+          attributes: {
+            ...common.otel.attributes,
+            "syscall.count": s.count,
+            "syscall.total_ns": s.totalNs,
+            "syscall.max_ns": s.maxNs,
+            "syscall.threads": s.threads,
+          },
+        },
       },
     },
   ];

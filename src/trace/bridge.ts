@@ -51,7 +51,9 @@ export function traceBridgeOptionsFromConfig(cfg: Config, log?: Logger): TraceBr
     mqttClientId: mqtt.clientId,
     mqttReconnectMaxMs: mqtt.reconnectMaxMs,
     prefix: mqtt.prefix,
-    apm: apmUrl ? { serverUrl: apmUrl, secretToken: cfg.str("TRACE_APM_SECRET_TOKEN") || undefined, apiKey: cfg.str("TRACE_APM_API_KEY") || undefined } : undefined,
+    apm: apmUrl
+      ? { serverUrl: apmUrl, secretToken: cfg.str("TRACE_APM_SECRET_TOKEN") || undefined, apiKey: cfg.str("TRACE_APM_API_KEY") || undefined }
+      : undefined,
     otlp: otlp ? { endpoint: otlp, headers: parseHeaderList(cfg.list("TRACE_OTLP_HEADERS")) } : undefined,
     exportIntervalMs: cfg.ms("TRACE_EXPORT_INTERVAL"),
     maxTraces: cfg.num("TRACE_MAX_TRACES"),
@@ -115,9 +117,17 @@ export class TraceBridge {
     const signal = AbortSignal.timeout(10_000);
     const jobs: Promise<unknown>[] = [];
     if (this.opts.apm)
-      jobs.push(exportToApm(this.opts.apm, spans, signal).catch((e) => (this.stats.apmErrors++, this.log.warn("APM export failed", { error: (e as Error).message }))));
+      jobs.push(
+        exportToApm(this.opts.apm, spans, signal).catch(
+          (e) => (this.stats.apmErrors++, this.log.warn("APM export failed", { error: (e as Error).message })),
+        ),
+      );
     if (this.opts.otlp)
-      jobs.push(exportToOtlp(this.opts.otlp, spans, signal).catch((e) => (this.stats.otlpErrors++, this.log.warn("OTLP export failed", { error: (e as Error).message }))));
+      jobs.push(
+        exportToOtlp(this.opts.otlp, spans, signal).catch(
+          (e) => (this.stats.otlpErrors++, this.log.warn("OTLP export failed", { error: (e as Error).message })),
+        ),
+      );
     await Promise.all(jobs);
     this.stats.spansExported += spans.length;
     const anomalies = syscallLatencyAnomalies(spans, this.opts.alertThresholdNs);

@@ -24,7 +24,13 @@ function spansOf(s: AggregatedSpan): object[] {
       kind: SPAN_KIND_INTERNAL,
       startTimeUnixNano: s.startUnixNano,
       endTimeUnixNano: s.endUnixNano,
-      attributes: [...base, attr("syscall.count", s.count), attr("syscall.total_ns", s.totalNs), attr("syscall.max_ns", s.maxNs), attr("syscall.threads", s.threads)],
+      attributes: [
+        ...base,
+        attr("syscall.count", s.count),
+        attr("syscall.total_ns", s.totalNs),
+        attr("syscall.max_ns", s.maxNs),
+        attr("syscall.threads", s.threads),
+      ],
     },
   ];
   for (const o of s.slow) {

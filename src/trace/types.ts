@@ -76,7 +76,12 @@ const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const nanos = z.number().finite().nonnegative();
 /** Decimal nanoseconds since the epoch (the aggregator compares them as BigInt). */
 const unixNano = z.string().regex(/^\d{1,20}$/, "expected decimal nanoseconds");
-const label = (max: number) => z.string().min(1).max(max).regex(/^[\x21-\x7e]+$/, "expected printable ASCII without spaces");
+const label = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .regex(/^[\x21-\x7e]+$/, "expected printable ASCII without spaces");
 
 const slowSchema = z.object({ tid: count, startUnixNano: unixNano, durNs: nanos, ret: z.number().int() });
 const spanSchema = z.object({
@@ -117,7 +122,11 @@ export function parseSpanBatch(payload: Uint8Array | string, opts: { sink?: Reje
   const r = parseJsonAt(spanBatchSchema, payload, { source: SPAN_BATCH_SOURCE, sink, maxBytes: SPAN_BATCH_MAX_BYTES });
   if (!r.ok) return undefined;
   if (opts.topicNode !== undefined && r.value.node !== opts.topicNode) {
-    sink.reject(SPAN_BATCH_SOURCE, `batch for node ${JSON.stringify(r.value.node)} published on the topic of node ${JSON.stringify(opts.topicNode)}`, payload);
+    sink.reject(
+      SPAN_BATCH_SOURCE,
+      `batch for node ${JSON.stringify(r.value.node)} published on the topic of node ${JSON.stringify(opts.topicNode)}`,
+      payload,
+    );
     return undefined;
   }
   return r.value as SpanBatch;

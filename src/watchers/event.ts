@@ -9,7 +9,10 @@ const KIND = "Event";
 /** The seed's Warning reasons, with what to check. */
 export const WARNING_REASONS: Record<string, { severity: Severity; hint: string }> = {
   BackOff: { severity: "warning", hint: "A container keeps failing to start; check its logs (kubectl logs --previous)." },
-  FailedCreatePodSandBox: { severity: "warning", hint: "The runtime could not set up the Pod's sandbox/network; check the CNI and containerd on the node." },
+  FailedCreatePodSandBox: {
+    severity: "warning",
+    hint: "The runtime could not set up the Pod's sandbox/network; check the CNI and containerd on the node.",
+  },
   Unhealthy: { severity: "warning", hint: "Probes are failing; check the probe settings and the application's health endpoint." },
   FailedScheduling: { severity: "warning", hint: "Check resource requests, node selectors, taints and whether nodes are cordoned or NotReady." },
   FailedMount: { severity: "warning", hint: "Check that the volume's ConfigMap/Secret/PVC exists and the storage backend is reachable." },
@@ -30,7 +33,11 @@ export interface Occurrences {
 /** Count and first/last occurrence, from the core/v1 fields or the newer series fields. */
 export function occurrences(ev: KubeObject): Occurrences | undefined {
   const last =
-    parseTime(ev.series?.lastObservedTime) ?? parseTime(ev.lastTimestamp) ?? parseTime(ev.eventTime) ?? parseTime(ev.firstTimestamp) ?? parseTime(ev.metadata.creationTimestamp);
+    parseTime(ev.series?.lastObservedTime) ??
+    parseTime(ev.lastTimestamp) ??
+    parseTime(ev.eventTime) ??
+    parseTime(ev.firstTimestamp) ??
+    parseTime(ev.metadata.creationTimestamp);
   if (last === undefined) return undefined;
   const first = parseTime(ev.firstTimestamp) ?? parseTime(ev.eventTime) ?? last;
   const count: number = ev.series?.count ?? ev.count ?? 1;
@@ -84,7 +91,8 @@ export function evaluateEvent(ev: KubeObject, ctx: RuleContext): Anomaly[] {
   const kind: string = target.kind ?? "";
   const namespace: string = target.namespace ?? ev.metadata.namespace ?? "";
   const name: string = target.name ?? "";
-  const times = o.count > 1 ? `${o.count} times since ${rfc3339(o.first)}, last ${formatAge(ctx.now - o.last)} ago` : `${formatAge(ctx.now - o.last)} ago`;
+  const times =
+    o.count > 1 ? `${o.count} times since ${rfc3339(o.first)}, last ${formatAge(ctx.now - o.last)} ago` : `${formatAge(ctx.now - o.last)} ago`;
   return [
     anomalyFor(ev, KIND, {
       kind,

@@ -8,9 +8,17 @@ const KIND = "Node";
 /** Conditions that are bad when True, with what to check. */
 const PRESSURE: { type: string; severity: Severity; hint: string }[] = [
   { type: "MemoryPressure", severity: "warning", hint: "The kubelet will evict Pods; check memory use on the node and Pod memory requests/limits." },
-  { type: "DiskPressure", severity: "warning", hint: "The kubelet will evict Pods and garbage-collect images; free disk space (images, logs) — SD cards fill quickly." },
+  {
+    type: "DiskPressure",
+    severity: "warning",
+    hint: "The kubelet will evict Pods and garbage-collect images; free disk space (images, logs) — SD cards fill quickly.",
+  },
   { type: "PIDPressure", severity: "warning", hint: "Too many processes on the node; look for a Pod forking without bound." },
-  { type: "NetworkUnavailable", severity: "critical", hint: "The node's Pod network is not configured; check the CNI (flannel on K3s) on this node." },
+  {
+    type: "NetworkUnavailable",
+    severity: "critical",
+    hint: "The node's Pod network is not configured; check the CNI (flannel on K3s) on this node.",
+  },
 ];
 
 interface Transition {
@@ -93,9 +101,7 @@ function readinessFlapping(node: KubeObject, ctx: RuleContext): Anomaly[] {
 }
 
 function cordonedNote(node: KubeObject, ctx: RuleContext): Anomaly[] {
-  const taint = (node.spec?.taints as { key: string; timeAdded?: string }[] | undefined)?.find(
-    (t) => t.key === "node.kubernetes.io/unschedulable",
-  );
+  const taint = (node.spec?.taints as { key: string; timeAdded?: string }[] | undefined)?.find((t) => t.key === "node.kubernetes.io/unschedulable");
   const since = activeSince(ctx.memo, "cordonedSince", true, ctx.now, parseTime(taint?.timeAdded));
   return [
     anomalyFor(node, KIND, {

@@ -85,7 +85,16 @@ function stuckWaiting(pod: KubeObject, ctx: RuleContext, node: string): Anomaly[
   const out: Anomaly[] = [];
   for (const [reason, list] of byReason) {
     // No timestamp on a waiting state: the containers-not-ready transition bounds it; memo otherwise.
-    const since = activeSince(ctx.memo, `waiting:${reason}`, true, ctx.now, notReadySince(pod, list.some((s) => s.init)))!;
+    const since = activeSince(
+      ctx.memo,
+      `waiting:${reason}`,
+      true,
+      ctx.now,
+      notReadySince(
+        pod,
+        list.some((s) => s.init),
+      ),
+    )!;
     const what = list
       .map(({ status, label }) => {
         const restarts = status.restartCount ? ` (${plural(status.restartCount, "restart")})` : "";

@@ -25,7 +25,6 @@ export function formatAge(ms: number): string {
   return `${Math.floor(h / 24)}d`;
 }
 
-
 // ---------- time dependence (what the periodic tick must re-check) ----------
 
 /**

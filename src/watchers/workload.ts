@@ -17,7 +17,6 @@ export interface ReplicaCounts {
   detail?: string;
 }
 
-
 /** UnavailableReplica: ready < desired or unavailable > 0 for longer than RULE_DEPLOYMENT_UNAVAILABLE_FOR. */
 export function unavailableReplicas(obj: KubeObject, kind: string, c: ReplicaCounts, ctx: RuleContext): Anomaly[] {
   const short = c.desired > 0 && (c.ready < c.desired || c.unavailable > 0);

@@ -38,9 +38,21 @@ describe.skipIf(!!skip)("agent over real eBPF and mosquitto", () => {
     });
     await new Promise<void>((r) => sub.on("connect", () => sub.subscribe(`${prefix}/spans/+`, { qos: 1 }, () => r())));
     agent = await Agent.start({
-      node: "node-a", prefix, mqttUrl: broker.url, mqttUsername: broker.username, mqttPassword: broker.password,
-      socketPath, socketMode: 0o600, slowThresholdNs: 20e6, bindTtlMs: 30_000, bindTtlMaxMs: 60_000, poolMax: 64,
-      inherit: true, flushIntervalMs: 200, queueMax: 100, ringbufBytes: 64 * 1024,
+      node: "node-a",
+      prefix,
+      mqttUrl: broker.url,
+      mqttUsername: broker.username,
+      mqttPassword: broker.password,
+      socketPath,
+      socketMode: 0o600,
+      slowThresholdNs: 20e6,
+      bindTtlMs: 30_000,
+      bindTtlMaxMs: 60_000,
+      poolMax: 64,
+      inherit: true,
+      flushIntervalMs: 200,
+      queueMax: 100,
+      ringbufBytes: 64 * 1024,
     });
     await waitFor(() => agent.mqtt.connected, { message: "agent connected to mosquitto" });
   });
@@ -100,7 +112,11 @@ describe.skipIf(!!skip)("agent over real eBPF and mosquitto", () => {
     await waitFor(() => child.output().includes("ready"), { message: "child ready" });
     const pub = mqtt.connect(broker.url, { username: broker.username, password: broker.password });
     await new Promise((r) => pub.on("connect", r));
-    await pub.publishAsync(`${prefix}/trace/bind/node-a`, JSON.stringify({ action: "bind", pid: child.pid, traceId: TRACE2, spanId: SPAN2, service: "api" }), { qos: 1 });
+    await pub.publishAsync(
+      `${prefix}/trace/bind/node-a`,
+      JSON.stringify({ action: "bind", pid: child.pid, traceId: TRACE2, spanId: SPAN2, service: "api" }),
+      { qos: 1 },
+    );
     await waitFor(() => agent.pool.active().some((b) => b.traceId === TRACE2), { message: "MQTT binding applied" });
     child.go();
     await waitFor(() => child.output().includes("done"), { message: "child done" });

@@ -19,7 +19,11 @@ function coreReloLen(obj: Uint8Array): number {
   const shentsize = buf.readUInt16LE(0x3a);
   const shnum = buf.readUInt16LE(0x3c);
   const shstrndx = buf.readUInt16LE(0x3e);
-  const sec = (i: number) => ({ name: buf.readUInt32LE(shoff + i * shentsize), off: Number(buf.readBigUInt64LE(shoff + i * shentsize + 0x18)), size: Number(buf.readBigUInt64LE(shoff + i * shentsize + 0x20)) });
+  const sec = (i: number) => ({
+    name: buf.readUInt32LE(shoff + i * shentsize),
+    off: Number(buf.readBigUInt64LE(shoff + i * shentsize + 0x18)),
+    size: Number(buf.readBigUInt64LE(shoff + i * shentsize + 0x20)),
+  });
   const strtab = sec(shstrndx);
   for (let i = 0; i < shnum; i++) {
     const s = sec(i);

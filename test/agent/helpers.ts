@@ -13,7 +13,9 @@ export function ebpfUnavailable(): string | undefined {
   return undefined;
 }
 
-export const PYTHON = ["/usr/bin/python3", "/usr/local/bin/python3"].find(existsSync) ?? (spawnSync("sh", ["-c", "command -v python3"]).stdout?.toString().trim() || "python3");
+export const PYTHON =
+  ["/usr/bin/python3", "/usr/local/bin/python3"].find(existsSync) ??
+  (spawnSync("sh", ["-c", "command -v python3"]).stdout?.toString().trim() || "python3");
 
 /**
  * Waits for a line on stdin, then: forks a writer that sleeps `delayMs` and writes to a pipe, reads that

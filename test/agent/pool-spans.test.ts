@@ -33,7 +33,15 @@ function pool(max = 3) {
   let now = 1_000_000;
   const sink = new FakeSink();
   const ended: string[] = [];
-  const p = new TracePool({ sink, maxBindings: max, defaultTtlMs: 1000, maxTtlMs: 5000, graceMs: 500, clock: () => now, onEnd: (b, r) => ended.push(`${b.id}:${r}`) });
+  const p = new TracePool({
+    sink,
+    maxBindings: max,
+    defaultTtlMs: 1000,
+    maxTtlMs: 5000,
+    graceMs: 500,
+    clock: () => now,
+    onEnd: (b, r) => ended.push(`${b.id}:${r}`),
+  });
   return { p, sink, ended, tick: (ms: number) => (now += ms) };
 }
 
@@ -92,7 +100,12 @@ describe("TracePool", () => {
 describe("syscall tables and error messages", () => {
   test("numbers differ per architecture", () => {
     expect([syscallName(0, "x86_64"), syscallName(1, "x86_64"), syscallName(230, "x86_64")]).toEqual(["read", "write", "clock_nanosleep"]);
-    expect([syscallName(63, "aarch64"), syscallName(64, "aarch64"), syscallName(115, "aarch64"), syscallName(101, "aarch64")]).toEqual(["read", "write", "clock_nanosleep", "nanosleep"]);
+    expect([syscallName(63, "aarch64"), syscallName(64, "aarch64"), syscallName(115, "aarch64"), syscallName(101, "aarch64")]).toEqual([
+      "read",
+      "write",
+      "clock_nanosleep",
+      "nanosleep",
+    ]);
     expect(syscallNumber("openat", "aarch64")).toBe(56);
     expect(syscallNumber("openat", "x86_64")).toBe(257);
     expect(syscallName(9999, "x86_64")).toBe("syscall_9999");
@@ -106,8 +119,19 @@ describe("syscall tables and error messages", () => {
     }
     expect(syscallName(334, "x86_64")).toBe("rseq");
     expect(syscallName(293, "aarch64")).toBe("rseq");
-    const x = new Map([[1, "write"], [435, "clone3"]]);
-    expect(unifiedTable([x, new Map([[64, "write"], [435, "clone3"]])])).toEqual(new Map([[435, "clone3"]]));
+    const x = new Map([
+      [1, "write"],
+      [435, "clone3"],
+    ]);
+    expect(
+      unifiedTable([
+        x,
+        new Map([
+          [64, "write"],
+          [435, "clone3"],
+        ]),
+      ]),
+    ).toEqual(new Map([[435, "clone3"]]));
     expect(() => unifiedTable([x, new Map([[435, "other"]])])).toThrow("435");
   });
 
@@ -125,8 +149,19 @@ describe("syscall tables and error messages", () => {
 });
 
 const span = (i: number): SyscallSpan => ({
-  traceId: T, parentId: S, service: "s", pid: 1, threads: 1, syscall: "read", nr: 0, count: i, totalNs: i, maxNs: i,
-  startUnixNano: "1", endUnixNano: "2", slow: [],
+  traceId: T,
+  parentId: S,
+  service: "s",
+  pid: 1,
+  threads: 1,
+  syscall: "read",
+  nr: 0,
+  count: i,
+  totalNs: i,
+  maxNs: i,
+  startUnixNano: "1",
+  endUnixNano: "2",
+  slow: [],
 });
 
 describe("SpanPublisher", () => {
@@ -135,8 +170,13 @@ describe("SpanPublisher", () => {
     await broker.stop();
     const client = mqtt.connect(broker.url, { username: broker.username, password: broker.password, reconnectPeriod: 100 });
     const pub = new SpanPublisher(client, {
-      topic: "p/spans/n1", node: "n1", arch: "x86_64", maxQueued: 3, maxSpansPerBatch: 1,
-      kernelDrops: () => ({ ringbuf: 0, aggFull: 0, startFull: 0, poolFull: 0 }), orphanEvents: () => 0,
+      topic: "p/spans/n1",
+      node: "n1",
+      arch: "x86_64",
+      maxQueued: 3,
+      maxSpansPerBatch: 1,
+      kernelDrops: () => ({ ringbuf: 0, aggFull: 0, startFull: 0, poolFull: 0 }),
+      orphanEvents: () => 0,
     });
     pub.enqueue([span(1), span(2), span(3), span(4), span(5)]); // 5 batches of 1 into a queue of 3
     expect(pub.queued).toBe(3);

@@ -24,7 +24,10 @@ async function run(cmd: string[]) {
 
 /** The verdict line and its figures. */
 function verdict(out: string) {
-  const m = /^self-test: ok arch=(\S+) kernel=(\S+) btf=not-used attached=raw_syscalls observed (\w+) x(\d+) total (\d+) ms inherited (\w+) x(\d+) total (\d+) ms detached=ok$/m.exec(out);
+  const m =
+    /^self-test: ok arch=(\S+) kernel=(\S+) btf=not-used attached=raw_syscalls observed (\w+) x(\d+) total (\d+) ms inherited (\w+) x(\d+) total (\d+) ms detached=ok$/m.exec(
+      out,
+    );
   expect(m).not.toBeNull();
   const [, a, kernel, syscall, count, totalMs, childSyscall, , childMs] = m!;
   return { line: m![0], arch: a, kernel, syscall, count: Number(count), totalMs: Number(totalMs), childSyscall, childMs: Number(childMs) };
@@ -82,7 +85,8 @@ describe.skipIf(!!skip)("neurocontroller agent --self-test (compiled binary, rea
 
   test("tracefs absent and not mountable (no CAP_SYS_ADMIN): exits 1 naming the mount", async () => {
     // A private mount namespace without tracefs; the host's mounts are untouched.
-    const script = 'for d in /sys/kernel/tracing /sys/kernel/debug/tracing; do umount "$d" 2>/dev/null; done; exec setpriv --bounding-set -sys_admin --inh-caps -sys_admin "$0" agent --self-test';
+    const script =
+      'for d in /sys/kernel/tracing /sys/kernel/debug/tracing; do umount "$d" 2>/dev/null; done; exec setpriv --bounding-set -sys_admin --inh-caps -sys_admin "$0" agent --self-test';
     const r = await run(["unshare", "-m", "--propagation", "private", "sh", "-c", script, BINARY]);
     expect(r.code).toBe(1);
     expect(r.err).toContain("tracefs is not mounted");

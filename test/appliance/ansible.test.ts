@@ -19,7 +19,7 @@ const DIST = resolve(import.meta.dir, "../../dist");
 const log = (l: string) => console.log(`[ansible-test] ${l}`);
 const CLUSTER_ID = "appliance-test";
 const PREFIX = `neurocontroller/${CLUSTER_ID}`;
-const MQTT_PASSWORD = "ctrl-Pa55 \"quoted\" $x"; // exercises quoting in the env file
+const MQTT_PASSWORD = 'ctrl-Pa55 "quoted" $x'; // exercises quoting in the env file
 const READER = { name: "reader", password: "reader-pass-1" };
 
 let sim: Simulator;
@@ -36,7 +36,10 @@ const mqttArgs = (user: string, pass: string) => ["-h", "127.0.0.1", "-p", Strin
 
 function requireHostTools(): void {
   const missing = ["ansible-playbook", "systemd-nspawn", "nsenter", "debootstrap", "mosquitto_sub"].filter((t) => !Bun.which(t));
-  if (missing.length) throw new Error(`missing host tools: ${missing.join(", ")} (apt-get install ansible-core ansible systemd-container debootstrap mosquitto-clients)`);
+  if (missing.length)
+    throw new Error(
+      `missing host tools: ${missing.join(", ")} (apt-get install ansible-core ansible systemd-container debootstrap mosquitto-clients)`,
+    );
 }
 
 /** dist/ as `npm run build` leaves it (both binaries + SHA256SUMS; reused when unchanged), snapshotted so
@@ -110,26 +113,34 @@ describe("ansible/site.yml against a systemd container", () => {
     if (dist) rmSync(dist, { recursive: true, force: true });
   });
 
-  test("first run provisions the node", async () => {
-    first = await runPlaybook(inventory, [], log);
-    if (first.code !== 0) console.log(first.output.split("\n").slice(-60).join("\n"));
-    expect(first.code).toBe(0);
-    expect(first.recap.node1).toMatchObject({ failed: 0, unreachable: 0 });
-    expect(first.recap.node1!.changed).toBeGreaterThan(5);
-    // secrets never reach the output
-    expect(first.output).not.toContain(MQTT_PASSWORD);
-    expect(first.output).not.toContain(READER.password);
-  }, 10 * 60_000);
+  test(
+    "first run provisions the node",
+    async () => {
+      first = await runPlaybook(inventory, [], log);
+      if (first.code !== 0) console.log(first.output.split("\n").slice(-60).join("\n"));
+      expect(first.code).toBe(0);
+      expect(first.recap.node1).toMatchObject({ failed: 0, unreachable: 0 });
+      expect(first.recap.node1!.changed).toBeGreaterThan(5);
+      // secrets never reach the output
+      expect(first.output).not.toContain(MQTT_PASSWORD);
+      expect(first.output).not.toContain(READER.password);
+    },
+    10 * 60_000,
+  );
 
-  test("second run changes nothing; --check --diff also reports nothing to change", async () => {
-    const second = await runPlaybook(inventory, [], log);
-    expect(second.code).toBe(0);
-    expect({ changed: second.recap.node1?.changed, tasks: second.changedTasks }).toEqual({ changed: 0, tasks: [] });
-    const check = await runPlaybook(inventory, ["--check", "--diff"], log);
-    expect(check.code).toBe(0);
-    expect({ changed: check.recap.node1?.changed, tasks: check.changedTasks }).toEqual({ changed: 0, tasks: [] });
-    expect(check.output).not.toContain(MQTT_PASSWORD);
-  }, 5 * 60_000);
+  test(
+    "second run changes nothing; --check --diff also reports nothing to change",
+    async () => {
+      const second = await runPlaybook(inventory, [], log);
+      expect(second.code).toBe(0);
+      expect({ changed: second.recap.node1?.changed, tasks: second.changedTasks }).toEqual({ changed: 0, tasks: [] });
+      const check = await runPlaybook(inventory, ["--check", "--diff"], log);
+      expect(check.code).toBe(0);
+      expect({ changed: check.recap.node1?.changed, tasks: check.changedTasks }).toEqual({ changed: 0, tasks: [] });
+      expect(check.output).not.toContain(MQTT_PASSWORD);
+    },
+    5 * 60_000,
+  );
 
   test("binary installed by version with the rollback symlink, checksum as in SHA256SUMS", async () => {
     const sums = await Bun.file(`${dist}/SHA256SUMS`).text();
@@ -158,10 +169,13 @@ describe("ansible/site.yml against a systemd container", () => {
   });
 
   test("units active; slice carries the node budget", async () => {
-    const active = await waitFor(async () => ((await c!.systemctl("is-active", "neurocontroller.service")).stdout.trim() === "active" ? "active" : ""), {
-      timeoutMs: 30_000,
-      message: "neurocontroller.service active",
-    }).catch(async (e) => {
+    const active = await waitFor(
+      async () => ((await c!.systemctl("is-active", "neurocontroller.service")).stdout.trim() === "active" ? "active" : ""),
+      {
+        timeoutMs: 30_000,
+        message: "neurocontroller.service active",
+      },
+    ).catch(async (e) => {
       const status = await c!.exec(["journalctl", "-u", "neurocontroller.service", "--no-pager", "-n", "30"]);
       throw new Error(`${e.message}\n${status.stdout}`);
     });
@@ -187,18 +201,30 @@ describe("ansible/site.yml against a systemd container", () => {
     const acl = await c!.exec(["cat", "/etc/mosquitto/neurocontroller.acl"]);
     expect(acl.stdout).toContain(`user ${READER.name}\ntopic read ${PREFIX}/#`);
     expect(acl.stdout).toContain(`topic readwrite ${PREFIX}/#`);
-    const denied = Bun.spawn(["mosquitto_pub", ...mqttArgs(READER.name, "wrong"), "-t", `${PREFIX}/x`, "-m", "x"], { stdout: "pipe", stderr: "pipe" });
+    const denied = Bun.spawn(["mosquitto_pub", ...mqttArgs(READER.name, "wrong"), "-t", `${PREFIX}/x`, "-m", "x"], {
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     expect(await denied.exited).not.toBe(0);
     // The read-only user subscribes to the whole prefix from the host (the container's broker).
-    sub = Bun.spawn(["mosquitto_sub", ...mqttArgs(READER.name, READER.password), "-t", `${PREFIX}/#`, "-v", "-q", "1"], { stdout: "pipe", stderr: "pipe" });
+    sub = Bun.spawn(["mosquitto_sub", ...mqttArgs(READER.name, READER.password), "-t", `${PREFIX}/#`, "-v", "-q", "1"], {
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     void (async () => {
       const dec = new TextDecoder();
       for await (const chunk of sub!.stdout as ReadableStream<Uint8Array>) received += dec.decode(chunk, { stream: true });
     })();
     // the controller's retained online status proves the subscription is live
-    await waitFor(() => received.includes(`${PREFIX}/status`), { timeoutMs: 15_000, message: () => `retained ${PREFIX}/status (got: ${received.slice(0, 300)})` });
+    await waitFor(() => received.includes(`${PREFIX}/status`), {
+      timeoutMs: 15_000,
+      message: () => `retained ${PREFIX}/status (got: ${received.slice(0, 300)})`,
+    });
     // the ACL: the reader may not write (mosquitto drops the message; the subscriber never sees it)
-    const forged = Bun.spawn(["mosquitto_pub", ...mqttArgs(READER.name, READER.password), "-t", `${PREFIX}/alerts`, "-m", "forged-by-reader", "-q", "1"], { stdout: "pipe", stderr: "pipe" });
+    const forged = Bun.spawn(
+      ["mosquitto_pub", ...mqttArgs(READER.name, READER.password), "-t", `${PREFIX}/alerts`, "-m", "forged-by-reader", "-q", "1"],
+      { stdout: "pipe", stderr: "pipe" },
+    );
     expect(await forged.exited).toBe(0);
   }, 30_000);
 
@@ -213,10 +239,12 @@ describe("ansible/site.yml against a systemd container", () => {
       { timeoutMs: 60_000, intervalMs: 500, message: "CrashLoopBackOff in the container's cleaned_events.log" },
     );
     expect(JSON.parse(line)).toMatchObject({ kind: "Pod", name: pod, namespace: "default", reason: "CrashLoopBackOff" });
-    const alert = await waitFor(
-      () => received.split("\n").find((l) => l.startsWith(`${PREFIX}/alerts {`) && l.includes(pod)),
-      { timeoutMs: 60_000, intervalMs: 250, message: () => `an alert for ${pod} on ${PREFIX}/alerts (got topics: ${[...new Set(received.split("\n").map((l) => l.split(" ")[0]))].join(", ")})` },
-    );
+    const alert = await waitFor(() => received.split("\n").find((l) => l.startsWith(`${PREFIX}/alerts {`) && l.includes(pod)), {
+      timeoutMs: 60_000,
+      intervalMs: 250,
+      message: () =>
+        `an alert for ${pod} on ${PREFIX}/alerts (got topics: ${[...new Set(received.split("\n").map((l) => l.split(" ")[0]))].join(", ")})`,
+    });
     const group = JSON.parse(alert.slice(alert.indexOf(" ") + 1));
     expect(group).toMatchObject({ clusterId: CLUSTER_ID, status: "firing" });
     expect(group.alerts.some((a: { name: string; reason: string }) => a.name === pod && a.reason === "CrashLoopBackOff")).toBe(true);

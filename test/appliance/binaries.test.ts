@@ -116,7 +116,10 @@ describe("release binaries", () => {
 
   // Three commands per CPU, each a cold start of the 110 MB binary under emulation (~5-15 s): the
   // three run concurrently. a53 scans the healthy cluster (exit 0), a72 the same with a fault (exit 3).
-  for (const [cpu, faulty] of [["cortex-a53", false], ["cortex-a72", true]] as const) {
+  for (const [cpu, faulty] of [
+    ["cortex-a53", false],
+    ["cortex-a72", true],
+  ] as const) {
     test(`arm64 on ${cpu}: version shows the commit, check-config passes, scan ${faulty ? "finds a crash loop" : "of a healthy cluster is clean"}`, async () => {
       const pod = seeded.deployments[0]!.pods[0]!;
       if (faulty) crashLoopPod(sim.store, "default", pod);
@@ -137,7 +140,10 @@ describe("release binaries", () => {
           expect(s.code).toBe(0);
         } else {
           expect(s.code).toBe(3);
-          const lines = s.out.trim().split("\n").map((l) => JSON.parse(l));
+          const lines = s.out
+            .trim()
+            .split("\n")
+            .map((l) => JSON.parse(l));
           expect(lines.find((l) => l.reason === "CrashLoopBackOff")).toMatchObject({ kind: "Pod", name: pod, namespace: "default" });
         }
       } finally {

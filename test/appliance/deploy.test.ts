@@ -31,7 +31,11 @@ const MODELS: Record<string, new (d: any) => { validate(): void }> = {
   "rbac.authorization.k8s.io/v1/Role": Role,
   "rbac.authorization.k8s.io/v1/RoleBinding": RoleBinding,
 };
-const parseAll = (text: string): Doc[] => text.split(/^---$/m).map((t) => Bun.YAML.parse(t) as Doc).filter(Boolean);
+const parseAll = (text: string): Doc[] =>
+  text
+    .split(/^---$/m)
+    .map((t) => Bun.YAML.parse(t) as Doc)
+    .filter(Boolean);
 function validate(doc: Doc): void {
   const Model = MODELS[`${doc.apiVersion}/${doc.kind}`];
   if (!Model) throw new Error(`no schema for ${doc.apiVersion} ${doc.kind}`);
@@ -63,8 +67,21 @@ describe("deploy/ manifests", () => {
 
   test("kustomize renders every kind into the neurocontroller namespace; healing RBAC is not included", () => {
     const kinds = new Set(docs.map((d) => d.kind));
-    for (const k of ["Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "ConfigMap", "Secret", "Deployment", "DaemonSet"]) expect(kinds.has(k)).toBe(true);
-    for (const d of docs) if (!["Namespace", "ClusterRole", "ClusterRoleBinding"].includes(d.kind)) expect(d.metadata.namespace).toBe("neurocontroller");
+    for (const k of [
+      "Namespace",
+      "ServiceAccount",
+      "ClusterRole",
+      "ClusterRoleBinding",
+      "Role",
+      "RoleBinding",
+      "ConfigMap",
+      "Secret",
+      "Deployment",
+      "DaemonSet",
+    ])
+      expect(kinds.has(k)).toBe(true);
+    for (const d of docs)
+      if (!["Namespace", "ClusterRole", "ClusterRoleBinding"].includes(d.kind)) expect(d.metadata.namespace).toBe("neurocontroller");
     expect(docs.some((d) => d.metadata.name === "neurocontroller-heal")).toBe(false);
     const heal = parseAll(readFileSync(join(DEPLOY, "rbac-heal.yaml"), "utf8")).find((d) => d.kind === "ClusterRole")!;
     expect(heal.rules).toEqual([
@@ -100,12 +117,18 @@ describe("deploy/ manifests", () => {
     const cm = one("ConfigMap", "neurocontroller-config").data as Record<string, string>;
     const secret = one("Secret", "neurocontroller-credentials").stringData as Record<string, string>;
     const known = new Map<string, KeyDecl>(SCHEMA.map((k) => [k.key, k]));
-    const seed = SCHEMA.filter((k) => !k.secret && /^(DIAGNOSIS_|MAIL_|KUBERNETES_API_HEALTH_CHECK_INTERVAL$|ENABLE_(EMAIL|SLACK)_ALERT$|SLACK_)/.test(k.key));
+    const seed = SCHEMA.filter(
+      (k) => !k.secret && /^(DIAGNOSIS_|MAIL_|KUBERNETES_API_HEALTH_CHECK_INTERVAL$|ENABLE_(EMAIL|SLACK)_ALERT$|SLACK_)/.test(k.key),
+    );
     for (const k of seed) expect(Object.keys(cm)).toContain(k.key);
     for (const k of Object.keys(cm)) expect(`${k}: ${known.has(k) ? (known.get(k)!.secret ? "secret" : "ok") : "unknown"}`).toBe(`${k}: ok`);
     expect(Object.keys(secret).sort()).toEqual(["MAIL_PASSWORD", "MQTT_PASSWORD", "SLACK_WEBHOOK_URL"]);
     for (const k of Object.keys(secret)) expect(known.get(k)?.secret).toBe(true);
-    const p = Bun.spawn(["bun", join(ROOT, "src/main.ts"), "check-config"], { env: { PATH: process.env.PATH!, HOME: "/nonexistent", ...cm, ...secret }, stdout: "pipe", stderr: "pipe" });
+    const p = Bun.spawn(["bun", join(ROOT, "src/main.ts"), "check-config"], {
+      env: { PATH: process.env.PATH!, HOME: "/nonexistent", ...cm, ...secret },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
     expect(err).toBe("");
     expect(out).toContain("configuration is valid");
@@ -160,7 +183,9 @@ describe("OCI image archive (image/oci/build-oci.ts)", () => {
         const binary = join(ROOT, `dist/neurocontroller-linux-${arch === "amd64" ? "x64" : "arm64"}`);
         const r = await buildOci({ arch, binary, out: join(work, `oci-${arch}.tar`), tag: `localhost/neurocontroller:${version}`, version });
         built[arch] = r.archive;
-        log(`${arch}: ${(r.layerBytes / 1e6).toFixed(1)} MB layer, libs ${r.libs.join(" ")}${r.optionalMissing.length ? ` (missing optional: ${r.optionalMissing.join(" ")})` : ""}`);
+        log(
+          `${arch}: ${(r.layerBytes / 1e6).toFixed(1)} MB layer, libs ${r.libs.join(" ")}${r.optionalMissing.length ? ` (missing optional: ${r.optionalMissing.join(" ")})` : ""}`,
+        );
       }),
     );
     log(`both archives in ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -198,21 +223,37 @@ describe("OCI image archive (image/oci/build-oci.ts)", () => {
       await Bun.write(join(dir, "layer.tar"), tarBytes);
       expect(Bun.spawnSync(["tar", "-xf", join(dir, "layer.tar"), "-C", rootfs]).exitCode).toBe(0);
       const env = Object.fromEntries(config.config.Env.map((e: string) => e.split(/=(.*)/s).slice(0, 2)));
-      const cmd = arch === "amd64"
-        ? // like a container runtime: own PID namespace with /proc (Bun reads /proc/self/exe), image user
-          ["unshare", "--fork", "--pid", "--mount", `--mount-proc=${join(rootfs, "proc")}`, "/usr/sbin/chroot", "--userspec=65532:65532", rootfs, "/usr/local/bin/neurocontroller", "version"]
-        : ["qemu-aarch64-static", "-L", rootfs, "-cpu", "cortex-a72", join(rootfs, "usr/local/bin/neurocontroller"), "version"];
+      const cmd =
+        arch === "amd64"
+          ? // like a container runtime: own PID namespace with /proc (Bun reads /proc/self/exe), image user
+            [
+              "unshare",
+              "--fork",
+              "--pid",
+              "--mount",
+              `--mount-proc=${join(rootfs, "proc")}`,
+              "/usr/sbin/chroot",
+              "--userspec=65532:65532",
+              rootfs,
+              "/usr/local/bin/neurocontroller",
+              "version",
+            ]
+          : ["qemu-aarch64-static", "-L", rootfs, "-cpu", "cortex-a72", join(rootfs, "usr/local/bin/neurocontroller"), "version"];
       const p = Bun.spawn(cmd, { env, stdout: "pipe", stderr: "pipe" });
       const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
       log(`${arch} image rootfs: ${out.trim() || err.trim()}`);
       expect(code).toBe(0);
       expect(out).toContain(`neurocontroller ${version}`);
       // the agent's libraries for both architectures (arm64's come from Debian's arm64 packages)
-      for (const so of ["libbpf.so.1", "libelf.so.1", "libz.so.1"]) expect(existsSync(join(rootfs, `usr/lib/${arch === "amd64" ? "x86_64" : "aarch64"}-linux-gnu/${so}`))).toBe(true);
+      for (const so of ["libbpf.so.1", "libelf.so.1", "libz.so.1"])
+        expect(existsSync(join(rootfs, `usr/lib/${arch === "amd64" ? "x86_64" : "aarch64"}-linux-gnu/${so}`))).toBe(true);
       if (arch === "arm64") {
         // The image's own arm64 libbpf is what bun:ffi opens; qemu-user cannot emulate bpf() itself, so
         // the self-test gets past the preflight and stops exactly at the first bpf() call.
-        const t = Bun.spawn(["qemu-aarch64-static", "-L", rootfs, "-cpu", "cortex-a72", join(rootfs, "usr/local/bin/neurocontroller"), "agent", "--self-test"], { env, stdout: "pipe", stderr: "pipe" });
+        const t = Bun.spawn(
+          ["qemu-aarch64-static", "-L", rootfs, "-cpu", "cortex-a72", join(rootfs, "usr/local/bin/neurocontroller"), "agent", "--self-test"],
+          { env, stdout: "pipe", stderr: "pipe" },
+        );
         const [tout, terr, tcode] = await Promise.all([new Response(t.stdout).text(), new Response(t.stderr).text(), t.exited]);
         log(`arm64 image rootfs, agent --self-test under qemu-user: ${tout.trim()} | ${terr.trim().split("\n").pop()}`);
         expect(tout).toMatch(/preflight ok: .*libbpf\.so\.1 \(libbpf v1\.\d+\)/);

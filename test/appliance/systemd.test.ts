@@ -174,7 +174,12 @@ describe("systemd units", () => {
       crashLoopPod(sim.store, "default", pod);
       const file = join(root, "var/log/neurocontroller/cleaned_events.log");
       const line = await waitFor(
-        () => (existsSync(file) ? readFileSync(file, "utf8").split("\n").find((l) => l.includes("CrashLoopBackOff")) : undefined),
+        () =>
+          existsSync(file)
+            ? readFileSync(file, "utf8")
+                .split("\n")
+                .find((l) => l.includes("CrashLoopBackOff"))
+            : undefined,
         { timeoutMs: 60_000, intervalMs: 250, message: "CrashLoopBackOff in cleaned_events.log" },
       ).catch(async (e) => {
         log((await c!.exec(["journalctl", "-u", "neurocontroller", "--no-pager", "-n", "40"])).stdout);
@@ -210,7 +215,13 @@ describe("systemd units", () => {
           log((await journal()).split("\n").slice(-30).join("\n"));
           throw e;
         });
-        log(`demo mode journal: ${text.split("\n").filter((l) => /kubeconfig|demo cluster/.test(l)).slice(0, 3).join(" | ")}`);
+        log(
+          `demo mode journal: ${text
+            .split("\n")
+            .filter((l) => /kubeconfig|demo cluster/.test(l))
+            .slice(0, 3)
+            .join(" | ")}`,
+        );
         expect(text).toContain("/etc/neurocontroller/kubeconfig is missing");
         expect(text).toContain("running the built-in demo cluster");
         expect((await c!.systemctl("is-active", "neurocontroller.service")).stdout.trim()).toBe("active");

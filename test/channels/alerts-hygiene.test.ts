@@ -30,7 +30,18 @@ beforeAll(async () => {
     title: "web down\u001b]0;pwned\u0007\nFORGED LINE",
     alertCount: 2,
     nodeList: ["pi-1\u001b[31m", 5],
-    alerts: [{ time: 12, severity: { x: 1 }, kind: "Pod", namespace: "shop", name: 5, node: null, reason: "CrashLoop\u009b1m", message: "m\u001b[8m hidden" }],
+    alerts: [
+      {
+        time: 12,
+        severity: { x: 1 },
+        kind: "Pod",
+        namespace: "shop",
+        name: 5,
+        node: null,
+        reason: "CrashLoop\u009b1m",
+        message: "m\u001b[8m hidden",
+      },
+    ],
   };
   await conn.publish(`${prefix}/incidents/inc-evil`, JSON.stringify(hostile), { retain: true });
 });

@@ -52,8 +52,13 @@ describe("neurocontroller alerts / status", () => {
     expect(text.out).toContain("open incident inc-open [strict] web down — 2 alerts");
     expect(text.out).not.toContain("inc-closed");
     const json = await run(["alerts", "--json"]);
-    const lines = json.out.trim().split("\n").map((l) => JSON.parse(l));
-    expect(lines).toEqual([{ topic: mqttTopics(prefix).incident("inc-open"), retained: true, payload: alertGroup(2, { incidentId: "inc-open", title: "web down" }) }]);
+    const lines = json.out
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(lines).toEqual([
+      { topic: mqttTopics(prefix).incident("inc-open"), retained: true, payload: alertGroup(2, { incidentId: "inc-open", title: "web down" }) },
+    ]);
   });
 
   test("alerts --follow prints one line per alert as they arrive", async () => {
@@ -66,8 +71,12 @@ describe("neurocontroller alerts / status", () => {
       // Retained state arrives first: it also tells us the subscription is in place.
       await waitFor(() => out.includes("open incident inc-open"), { timeoutMs: 15_000, message: () => `retained state (stdout: ${out})` });
       await ch.send(notification("mqtt", "cli-3", alertGroup(3, { incidentId: "inc-new" })));
-      await waitFor(() => out.split("\n").filter((l) => l.includes("incident inc-new")).length === 3, { message: () => `3 alert lines (stdout: ${out})` });
-      expect(out).toContain("FIRING   [strict] CRITICAL Pod default/web-7d9f-0 @pi-0 NotReady: Back-off restarting failed container web in pod web-7d9f-0 (incident inc-new, cluster pi-lab)");
+      await waitFor(() => out.split("\n").filter((l) => l.includes("incident inc-new")).length === 3, {
+        message: () => `3 alert lines (stdout: ${out})`,
+      });
+      expect(out).toContain(
+        "FIRING   [strict] CRITICAL Pod default/web-7d9f-0 @pi-0 NotReady: Back-off restarting failed container web in pod web-7d9f-0 (incident inc-new, cluster pi-lab)",
+      );
     } finally {
       p.kill("SIGTERM");
       expect(await p.exited).toBe(0);

@@ -49,7 +49,14 @@ function open(channels: Channel[], opts: { sendTimeoutMs?: number } = {}) {
     retry: (ch, _n, e, delayMs) => void counters.retries.push({ channel: ch, delayMs, error: e.message }),
     failed: (_ch, n) => void counters.failed.push(n.id),
   };
-  const dispatcher = new Dispatcher({ outbox, channels, minBackoffMs: 20, maxBackoffMs: 200, sendTimeoutMs: opts.sendTimeoutMs ?? 10_000, hooks }).start();
+  const dispatcher = new Dispatcher({
+    outbox,
+    channels,
+    minBackoffMs: 20,
+    maxBackoffMs: 200,
+    sendTimeoutMs: opts.sendTimeoutMs ?? 10_000,
+    hooks,
+  }).start();
   let closed = false;
   const close = async () => {
     if (closed) return;
@@ -69,7 +76,16 @@ function expectExactlyOnce(seen: string[], expected: string[]): void {
 }
 
 function smtpChannel(s: TestSmtp): EmailChannel {
-  return new EmailChannel({ host: "127.0.0.1", port: s.port, security: "none", username: s.username, password: s.password, from: "neuro@example.org", to: ["a@example.org", "b@example.org"], timeoutMs: 5000 });
+  return new EmailChannel({
+    host: "127.0.0.1",
+    port: s.port,
+    security: "none",
+    username: s.username,
+    password: s.password,
+    from: "neuro@example.org",
+    to: ["a@example.org", "b@example.org"],
+    timeoutMs: 5000,
+  });
 }
 
 describe("Dispatcher outages", () => {
@@ -84,9 +100,17 @@ describe("Dispatcher outages", () => {
     await waitFor(() => counters.retries.length >= 3, { message: "retries while SMTP is down" });
     await smtp.resume();
     await waitFor(() => smtp.received.length === 3 && outbox.pending().length === 0, { message: () => `3 mails (have ${smtp.received.length})` });
-    expectExactlyOnce(smtp.subjects(), ids.map((id) => `[CRITICAL][pi-lab] 1 alert: ${id}`));
+    expectExactlyOnce(
+      smtp.subjects(),
+      ids.map((id) => `[CRITICAL][pi-lab] 1 alert: ${id}`),
+    );
     expect(smtp.received.every((r) => r.envelopeTo.length === 2)).toBe(true);
-    expect(outbox.log().map((e) => e.id).sort()).toEqual(ids);
+    expect(
+      outbox
+        .log()
+        .map((e) => e.id)
+        .sort(),
+    ).toEqual(ids);
   });
 
   test("Slack 500, then 429 with Retry-After, then 200: delivered once, in order, Retry-After honoured", async () => {
@@ -125,7 +149,14 @@ describe("Dispatcher outages", () => {
     const t = mqttTopics(prefix);
     const sub = await TestSubscriber.connect(broker, [t.alerts], { clientId: `outage-sub-${process.pid}`, persistent: true });
     cleanups.push(() => sub.close());
-    const ch = new MqttChannel({ url: broker.url, username: broker.username, password: broker.password, prefix, reconnectMinMs: 50, reconnectMaxMs: 200 });
+    const ch = new MqttChannel({
+      url: broker.url,
+      username: broker.username,
+      password: broker.password,
+      prefix,
+      reconnectMinMs: 50,
+      reconnectMaxMs: 200,
+    });
     await ch.connection.waitConnected();
     const { dispatcher, counters } = open([ch]);
     dispatcher.submit(titled("mqtt", "before-outage"));
@@ -136,7 +167,10 @@ describe("Dispatcher outages", () => {
     await waitFor(() => counters.retries.length >= 3, { message: "retries while the broker is down" });
     await broker.resume();
     await waitFor(() => sub.on(t.alerts).length === 5, { timeoutMs: 20_000, message: () => `5 alerts (have ${sub.on(t.alerts).length})` });
-    expectExactlyOnce(sub.on(t.alerts).map((m) => JSON.parse(m.payload).title), ["before-outage", ...ids]);
+    expectExactlyOnce(
+      sub.on(t.alerts).map((m) => JSON.parse(m.payload).title),
+      ["before-outage", ...ids],
+    );
     expect(counters.sent.mqtt).toBe(5);
   });
 
@@ -175,7 +209,9 @@ describe("Dispatcher restarts", () => {
     await first.close(); // aborts the in-flight send; nothing acknowledged
     smtp.release({ code: 421, message: "shutting down" }); // the held DATA is never accepted
     const second = open([smtpChannel(smtp)]);
-    await waitFor(() => smtp.received.length === 2 && second.outbox.pending().length === 0, { message: () => `2 mails (have ${smtp.received.length})` });
+    await waitFor(() => smtp.received.length === 2 && second.outbox.pending().length === 0, {
+      message: () => `2 mails (have ${smtp.received.length})`,
+    });
     expectExactlyOnce(smtp.subjects(), ["[CRITICAL][pi-lab] 1 alert: restart-1", "[CRITICAL][pi-lab] 1 alert: restart-2"]);
     // The pipeline re-submitting after the restart is a no-op: already delivered.
     expect(second.dispatcher.submit(titled("email", "restart-1"))).toBe(false);
@@ -186,15 +222,24 @@ describe("Dispatcher restarts", () => {
     const rx = SlackReceiver.start();
     cleanups.push(() => rx.stop());
     rx.stall();
-    const child = Bun.spawn(["bun", join(import.meta.dir, "..", "support", "dispatcher-child.ts"), stateDirPath, rx.url, "3"], { stdout: "pipe", stderr: "inherit" });
+    const child = Bun.spawn(["bun", join(import.meta.dir, "..", "support", "dispatcher-child.ts"), stateDirPath, rx.url, "3"], {
+      stdout: "pipe",
+      stderr: "inherit",
+    });
     cleanups.push(() => void child.kill("SIGKILL"));
-    await waitFor(() => rx.posts.length === 0 && (rx as unknown as { stalled: unknown[] }).stalled.length === 1, { timeoutMs: 15_000, message: "a Slack post in flight" });
+    await waitFor(() => rx.posts.length === 0 && (rx as unknown as { stalled: unknown[] }).stalled.length === 1, {
+      timeoutMs: 15_000,
+      message: "a Slack post in flight",
+    });
     child.kill("SIGKILL");
     await child.exited;
     rx.release(); // the held request is answered 503: Slack never showed it
     const { counters } = open([new SlackChannel({ webhookUrl: rx.url })]);
     await waitFor(() => rx.delivered().length === 3, { message: () => `3 Slack posts (have ${rx.delivered().length})` });
-    expectExactlyOnce(rx.delivered().map((p) => p.body.text.split(" — ")[0]), ["FIRING [strict] kill test 0", "FIRING [strict] kill test 1", "FIRING [strict] kill test 2"]);
+    expectExactlyOnce(
+      rx.delivered().map((p) => p.body.text.split(" — ")[0]),
+      ["FIRING [strict] kill test 0", "FIRING [strict] kill test 1", "FIRING [strict] kill test 2"],
+    );
     expect(counters.sent.slack).toBe(3);
   });
 

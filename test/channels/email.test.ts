@@ -33,7 +33,17 @@ async function server(opts: ConstructorParameters<typeof TestSmtp>[0] = {}): Pro
 }
 
 function channel(s: TestSmtp, over: Partial<EmailChannelOptions> = {}): EmailChannel {
-  const c = new EmailChannel({ host: "127.0.0.1", port: s.port, security: "none", username: s.username, password: s.password, from: "neuro@example.org", to: TO, timeoutMs: 5000, ...over });
+  const c = new EmailChannel({
+    host: "127.0.0.1",
+    port: s.port,
+    security: "none",
+    username: s.username,
+    password: s.password,
+    from: "neuro@example.org",
+    to: TO,
+    timeoutMs: 5000,
+    ...over,
+  });
   channels.push(c);
   return c;
 }
@@ -91,7 +101,9 @@ describe("EmailChannel against a real SMTP server", () => {
 
   test("starttls refuses a server that does not offer it (no silent plain-text fallback)", async () => {
     const s = await server();
-    const err = await channel(s, { security: "starttls" }).send(notification("email", "tls-3")).catch((e) => e);
+    const err = await channel(s, { security: "starttls" })
+      .send(notification("email", "tls-3"))
+      .catch((e) => e);
     expect(err).toBeInstanceOf(RetryableError);
     expect(s.received).toHaveLength(0);
   });
@@ -100,7 +112,9 @@ describe("EmailChannel against a real SMTP server", () => {
     const s = await server();
     const lines: string[] = [];
     const logger = createLogger({ write: (l) => lines.push(l), secrets: ["wrong-password-xyz"] });
-    const err = await channel(s, { password: "wrong-password-xyz", logger }).send(notification("email", "auth-1")).catch((e) => e);
+    const err = await channel(s, { password: "wrong-password-xyz", logger })
+      .send(notification("email", "auth-1"))
+      .catch((e) => e);
     expect(err).toBeInstanceOf(PermanentError);
     expect(err.message).not.toContain("wrong-password-xyz");
     expect(s.authAttempts.at(-1)!.ok).toBe(false);
@@ -111,10 +125,14 @@ describe("EmailChannel against a real SMTP server", () => {
   test("a server that is down or answers 4xx is retryable", async () => {
     const s = await server();
     s.failWith = { code: 451, message: "try again later" };
-    const e1 = await channel(s).send(notification("email", "down-1")).catch((e) => e);
+    const e1 = await channel(s)
+      .send(notification("email", "down-1"))
+      .catch((e) => e);
     expect(e1).toBeInstanceOf(RetryableError);
     await s.stop();
-    const e2 = await channel(s).send(notification("email", "down-2")).catch((e) => e);
+    const e2 = await channel(s)
+      .send(notification("email", "down-2"))
+      .catch((e) => e);
     expect(e2).toBeInstanceOf(RetryableError);
   });
 });

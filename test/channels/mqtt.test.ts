@@ -30,7 +30,13 @@ async function subscriber(filters: string[]): Promise<TestSubscriber> {
 }
 
 function mqttChannel(prefix: string): MqttChannel {
-  const ch = new MqttChannel({ url: broker.url, username: broker.username, password: broker.password, prefix, clientId: `ctl-${prefix.replace(/\//g, "-")}` });
+  const ch = new MqttChannel({
+    url: broker.url,
+    username: broker.username,
+    password: broker.password,
+    prefix,
+    clientId: `ctl-${prefix.replace(/\//g, "-")}`,
+  });
   closers.push(() => ch.close());
   return ch;
 }
@@ -111,7 +117,23 @@ describe("MQTT channel against mosquitto", () => {
     await conn.waitConnected();
     const got: string[] = [];
     const unsubscribe = await conn.subscribe(t.silencesSet, (_topic, payload) => got.push(payload.toString()));
-    const p = Bun.spawnSync(["mosquitto_pub", "-p", String(broker.port), "-h", "127.0.0.1", "-u", broker.username, "-P", broker.password, "-q", "1", "-t", t.silencesSet, "-m", '{"namespace":"shop","duration":"1h"}']);
+    const p = Bun.spawnSync([
+      "mosquitto_pub",
+      "-p",
+      String(broker.port),
+      "-h",
+      "127.0.0.1",
+      "-u",
+      broker.username,
+      "-P",
+      broker.password,
+      "-q",
+      "1",
+      "-t",
+      t.silencesSet,
+      "-m",
+      '{"namespace":"shop","duration":"1h"}',
+    ]);
     expect(p.exitCode).toBe(0);
     await waitFor(() => got.length === 1);
     expect(JSON.parse(got[0]!)).toEqual({ namespace: "shop", duration: "1h" });
@@ -132,7 +154,13 @@ describe("MQTT channel against mosquitto", () => {
     const tlsBroker = await TestMosquitto.start({ tls: { certFile: join(dir, "server.crt"), keyFile: join(dir, "server.key") } });
     closers.push(() => tlsBroker.dispose());
     expect(tlsBroker.url).toStartWith("mqtts://");
-    const ch = new MqttChannel({ url: tlsBroker.url, username: tlsBroker.username, password: tlsBroker.password, caFile: certs.caFile, prefix: freshPrefix() });
+    const ch = new MqttChannel({
+      url: tlsBroker.url,
+      username: tlsBroker.username,
+      password: tlsBroker.password,
+      caFile: certs.caFile,
+      prefix: freshPrefix(),
+    });
     closers.push(() => ch.close());
     await ch.connection.waitConnected();
     await ch.send(notification("mqtt", "tls-1"));

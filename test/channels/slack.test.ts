@@ -33,7 +33,14 @@ describe("Slack Block Kit rendering", () => {
 
   test("very long titles, names, messages and lists are cut to the limits", () => {
     const alerts = Array.from({ length: 60 }, (_, i) =>
-      alertItem(i, { name: long(5000, "n"), namespace: long(300, "s"), node: long(300, "d"), reason: long(500, "R"), message: long(100_000, "m"), kind: long(400, "K") }),
+      alertItem(i, {
+        name: long(5000, "n"),
+        namespace: long(300, "s"),
+        node: long(300, "d"),
+        reason: long(500, "R"),
+        message: long(100_000, "m"),
+        kind: long(400, "K"),
+      }),
     );
     const g = alertGroup(0, {
       title: long(10_000, "T"),

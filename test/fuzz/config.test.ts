@@ -97,7 +97,9 @@ function check(env: Record<string, string>): void {
 const num = fc.oneof(fc.integer({ min: -10, max: 1e6 }), fc.double({ noNaN: false }), fc.constantFrom(2 ** 31 - 1, 2 ** 31, 2 ** 53 + 1, 1e300));
 const numText = fc.oneof(
   num.map(String),
-  fc.tuple(fc.constantFrom("", "-"), fc.integer({ min: 1, max: 400 }), fc.constantFrom("", ".5", ".")).map(([sign, n, frac]) => `${sign}${"9".repeat(n)}${frac}`),
+  fc
+    .tuple(fc.constantFrom("", "-"), fc.integer({ min: 1, max: 400 }), fc.constantFrom("", ".5", "."))
+    .map(([sign, n, frac]) => `${sign}${"9".repeat(n)}${frac}`),
 );
 const units = fc.constantFrom("", "ms", "s", "m", "h", "d", "us", "y", "KiB", "MiB", "GiB", "kb", "b", " ");
 const measured = fc.tuple(numText, units, fc.option(fc.tuple(numText, units))).map(([n, u, more]) => `${n}${u}${more ? more.join("") : ""}`);
@@ -107,7 +109,13 @@ const host = fc.oneof(
   fc.constantFrom("10.0.0.1", "127.0.0.1", "[::1]", "localhost", "", "user:pw@host", "h:99999", "-bad-", "a b"),
 );
 const url = fc
-  .tuple(schemes, fc.constantFrom("://", "//", ":", ":///"), host, fc.option(fc.integer({ min: 0, max: 70000 })), fc.constantFrom("", "/", "/mqtt", "/services/T/B/x", "/v1/traces?x=1", "/a b"))
+  .tuple(
+    schemes,
+    fc.constantFrom("://", "//", ":", ":///"),
+    host,
+    fc.option(fc.integer({ min: 0, max: 70000 })),
+    fc.constantFrom("", "/", "/mqtt", "/services/T/B/x", "/v1/traces?x=1", "/a b"),
+  )
   .map(([s, sep, h, port, path]) => `${s}${sep}${h}${port === null ? "" : `:${port}`}${path}`);
 const anyText = fc.oneof(
   fc.string({ maxLength: 40 }),
@@ -126,8 +134,16 @@ function valueFor(decl: KeyDecl): fc.Arbitrary<string> {
     bool: fc.constantFrom("true", "false", "yes", "off", "1", "TRUE", "maybe", ""),
     enum: fc.tuple(fc.constantFrom(...(decl.values ?? [""]), "no-such"), fc.boolean()).map(([v, upper]) => (upper ? ` ${v.toUpperCase()}` : v)),
     list: fc
-      .tuple(fc.array(fc.oneof(anyText, fc.constantFrom("a@b", "Node", "authorization=Bearer x", "bad header=x")), { maxLength: 6 }), fc.integer({ min: 1, max: 120 }))
-      .map(([items, times]) => Array.from({ length: items.length ? times : 0 }, () => items).flat().join(",").slice(0, 40_000)),
+      .tuple(
+        fc.array(fc.oneof(anyText, fc.constantFrom("a@b", "Node", "authorization=Bearer x", "bad header=x")), { maxLength: 6 }),
+        fc.integer({ min: 1, max: 120 }),
+      )
+      .map(([items, times]) =>
+        Array.from({ length: items.length ? times : 0 }, () => items)
+          .flat()
+          .join(",")
+          .slice(0, 40_000),
+      ),
     url,
     file: files,
     hostport: fc.tuple(fc.oneof(host, fc.constant("")), fc.integer({ min: -1, max: 100_000 })).map(([h, p]) => `${h}:${p}`),

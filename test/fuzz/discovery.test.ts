@@ -23,7 +23,11 @@ class AnswersClient extends KubeClient {
 }
 
 const loose = fc.oneof(fc.string({ maxLength: 10 }), fc.integer(), fc.boolean(), fc.constant(null), fc.jsonValue({ maxDepth: 2 }));
-const resource = fc.oneof(loose, fc.record({ name: loose, kind: loose, namespaced: loose, verbs: loose }, { requiredKeys: [] }), fc.record({ name: fc.constantFrom("pods", "nodes", "pods/status", ""), kind: fc.constantFrom("Pod", "Node"), namespaced: fc.boolean() }));
+const resource = fc.oneof(
+  loose,
+  fc.record({ name: loose, kind: loose, namespaced: loose, verbs: loose }, { requiredKeys: [] }),
+  fc.record({ name: fc.constantFrom("pods", "nodes", "pods/status", ""), kind: fc.constantFrom("Pod", "Node"), namespaced: fc.boolean() }),
+);
 const answer = (good: unknown) =>
   fc.oneof(
     fc.constant(good),
@@ -34,8 +38,14 @@ const answer = (good: unknown) =>
   );
 const server = fc.record({
   version: answer({ major: "1", minor: "31", gitVersion: "v1.31.0" }),
-  api: fc.oneof(answer({ kind: "APIVersions", versions: ["v1"] }), fc.record({ kind: loose, versions: fc.oneof(loose, fc.array(loose, { maxLength: 3 })) }, { requiredKeys: [] })),
-  v1: fc.oneof(answer({ kind: "APIResourceList", groupVersion: "v1", resources: [] }), fc.record({ groupVersion: loose, resources: fc.oneof(loose, fc.array(resource, { maxLength: 4 })) }, { requiredKeys: [] })),
+  api: fc.oneof(
+    answer({ kind: "APIVersions", versions: ["v1"] }),
+    fc.record({ kind: loose, versions: fc.oneof(loose, fc.array(loose, { maxLength: 3 })) }, { requiredKeys: [] }),
+  ),
+  v1: fc.oneof(
+    answer({ kind: "APIResourceList", groupVersion: "v1", resources: [] }),
+    fc.record({ groupVersion: loose, resources: fc.oneof(loose, fc.array(resource, { maxLength: 4 })) }, { requiredKeys: [] }),
+  ),
 });
 
 test("discovery: any answers → a well-formed result or NotKubernetesError / the transport's own error; never a TypeError", async () => {

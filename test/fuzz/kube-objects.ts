@@ -38,7 +38,13 @@ const condition = (types: string[], reasons: string[] = []) =>
   );
 const conditions = (types: string[], reasons: string[] = []) => opt(fc.array(condition(types, reasons), { maxLength: 4 }));
 
-const ownerRef = fc.record({ apiVersion: fc.constant("apps/v1"), kind: fc.constantFrom("ReplicaSet", "Deployment", "DaemonSet", "StatefulSet", "Job"), name, uid: fc.constant("u"), controller: opt(fc.boolean()) });
+const ownerRef = fc.record({
+  apiVersion: fc.constant("apps/v1"),
+  kind: fc.constantFrom("ReplicaSet", "Deployment", "DaemonSet", "StatefulSet", "Job"),
+  name,
+  uid: fc.constant("u"),
+  controller: opt(fc.boolean()),
+});
 const meta = (namespaced: boolean) =>
   fc.record(
     {
@@ -57,10 +63,30 @@ const meta = (namespaced: boolean) =>
     { requiredKeys: ["name", "uid", "resourceVersion"] },
   );
 
-const waiting = fc.record({ reason: opt(fc.constantFrom("CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "ContainerCreating", "CreateContainerConfigError")), message: opt(text) }, { requiredKeys: [] });
-const terminated = fc.record({ reason: opt(fc.constantFrom("OOMKilled", "Error", "Completed", "StartError")), exitCode: opt(fc.integer({ min: 0, max: 255 })), finishedAt: opt(time), startedAt: opt(time) }, { requiredKeys: [] });
-const state = fc.record({ waiting: opt(waiting), running: opt(fc.record({ startedAt: opt(time) }, { requiredKeys: [] })), terminated: opt(terminated) }, { requiredKeys: [] });
-const containerStatus = fc.record({ name, ready: opt(fc.boolean()), restartCount: opt(small), state: opt(state), lastState: opt(state) }, { requiredKeys: ["name"] });
+const waiting = fc.record(
+  {
+    reason: opt(fc.constantFrom("CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "ContainerCreating", "CreateContainerConfigError")),
+    message: opt(text),
+  },
+  { requiredKeys: [] },
+);
+const terminated = fc.record(
+  {
+    reason: opt(fc.constantFrom("OOMKilled", "Error", "Completed", "StartError")),
+    exitCode: opt(fc.integer({ min: 0, max: 255 })),
+    finishedAt: opt(time),
+    startedAt: opt(time),
+  },
+  { requiredKeys: [] },
+);
+const state = fc.record(
+  { waiting: opt(waiting), running: opt(fc.record({ startedAt: opt(time) }, { requiredKeys: [] })), terminated: opt(terminated) },
+  { requiredKeys: [] },
+);
+const containerStatus = fc.record(
+  { name, ready: opt(fc.boolean()), restartCount: opt(small), state: opt(state), lastState: opt(state) },
+  { requiredKeys: ["name"] },
+);
 
 const pod = fc.record({
   metadata: meta(true),
@@ -81,8 +107,26 @@ const pod = fc.record({
 });
 const node = fc.record({
   metadata: meta(false),
-  spec: opt(fc.record({ unschedulable: opt(fc.boolean()), taints: opt(fc.array(fc.record({ key: fc.constantFrom("node.kubernetes.io/unschedulable", "x"), effect: fc.constant("NoSchedule"), timeAdded: opt(time) }, { requiredKeys: ["key", "effect"] }), { maxLength: 2 })) }, { requiredKeys: [] })),
-  status: opt(fc.record({ conditions: conditions(["Ready", "MemoryPressure", "DiskPressure", "PIDPressure", "NetworkUnavailable"]) }, { requiredKeys: [] })),
+  spec: opt(
+    fc.record(
+      {
+        unschedulable: opt(fc.boolean()),
+        taints: opt(
+          fc.array(
+            fc.record(
+              { key: fc.constantFrom("node.kubernetes.io/unschedulable", "x"), effect: fc.constant("NoSchedule"), timeAdded: opt(time) },
+              { requiredKeys: ["key", "effect"] },
+            ),
+            { maxLength: 2 },
+          ),
+        ),
+      },
+      { requiredKeys: [] },
+    ),
+  ),
+  status: opt(
+    fc.record({ conditions: conditions(["Ready", "MemoryPressure", "DiskPressure", "PIDPressure", "NetworkUnavailable"]) }, { requiredKeys: [] }),
+  ),
 });
 const workloadStatus = fc.record(
   {
@@ -102,24 +146,70 @@ const workloadStatus = fc.record(
   },
   { requiredKeys: [] },
 );
-const workload = fc.record({ metadata: meta(true), spec: opt(fc.record({ replicas: opt(small), selector: opt(fc.constant({ matchLabels: { app: "web" } })) }, { requiredKeys: [] })), status: opt(workloadStatus) });
+const workload = fc.record({
+  metadata: meta(true),
+  spec: opt(fc.record({ replicas: opt(small), selector: opt(fc.constant({ matchLabels: { app: "web" } })) }, { requiredKeys: [] })),
+  status: opt(workloadStatus),
+});
 const job = fc.record({
   metadata: meta(true),
   spec: opt(fc.record({ backoffLimit: opt(small), activeDeadlineSeconds: opt(small), completions: opt(small) }, { requiredKeys: [] })),
-  status: opt(fc.record({ failed: opt(small), succeeded: opt(small), active: opt(small), conditions: conditions(["Failed", "Complete", "SuccessCriteriaMet"], ["BackoffLimitExceeded", "DeadlineExceeded"]) }, { requiredKeys: [] })),
+  status: opt(
+    fc.record(
+      {
+        failed: opt(small),
+        succeeded: opt(small),
+        active: opt(small),
+        conditions: conditions(["Failed", "Complete", "SuccessCriteriaMet"], ["BackoffLimitExceeded", "DeadlineExceeded"]),
+      },
+      { requiredKeys: [] },
+    ),
+  ),
 });
 const service = fc.record({
   metadata: meta(true),
-  spec: opt(fc.record({ type: opt(fc.constantFrom("ClusterIP", "NodePort", "LoadBalancer", "ExternalName")), clusterIP: opt(fc.constantFrom("10.0.0.1", "None")), selector: opt(fc.dictionary(fc.constantFrom("app", "tier"), name, { maxKeys: 2 })) }, { requiredKeys: [] })),
+  spec: opt(
+    fc.record(
+      {
+        type: opt(fc.constantFrom("ClusterIP", "NodePort", "LoadBalancer", "ExternalName")),
+        clusterIP: opt(fc.constantFrom("10.0.0.1", "None")),
+        selector: opt(fc.dictionary(fc.constantFrom("app", "tier"), name, { maxKeys: 2 })),
+      },
+      { requiredKeys: [] },
+    ),
+  ),
 });
 const endpointSlice = fc.record({
   metadata: meta(true),
   addressType: fc.constantFrom("IPv4", "IPv6"),
-  endpoints: fc.option(fc.array(fc.record({ addresses: fc.array(fc.ipV4(), { maxLength: 2 }), conditions: opt(fc.record({ ready: fc.option(fc.boolean()) }, { requiredKeys: [] })), targetRef: opt(fc.record({ kind: fc.constant("Pod"), name })) }, { requiredKeys: ["addresses"] }), { maxLength: 3 })),
+  endpoints: fc.option(
+    fc.array(
+      fc.record(
+        {
+          addresses: fc.array(fc.ipV4(), { maxLength: 2 }),
+          conditions: opt(fc.record({ ready: fc.option(fc.boolean()) }, { requiredKeys: [] })),
+          targetRef: opt(fc.record({ kind: fc.constant("Pod"), name })),
+        },
+        { requiredKeys: ["addresses"] },
+      ),
+      { maxLength: 3 },
+    ),
+  ),
 });
 const endpoints = fc.record({
   metadata: meta(true),
-  subsets: opt(fc.array(fc.record({ addresses: opt(fc.array(fc.record({ ip: fc.ipV4() }), { maxLength: 2 })), notReadyAddresses: opt(fc.array(fc.record({ ip: fc.ipV4() }), { maxLength: 2 })) }, { requiredKeys: [] }), { maxLength: 2 })),
+  subsets: opt(
+    fc.array(
+      fc.record(
+        {
+          addresses: opt(fc.array(fc.record({ ip: fc.ipV4() }), { maxLength: 2 })),
+          notReadyAddresses: opt(fc.array(fc.record({ ip: fc.ipV4() }), { maxLength: 2 })),
+        },
+        { requiredKeys: [] },
+      ),
+      { maxLength: 2 },
+    ),
+  ),
 });
 const event = fc.record({
   metadata: meta(true),
@@ -131,7 +221,10 @@ const event = fc.record({
   lastTimestamp: opt(time),
   eventTime: opt(time),
   series: opt(fc.record({ count: opt(fc.integer({ min: 1, max: 500 })), lastObservedTime: opt(time) }, { requiredKeys: [] })),
-  involvedObject: fc.record({ kind: fc.constantFrom("Pod", "Node", "Deployment"), name: looseName, namespace: opt(namespace) }, { requiredKeys: ["kind", "name"] }),
+  involvedObject: fc.record(
+    { kind: fc.constantFrom("Pod", "Node", "Deployment"), name: looseName, namespace: opt(namespace) },
+    { requiredKeys: ["kind", "name"] },
+  ),
   source: opt(fc.record({ host: opt(looseName), component: opt(fc.constant("kubelet")) }, { requiredKeys: [] })),
 });
 
@@ -159,4 +252,7 @@ export function admitted(kind: string, raw: Record<string, unknown>): KubeObject
 }
 
 /** A small cluster: up to 8 objects, each of any watched kind, as [kind, object] pairs. */
-export const cluster = fc.array(fc.oneof(...Object.entries(KIND_ARBITRARIES).map(([k, a]) => fc.tuple(fc.constant(k), a))), { minLength: 1, maxLength: 8 });
+export const cluster = fc.array(fc.oneof(...Object.entries(KIND_ARBITRARIES).map(([k, a]) => fc.tuple(fc.constant(k), a))), {
+  minLength: 1,
+  maxLength: 8,
+});

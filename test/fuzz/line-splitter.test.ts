@@ -5,7 +5,11 @@ import { LineSplitter, LineTooLongError } from "../../src/kube/lines.ts";
 import { fc, fuzz } from "./support.ts";
 
 const MAX = 64;
-const piece = fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom("\n", "\r\n", " ", "{}", "\n\n"), fc.string({ unit: "grapheme", maxLength: 10 }));
+const piece = fc.oneof(
+  fc.string({ maxLength: 40 }),
+  fc.constantFrom("\n", "\r\n", " ", "{}", "\n\n"),
+  fc.string({ unit: "grapheme", maxLength: 10 }),
+);
 const stream = fc.record({ pieces: fc.array(piece, { maxLength: 30 }), cuts: fc.array(fc.nat(), { maxLength: 10 }) });
 
 /** The reference: split the whole text, as LineSplitter promises (trimmed, blank lines dropped). */

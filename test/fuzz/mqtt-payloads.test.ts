@@ -8,7 +8,17 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseAt } from "../../src/boundary/reject.ts";
 import { silenceCommandSchema } from "../../src/alerting/silence-command.ts";
-import { checkExpireId, createSilence, DEFAULT_SILENCE_MAX_DURATION_MS, isSilenced, SILENCE_FIELDS, SilenceError, silenceSchema, STRANGER_ALERTS, tooBroad } from "../../src/alerting/silence.ts";
+import {
+  checkExpireId,
+  createSilence,
+  DEFAULT_SILENCE_MAX_DURATION_MS,
+  isSilenced,
+  SILENCE_FIELDS,
+  SilenceError,
+  silenceSchema,
+  STRANGER_ALERTS,
+  tooBroad,
+} from "../../src/alerting/silence.ts";
 import { CommandVerifier, signCommand } from "../../src/mqtt/signed-command.ts";
 import { TraceAggregator } from "../../src/trace/aggregate.ts";
 import { syscallLatencyAnomalies } from "../../src/trace/alert.ts";
@@ -59,12 +69,18 @@ function spanBatch(payload: string): void {
   const agg = new TraceAggregator(100);
   agg.ingest(b);
   agg.ingest(b);
-  syscallLatencyAnomalies(agg.take().map((s) => ({ ...s })), 1);
+  syscallLatencyAnomalies(
+    agg.take().map((s) => ({ ...s })),
+    1,
+  );
 }
 
 const globText = fc.stringMatching(/^[a-z*?!=_.-]{0,8}$/);
 const matcherArb = fc.oneof(
-  fc.record({ field: fc.constantFrom(...SILENCE_FIELDS), value: globText, negate: fc.option(fc.boolean(), { nil: undefined }) }, { requiredKeys: ["field", "value"] }),
+  fc.record(
+    { field: fc.constantFrom(...SILENCE_FIELDS), value: globText, negate: fc.option(fc.boolean(), { nil: undefined }) },
+    { requiredKeys: ["field", "value"] },
+  ),
   fc.record({ field: fc.oneof(fc.string(), fc.constantFrom(...SILENCE_FIELDS)), value: anything() }),
   anything(),
 );
@@ -72,7 +88,11 @@ const commandArb = fc.oneof(
   fc.record(
     {
       action: fc.constantFrom("add", "expire", "ADD", undefined),
-      matchers: fc.oneof(fc.array(matcherArb, { maxLength: 4 }), fc.array(fc.tuple(fc.constantFrom(...SILENCE_FIELDS), fc.constantFrom("=", "!="), globText)).map((ms) => ms.map((m) => m.join("")).join(" ")), anything()),
+      matchers: fc.oneof(
+        fc.array(matcherArb, { maxLength: 4 }),
+        fc.array(fc.tuple(fc.constantFrom(...SILENCE_FIELDS), fc.constantFrom("=", "!="), globText)).map((ms) => ms.map((m) => m.join("")).join(" ")),
+        anything(),
+      ),
       duration: fc.oneof(fc.constantFrom("1h", "30d", "31d", "876000h", "0s", "-1h", "1e3", ""), fc.double(), fc.integer(), anything()),
       comment: fc.oneof(fc.string({ maxLength: 20 }), anything()),
       id: fc.oneof(fc.string(), anything()),
@@ -84,16 +104,37 @@ const commandArb = fc.oneof(
 );
 
 const VALID_SPAN = {
-  traceId: "4bf92f3577b34da6a3ce929d0e0e4736", parentId: "00f067aa0ba902b7", service: "checkout", pid: 1, threads: 1, syscall: "read", nr: 0,
-  count: 2, totalNs: 10, maxNs: 6, startUnixNano: "1000", endUnixNano: "2000", slow: [{ tid: 1, startUnixNano: "1001", durNs: 6, ret: 0 }],
+  traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
+  parentId: "00f067aa0ba902b7",
+  service: "checkout",
+  pid: 1,
+  threads: 1,
+  syscall: "read",
+  nr: 0,
+  count: 2,
+  totalNs: 10,
+  maxNs: 6,
+  startUnixNano: "1000",
+  endUnixNano: "2000",
+  slow: [{ tid: 1, startUnixNano: "1001", durNs: 6, ret: 0 }],
 };
-const VALID_BATCH = { v: 1, node: "pi-1", arch: "aarch64", seq: 1, sentAt: "x", drops: { batches: 0, ringbuf: 0, aggFull: 0, startFull: 0, poolFull: 0, orphanEvents: 0 }, spans: [VALID_SPAN] };
+const VALID_BATCH = {
+  v: 1,
+  node: "pi-1",
+  arch: "aarch64",
+  seq: 1,
+  sentAt: "x",
+  drops: { batches: 0, ringbuf: 0, aggFull: 0, startFull: 0, poolFull: 0, orphanEvents: 0 },
+  spans: [VALID_SPAN],
+};
 /** A valid batch with one field (top level, in a span, or in a slow call) replaced or removed. */
 const mutatedBatchArb = fc
   .record({
     where: fc.constantFrom("batch", "span", "slow"),
     key: fc.constantFrom(...new Set([...Object.keys(VALID_BATCH), ...Object.keys(VALID_SPAN), "tid", "durNs", "ret", "__proto__"])),
-    value: fc.option(fc.oneof(anything(), fc.string(), fc.double(), fc.constantFrom("1e9", "-1", "0x10", "99999999999999999999999")), { nil: undefined }),
+    value: fc.option(fc.oneof(anything(), fc.string(), fc.double(), fc.constantFrom("1e9", "-1", "0x10", "99999999999999999999999")), {
+      nil: undefined,
+    }),
   })
   .map(({ where, key, value }) => {
     const b = structuredClone(VALID_BATCH) as Record<string, unknown> & { spans: Record<string, unknown>[] };
@@ -114,38 +155,60 @@ describe("fuzz: MQTT payloads", () => {
     for (const e of REGRESSIONS.envelopes) expect(v.verify(JSON.stringify(e), "silence").ok).toBe(false);
   });
 
-  test("silence commands: refused with a reason or accepted as a safe, bounded, specific silence", () => {
-    fc.assert(fc.property(commandArb, (c) => void silenceCommand(c)), { seed: SEED, numRuns: RUNS });
-  }, FUZZ_TIMEOUT_MS);
+  test(
+    "silence commands: refused with a reason or accepted as a safe, bounded, specific silence",
+    () => {
+      fc.assert(
+        fc.property(commandArb, (c) => void silenceCommand(c)),
+        { seed: SEED, numRuns: RUNS },
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 
-  test("span batches: any mutation of a valid batch is refused or processed without an exception", () => {
-    fc.assert(fc.property(fc.oneof(mutatedBatchArb, fc.string(), json()), (p) => spanBatch(p)), { seed: SEED, numRuns: RUNS });
-  }, FUZZ_TIMEOUT_MS);
+  test(
+    "span batches: any mutation of a valid batch is refused or processed without an exception",
+    () => {
+      fc.assert(
+        fc.property(fc.oneof(mutatedBatchArb, fc.string(), json()), (p) => spanBatch(p)),
+        { seed: SEED, numRuns: RUNS },
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 
-  test("signed envelope: arbitrary input never verifies; a signed command verifies once; any change breaks it", () => {
-    const key = "fuzz-key-0123456789abcdef";
-    let now = T0;
-    const v = new CommandVerifier({ keys: [key], maxAgeMs: 60_000, sink: ignore, source: "fuzz", clock: () => now });
-    const fields = ["kind", "kid", "signer", "ts", "nonce", "payload", "sig"] as const;
-    fc.assert(
-      fc.property(
-        fc.oneof(fc.string({ maxLength: 40 }), fc.dictionary(fc.constantFrom(...fields, "v", "x"), scalar(), { maxKeys: 8 }).map((o) => JSON.stringify(o))),
-        fc.dictionary(fc.string({ maxLength: 8 }), fc.oneof(scalar(), fc.array(scalar(), { maxLength: 3 })), { maxKeys: 4 }),
-        fc.string({ minLength: 1, maxLength: 20 }),
-        fc.constantFrom(...fields),
-        scalar(),
-        (junk, payload, signer, field, replacement) => {
-        now += 1;
-        expect(v.verify(junk, "silence").ok).toBe(false);
-        const env = signCommand("silence", payload, { key, signer: signer.replace(/[\u0000-\u001f\u007f-\u009f]/g, "_"), now });
-        const text = JSON.stringify(env);
-        const changed = JSON.stringify({ ...env, [field]: replacement });
-        if (changed !== text && JSON.stringify(JSON.parse(changed)) !== text) expect(v.verify(changed, "silence").ok).toBe(false);
-        expect(v.verify(text, "silence").ok).toBe(true);
-        expect(v.verify(text, "silence").ok).toBe(false);
-        },
-      ),
-      { seed: SEED, numRuns: RUNS },
-    );
-  }, FUZZ_TIMEOUT_MS);
+  test(
+    "signed envelope: arbitrary input never verifies; a signed command verifies once; any change breaks it",
+    () => {
+      const key = "fuzz-key-0123456789abcdef";
+      let now = T0;
+      const v = new CommandVerifier({ keys: [key], maxAgeMs: 60_000, sink: ignore, source: "fuzz", clock: () => now });
+      const fields = ["kind", "kid", "signer", "ts", "nonce", "payload", "sig"] as const;
+      fc.assert(
+        fc.property(
+          fc.oneof(
+            fc.string({ maxLength: 40 }),
+            fc.dictionary(fc.constantFrom(...fields, "v", "x"), scalar(), { maxKeys: 8 }).map((o) => JSON.stringify(o)),
+          ),
+          fc.dictionary(fc.string({ maxLength: 8 }), fc.oneof(scalar(), fc.array(scalar(), { maxLength: 3 })), { maxKeys: 4 }),
+          fc.string({ minLength: 1, maxLength: 20 }),
+          fc.constantFrom(...fields),
+          scalar(),
+          (junk, payload, signer, field, replacement) => {
+            now += 1;
+            expect(v.verify(junk, "silence").ok).toBe(false);
+            // biome-ignore lint/suspicious/noControlCharactersInRegex: the signer must not carry control characters
+            const env = signCommand("silence", payload, { key, signer: signer.replace(/[\u0000-\u001f\u007f-\u009f]/g, "_"), now });
+            const text = JSON.stringify(env);
+            const changed = JSON.stringify({ ...env, [field]: replacement });
+            if (changed !== text && JSON.stringify(JSON.parse(changed)) !== text) expect(v.verify(changed, "silence").ok).toBe(false);
+            expect(v.verify(text, "silence").ok).toBe(true);
+            expect(v.verify(text, "silence").ok).toBe(false);
+          },
+        ),
+        { seed: SEED, numRuns: RUNS },
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 });

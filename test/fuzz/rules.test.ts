@@ -45,7 +45,13 @@ test("rules: every kind through every rule, twice; no throw, every anomaly well-
         const plugin = pluginFor(kind)!;
         const memo = memos.get(obj) ?? {};
         memos.set(obj, memo);
-        const ctx: RuleContext = { now, settings, cache: caches, memo, recheckAt: (at) => void (Number.isFinite(at) || bad.push(`recheckAt(${at})`)) };
+        const ctx: RuleContext = {
+          now,
+          settings,
+          cache: caches,
+          memo,
+          recheckAt: (at) => void (Number.isFinite(at) || bad.push(`recheckAt(${at})`)),
+        };
         for (const a of plugin.evaluate(obj, ctx)) {
           const problem = malformation(a);
           if (problem) bad.push(`${problem}: ${JSON.stringify(a)}`);

@@ -35,7 +35,10 @@ export function fuzz<T>(target: string, seed: number, arbitrary: fc.Arbitrary<T>
     if (property(value) === false) throw new Error(`${target}: saved regression fails: ${JSON.stringify(value).slice(0, 500)}`);
   }
   const runSeed = Number(process.env.FUZZ_SEED) || seed;
-  const details = fc.check(fc.property(arbitrary, (v) => property(v) !== false), { seed: runSeed, numRuns: NUM_RUNS });
+  const details = fc.check(
+    fc.property(arbitrary, (v) => property(v) !== false),
+    { seed: runSeed, numRuns: NUM_RUNS },
+  );
   if (!details.failed) return;
   const example = details.counterexample?.[0];
   const saved = process.env.FUZZ_SAVE === "0" ? "(not saved: FUZZ_SAVE=0)" : `saved to ${saveRegression(target, example)}`;
@@ -46,7 +49,12 @@ export function fuzz<T>(target: string, seed: number, arbitrary: fc.Arbitrary<T>
 }
 
 /** `fuzz` for a property that awaits (e.g. a client whose transport is replaced by generated answers). */
-export async function fuzzAsync<T>(target: string, seed: number, arbitrary: fc.Arbitrary<T>, property: (value: T) => Promise<boolean | void>): Promise<void> {
+export async function fuzzAsync<T>(
+  target: string,
+  seed: number,
+  arbitrary: fc.Arbitrary<T>,
+  property: (value: T) => Promise<boolean | void>,
+): Promise<void> {
   for (const value of regressionsOf<T>(target)) {
     if ((await property(value)) === false) throw new Error(`${target}: saved regression fails: ${JSON.stringify(value).slice(0, 500)}`);
   }

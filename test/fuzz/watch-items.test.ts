@@ -25,13 +25,19 @@ const metadata = fc.oneof(
       deletionTimestamp: loose,
       labels: fc.oneof(loose, fc.dictionary(fc.string({ maxLength: 8 }), loose, { maxKeys: 3 })),
       annotations: fc.oneof(loose, fc.dictionary(fc.string({ maxLength: 8 }), loose, { maxKeys: 3 })),
-      ownerReferences: fc.oneof(loose, fc.array(fc.record({ kind: loose, name: loose, uid: loose, controller: loose }, { requiredKeys: [] }), { maxLength: 2 })),
+      ownerReferences: fc.oneof(
+        loose,
+        fc.array(fc.record({ kind: loose, name: loose, uid: loose, controller: loose }, { requiredKeys: [] }), { maxLength: 2 }),
+      ),
     },
     { requiredKeys: [] },
   ),
 );
 const object = fc.oneof(loose, fc.record({ metadata, spec: loose, status: loose, code: loose, message: loose }, { requiredKeys: [] }));
-const event = fc.record({ type: fc.oneof(fc.constantFrom("ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"), loose), object }, { requiredKeys: [] });
+const event = fc.record(
+  { type: fc.oneof(fc.constantFrom("ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"), loose), object },
+  { requiredKeys: [] },
+);
 const line = fc.oneof(
   event.map((e) => JSON.stringify(e)),
   fc.string({ maxLength: 60 }),

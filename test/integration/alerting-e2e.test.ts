@@ -49,8 +49,7 @@ function channelEnv(r: Receivers): Record<string, string> {
   };
 }
 
-const slackFingerprints = (r: Receivers) =>
-  r.slack.delivered().map((p) => JSON.stringify(p.body).match(/fingerprint ([0-9a-f]+)/)?.[1] ?? "?");
+const slackFingerprints = (r: Receivers) => r.slack.delivered().map((p) => JSON.stringify(p.body).match(/fingerprint ([0-9a-f]+)/)?.[1] ?? "?");
 const mqttAlerts = (r: Receivers) => r.sub.on(`${PREFIX}/alerts`).map((m) => ({ ...JSON.parse(m.payload), id: m.userProperties["notification-id"] }));
 const mailIds = (r: Receivers) => r.smtp.received.map((m) => m.mail.messageId);
 
@@ -58,7 +57,10 @@ async function startReceivers(): Promise<Receivers> {
   const broker = await TestMosquitto.start();
   const smtp = await TestSmtp.start();
   const slack = SlackReceiver.start();
-  const sub = await TestSubscriber.connect(broker, [`${PREFIX}/alerts`, `${PREFIX}/incidents/#`, `${PREFIX}/status`], { clientId: "e2e-watcher", persistent: true });
+  const sub = await TestSubscriber.connect(broker, [`${PREFIX}/alerts`, `${PREFIX}/incidents/#`, `${PREFIX}/status`], {
+    clientId: "e2e-watcher",
+    persistent: true,
+  });
   return { broker, smtp, slack, sub };
 }
 
@@ -88,7 +90,10 @@ for (const flavor of FLAVORS) {
       await ctl.ready();
       await waitFor(() => r.sub.on(`${PREFIX}/status`).some((m) => m.payload === "online"), { message: "controller online on MQTT" });
       const node = seeded.nodes[0]!;
-      const pods = sim.store.list("pods").filter((p) => p.spec?.nodeName === node).map((p) => p.metadata.name);
+      const pods = sim.store
+        .list("pods")
+        .filter((p) => p.spec?.nodeName === node)
+        .map((p) => p.metadata.name);
       expect(pods.length).toBe(50);
       nodeNotReady(sim.store, node);
       for (const name of pods) crashLoopPod(sim.store, "default", name);
@@ -105,13 +110,19 @@ for (const flavor of FLAVORS) {
         timeoutMs: 60_000,
         message: "all 50 CrashLoopBackOff lines",
       });
-      await waitFor(() => r.slack.delivered().length > 0 && r.smtp.received.length > 0 && mqttAlerts(r).length > 0, { timeoutMs: 30_000, message: "a notification on every channel" });
+      await waitFor(() => r.slack.delivered().length > 0 && r.smtp.received.length > 0 && mqttAlerts(r).length > 0, {
+        timeoutMs: 30_000,
+        message: "a notification on every channel",
+      });
 
       // recovery: the incident resolves and every channel that was told gets the resolved message
       for (const name of pods) healPod(sim.store, "default", name);
       nodeReady(sim.store, node);
       await waitFor(() => mqttAlerts(r).some((a) => a.status === "resolved"), { timeoutMs: 60_000, message: "resolved alert on MQTT" });
-      await waitFor(() => r.slack.delivered().some((p) => JSON.stringify(p.body).includes("RESOLVED")), { timeoutMs: 30_000, message: "resolved on Slack" });
+      await waitFor(() => r.slack.delivered().some((p) => JSON.stringify(p.body).includes("RESOLVED")), {
+        timeoutMs: 30_000,
+        message: "resolved on Slack",
+      });
       await waitFor(async () => (await ctl.metric("neurocontroller_outbox_pending")) === 0, { timeoutMs: 30_000, message: "outbox drained" });
 
       const perChannel = { slack: r.slack.delivered().length, email: r.smtp.received.length, mqtt: mqttAlerts(r).length };
@@ -131,7 +142,16 @@ for (const flavor of FLAVORS) {
 
     test("outages: Slack 500/429, SMTP and broker down, controller killed mid-send → every alert delivered exactly once", async () => {
       const before = { slack: r.slack.delivered().length, email: r.smtp.received.length, mqtt: mqttAlerts(r).length };
-      r.slack.answer({ status: 500 }, { status: 500 }, { status: 429, retryAfter: "1" }, { status: 500 }, { status: 500 }, { status: 500 }, { status: 500 }, { status: 500 });
+      r.slack.answer(
+        { status: 500 },
+        { status: 500 },
+        { status: 429, retryAfter: "1" },
+        { status: 500 },
+        { status: 500 },
+        { status: 500 },
+        { status: 500 },
+        { status: 500 },
+      );
       await r.smtp.stop();
       await r.broker.stop();
       const env = { ...channelEnv(r), ALERT_GROUP_WAIT: "500ms" };
@@ -142,7 +162,10 @@ for (const flavor of FLAVORS) {
       nodeNotReady(sim.store, node);
       await ctl.line({ kind: "Node", name: node, reason: "NodeNotReady", status: "firing" });
       // the notification is persisted and being retried while every receiver is failing
-      await waitFor(async () => ((await ctl.metric("neurocontroller_notification_retries_total")) ?? 0) >= 2, { timeoutMs: 30_000, message: "retries under way" });
+      await waitFor(async () => ((await ctl.metric("neurocontroller_notification_retries_total")) ?? 0) >= 2, {
+        timeoutMs: 30_000,
+        message: "retries under way",
+      });
       ctl.proc.kill("SIGKILL"); // killed mid-send
       await ctl.proc.exited;
       // receivers come back; the restarted controller resends from its outbox
@@ -165,7 +188,9 @@ for (const flavor of FLAVORS) {
       const mails = mailIds(r);
       expect(new Set(mails).size).toBe(mails.length);
       // the outage's incident reached every channel (exactly once each, by the checks above)
-      const incident = mqttAlerts(r).find((a) => a.status === "firing" && a.alerts.some((x: { reason: string; name: string }) => x.reason === "NodeNotReady" && x.name === node));
+      const incident = mqttAlerts(r).find(
+        (a) => a.status === "firing" && a.alerts.some((x: { reason: string; name: string }) => x.reason === "NodeNotReady" && x.name === node),
+      );
       expect(incident).toBeDefined();
       expect(r.slack.delivered().some((p) => JSON.stringify(p.body).includes(incident.incidentId))).toBe(true);
 
@@ -177,7 +202,10 @@ for (const flavor of FLAVORS) {
       controllers.push(ctl);
       await ctl.ready();
       // more pipeline steps than one ALERT_GROUP_INTERVAL (3s) holds: any re-announcement would have gone out
-      await waitFor(async () => ((await ctl.metric("neurocontroller_alert_cycles_total")) ?? 0) >= 20, { timeoutMs: 30_000, message: "alert cycles after restart" });
+      await waitFor(async () => ((await ctl.metric("neurocontroller_alert_cycles_total")) ?? 0) >= 20, {
+        timeoutMs: 30_000,
+        message: "alert cycles after restart",
+      });
       await waitFor(async () => (await ctl.metric("neurocontroller_outbox_pending")) === 0, { message: "outbox idle" });
       expect(await ctl.metric("neurocontroller_incidents_open")).toBeGreaterThanOrEqual(1);
       expect({ slack: r.slack.delivered().length, email: r.smtp.received.length, mqtt: mqttAlerts(r).length }).toEqual(sentBefore);

@@ -32,7 +32,12 @@ describe("broker least privilege (shipped ACL, real mosquitto)", () => {
 
   const connect = async (name: Account): Promise<MqttClient> => {
     const password = name === "neurocontroller" ? broker.password : accounts[name];
-    const c = await mqtt.connectAsync(broker.url, { protocolVersion: 5, username: name, password, clientId: `acl-${name}-${Math.random().toString(16).slice(2)}` });
+    const c = await mqtt.connectAsync(broker.url, {
+      protocolVersion: 5,
+      username: name,
+      password,
+      clientId: `acl-${name}-${Math.random().toString(16).slice(2)}`,
+    });
     clients.push(c);
     return c;
   };
@@ -74,7 +79,9 @@ describe("broker least privilege (shipped ACL, real mosquitto)", () => {
     const node1 = await connect("pi-1");
     expect(await publish(node1, `${prefix}/spans/pi-1`)).toBe("accepted");
     expect(await publish(node1, `${prefix}/hosts/pi-1`)).toBe("accepted");
-    await waitFor(() => seen.includes(`${prefix}/spans/pi-1`) && seen.includes(`${prefix}/hosts/pi-1`), { message: "the controller reads the node's topics" });
+    await waitFor(() => seen.includes(`${prefix}/spans/pi-1`) && seen.includes(`${prefix}/hosts/pi-1`), {
+      message: "the controller reads the node's topics",
+    });
     expect(await publish(node1, `${prefix}/spans/pi-2`)).toBe("denied");
     expect(await publish(node1, `${prefix}/hosts/pi-2`)).toBe("denied");
     expect(await publish(node1, `${prefix}/silences/set`)).toBe("denied");
@@ -120,8 +127,26 @@ describe("broker least privilege (shipped ACL, real mosquitto)", () => {
     // Issue 10 item 1: silences already stored with a non-string matcher, or matching everything,
     // must not stop alerting (they are ignored and counted), across restarts.
     const hostile = [
-      { id: "bad-type", matchers: [{ field: "namespace", value: 12345 }], startsAt: 0, endsAt: 4e12, createdBy: "x", comment: "t", createdAt: 0, updatedAt: 0 },
-      { id: "everything", matchers: [{ field: "namespace", value: "__nothing__", negate: true }], startsAt: 0, endsAt: 4e12, createdBy: "x", comment: "t", createdAt: 0, updatedAt: 0 },
+      {
+        id: "bad-type",
+        matchers: [{ field: "namespace", value: 12345 }],
+        startsAt: 0,
+        endsAt: 4e12,
+        createdBy: "x",
+        comment: "t",
+        createdAt: 0,
+        updatedAt: 0,
+      },
+      {
+        id: "everything",
+        matchers: [{ field: "namespace", value: "__nothing__", negate: true }],
+        startsAt: 0,
+        endsAt: 4e12,
+        createdBy: "x",
+        comment: "t",
+        createdAt: 0,
+        updatedAt: 0,
+      },
     ];
     sim.store.upsert({
       apiVersion: "v1",
@@ -147,17 +172,37 @@ describe("broker least privilege (shipped ACL, real mosquitto)", () => {
     await ctl.ready();
     const pod = seeded.deployments[0]!.pods[0]!;
     crashLoopPod(sim.store, seeded.deployments[0]!.namespace ?? "default", pod);
-    await waitFor(() => alerts.some((a) => a.includes(pod)), { timeoutMs: 30_000, message: () => `alert for ${pod} despite the hostile silences (stderr: ${ctl!.stderr.slice(-1500)})` });
+    await waitFor(() => alerts.some((a) => a.includes(pod)), {
+      timeoutMs: 30_000,
+      message: () => `alert for ${pod} despite the hostile silences (stderr: ${ctl!.stderr.slice(-1500)})`,
+    });
     expect(await labelled("neurocontroller_malformed_input_total", "configmap.silences")).toBeGreaterThanOrEqual(2);
     expect(ctl.stderr).not.toContain("glob.replace");
-    sim.store.upsert({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "neurocontroller-silences", namespace: "kube-system" }, data: { "silences.json": "[]" } } as never);
+    sim.store.upsert({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "neurocontroller-silences", namespace: "kube-system" },
+      data: { "silences.json": "[]" },
+    } as never);
     const ops = await connect("ops");
-    const unsigned = JSON.stringify({ action: "add", matchers: "namespace!=__nothing__", duration: "876000h", createdBy: "mallory", comment: "unsigned" });
-    // The controller subscribes once it leads: publish until it has seen (and refused) one.
-    await waitFor(async () => (await publish(ops, `${prefix}/silences/set`, unsigned), (await labelled("neurocontroller_malformed_input_total", "mqtt.command.unsigned")) >= 1), {
-      message: "unsigned command refused and counted",
-      intervalMs: 300,
+    const unsigned = JSON.stringify({
+      action: "add",
+      matchers: "namespace!=__nothing__",
+      duration: "876000h",
+      createdBy: "mallory",
+      comment: "unsigned",
     });
+    // The controller subscribes once it leads: publish until it has seen (and refused) one.
+    await waitFor(
+      async () => (
+        await publish(ops, `${prefix}/silences/set`, unsigned),
+        (await labelled("neurocontroller_malformed_input_total", "mqtt.command.unsigned")) >= 1
+      ),
+      {
+        message: "unsigned command refused and counted",
+        intervalMs: 300,
+      },
+    );
     expect(ctl.stderr).toContain("mqtt.command.unsigned");
     expect(ctl.stderr).toContain("__nothing__"); // audited with (a preview of) its payload
     expect(storedSilences()).toEqual([]);
@@ -188,8 +233,18 @@ describe("broker least privilege (shipped ACL, real mosquitto)", () => {
   test("a flood of malformed and forged span batches is refused and counted, never fatal; SIGTERM still exits", async () => {
     const node = await connect("pi-1");
     const spanWithoutSlow = {
-      traceId: "4bf92f3577b34da6a3ce929d0e0e4736", parentId: "00f067aa0ba902b7", service: "ghost", pid: 1, threads: 1, syscall: "fsync", nr: 74,
-      count: 1, totalNs: 9e9, maxNs: 9e9, startUnixNano: "1", endUnixNano: "2",
+      traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
+      parentId: "00f067aa0ba902b7",
+      service: "ghost",
+      pid: 1,
+      threads: 1,
+      syscall: "fsync",
+      nr: 74,
+      count: 1,
+      totalNs: 9e9,
+      maxNs: 9e9,
+      startUnixNano: "1",
+      endUnixNano: "2",
     };
     const drops = { batches: 0, ringbuf: 0, aggFull: 0, startFull: 0, poolFull: 0, orphanEvents: 0 };
     const malformed = JSON.stringify({ v: 1, node: "pi-1", arch: "x", seq: 1, sentAt: "", drops, spans: [spanWithoutSlow] });

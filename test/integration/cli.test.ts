@@ -10,7 +10,11 @@ import { command, FLAVORS } from "../support/controller.ts";
 
 // Asynchronous on purpose: the simulator serves from this process's event loop.
 async function run(flavor: (typeof FLAVORS)[number], args: string[], env: Record<string, string> = {}) {
-  const p = Bun.spawn(command(flavor, args), { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: "/nonexistent", ...env }, stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawn(command(flavor, args), {
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: "/nonexistent", ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   return { code, out, err };
 }
@@ -42,10 +46,31 @@ for (const flavor of FLAVORS) {
       });
       const r = await run(flavor, ["scan", "--kubeconfig", sim.kubeconfig(), "--output", "json"]);
       expect(r.code).toBe(3);
-      const lines = r.out.trim().split("\n").map((l) => JSON.parse(l));
-      expect(lines.find((l) => l.reason === "CrashLoopBackOff")).toMatchObject({ kind: "Pod", name: pod, namespace: "default", severity: "warning", status: "firing" });
+      const lines = r.out
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l));
+      expect(lines.find((l) => l.reason === "CrashLoopBackOff")).toMatchObject({
+        kind: "Pod",
+        name: pod,
+        namespace: "default",
+        severity: "warning",
+        status: "firing",
+      });
       expect(lines.find((l) => l.reason === "NodeNotReady")).toMatchObject({ kind: "Node", name: seeded.nodes[1], severity: "critical" });
-      for (const l of lines) expect(Object.keys(l).slice(0, 10)).toEqual(["time", "eventTime", "kind", "namespace", "name", "node", "reason", "message", "severity", "category"]);
+      for (const l of lines)
+        expect(Object.keys(l).slice(0, 10)).toEqual([
+          "time",
+          "eventTime",
+          "kind",
+          "namespace",
+          "name",
+          "node",
+          "reason",
+          "message",
+          "severity",
+          "category",
+        ]);
       expect(lines[0].severity).toBe("critical"); // most severe first
     });
 
@@ -66,7 +91,11 @@ for (const flavor of FLAVORS) {
         kind: "Pod",
         metadata: { name, namespace: "default" },
         spec: { nodeName: 5, containers: [{ name: "c", image: "x" }] },
-        status: { phase: "Failed", reason: "Evicted", message: "\u001b[2J\u001b]0;pwned\u0007The node was low on memory.\u001b[31m\nFORGED LINE\u009b1m" },
+        status: {
+          phase: "Failed",
+          reason: "Evicted",
+          message: "\u001b[2J\u001b]0;pwned\u0007The node was low on memory.\u001b[31m\nFORGED LINE\u009b1m",
+        },
       });
       try {
         const r = await run(flavor, ["scan", "--kubeconfig", sim.kubeconfig(), "--output", "table"]);
@@ -95,7 +124,12 @@ for (const flavor of FLAVORS) {
         updatedAt: now,
       };
       const name = `hostile-${flavor}-silences`;
-      sim.store.create({ apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: "kube-system" }, data: { "silences.json": JSON.stringify([hostile]) } });
+      sim.store.create({
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name, namespace: "kube-system" },
+        data: { "silences.json": JSON.stringify([hostile]) },
+      });
       try {
         const r = await run(flavor, ["silence", "ls", "--kubeconfig", sim.kubeconfig()], { LEADER_LEASE_NAME: name.replace(/-silences$/, "") });
         expect({ code: r.code, err: r.err }).toEqual({ code: 0, err: "" });
@@ -122,11 +156,18 @@ for (const flavor of FLAVORS) {
 
     test("scan: a server that is not Kubernetes (HTML, other JSON, garbage) exits 1 saying so, never '0 anomalies'", async () => {
       const dir = mkdtempSync(join(tmpdir(), "nc-cli-"));
-      for (const [type, body] of [["text/html", "<html><body>It works!</body></html>"], ["application/json", '{"hello":"world"}'], ["application/json", "\u0001garbage"]]) {
+      for (const [type, body] of [
+        ["text/html", "<html><body>It works!</body></html>"],
+        ["application/json", '{"hello":"world"}'],
+        ["application/json", "\u0001garbage"],
+      ]) {
         const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response(body, { headers: { "content-type": type! } }) });
         try {
           const kc = join(dir, "kc.yaml");
-          writeFileSync(kc, `apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: "${server.url.origin}"}\nusers:\n- name: u\n  user: {}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n`);
+          writeFileSync(
+            kc,
+            `apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: "${server.url.origin}"}\nusers:\n- name: u\n  user: {}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n`,
+          );
           const r = await run(flavor, ["scan", "--kubeconfig", kc, "--output", "table"]);
           expect(r.code).toBe(1);
           expect(r.err).toContain(`${server.url.origin} does not answer as a Kubernetes API server`);
@@ -146,7 +187,10 @@ for (const flavor of FLAVORS) {
     test("check-config: valid config prints every key with secrets redacted; channels off until configured", async () => {
       const dir = mkdtempSync(join(tmpdir(), "nc-cli-"));
       writeFileSync(join(dir, "pw"), "s3cret-smtp-pass\n");
-      const r = await run(flavor, ["check-config"], { MAIL_PASSWORD_FILE: join(dir, "pw"), SLACK_WEBHOOK_URL: "https://hooks.slack.com/services/T0/B0/tok3n-secret" });
+      const r = await run(flavor, ["check-config"], {
+        MAIL_PASSWORD_FILE: join(dir, "pw"),
+        SLACK_WEBHOOK_URL: "https://hooks.slack.com/services/T0/B0/tok3n-secret",
+      });
       expect(r.code).toBe(0);
       expect(r.out).toContain("DIAGNOSIS_CLEAN_INTERVAL");
       expect(r.out).toContain("configuration is valid");

@@ -21,7 +21,11 @@ beforeAll(async () => {
   seedHealthyCluster(sim.store, { nodes: 1, deployments: 1, replicasPerDeployment: 1 });
   const huge = "M".repeat(1024 * 1024);
   for (let i = 0; i < EVENTS; i++) {
-    warningEvent(sim.store, { involvedObject: { kind: "Pod", name: `victim-${i}`, namespace: "default" }, reason: "FailedMount", message: `${i} ${huge}` });
+    warningEvent(sim.store, {
+      involvedObject: { kind: "Pod", name: `victim-${i}`, namespace: "default" },
+      reason: "FailedMount",
+      message: `${i} ${huge}`,
+    });
   }
   ctl = await ControllerProcess.start("source", sim.kubeconfig());
 });
@@ -51,18 +55,26 @@ test("40 events with 1 MiB messages: bounded log lines, state.db, shared-state C
   expect(logBytes).toBeLessThan(EVENTS * 8 * 1024);
 
   // The leader publishes its logged set to the ConfigMap beside its Lease.
-  const cm = await waitFor(() => {
-    const c = sim.store.get("configmaps", "kube-system", "neurocontroller-state");
-    const logged = c?.data?.["logged.json"];
-    return logged && Object.keys(JSON.parse(logged)).filter((k) => k.includes("FailedMount")).length >= EVENTS ? c : undefined;
-  }, { timeoutMs: 30_000, message: "the shared state with every FailedMount entry" });
+  const cm = await waitFor(
+    () => {
+      const c = sim.store.get("configmaps", "kube-system", "neurocontroller-state");
+      const logged = c?.data?.["logged.json"];
+      return logged && Object.keys(JSON.parse(logged)).filter((k) => k.includes("FailedMount")).length >= EVENTS ? c : undefined;
+    },
+    { timeoutMs: 30_000, message: "the shared state with every FailedMount entry" },
+  );
   const cmBytes = Object.entries(cm.data as Record<string, string>).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
   expect(cmBytes).toBeLessThan(512 * 1024);
 
-  const stateBytes = ["state.db", "state.db-wal"].map((f) => join(ctl.stateDir, f)).filter(existsSync).reduce((n, f) => n + statSync(f).size, 0);
+  const stateBytes = ["state.db", "state.db-wal"]
+    .map((f) => join(ctl.stateDir, f))
+    .filter(existsSync)
+    .reduce((n, f) => n + statSync(f).size, 0);
   expect(stateBytes).toBeLessThan(8 * 1024 * 1024);
   // Every cut is counted in /metrics (the 40 messages at least; the list and the watch may both deliver them).
-  expect(await waitFor(async () => ((await ctl.metric("neurocontroller_input_truncated_total")) ?? 0) >= EVENTS, { message: "input_truncated_total" })).toBe(true);
+  expect(
+    await waitFor(async () => ((await ctl.metric("neurocontroller_input_truncated_total")) ?? 0) >= EVENTS, { message: "input_truncated_total" }),
+  ).toBe(true);
   expect(await ctl.metric("neurocontroller_shared_state_dropped_entries")).toBe(0);
   // Peak resident memory: the 40 MiB list is parsed once, nothing keeps the megabytes.
   expect(vmHwmKiB(ctl.proc.pid)).toBeLessThan(600 * 1024);

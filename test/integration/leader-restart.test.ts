@@ -74,9 +74,19 @@ function clusterApi(kubeconfig: string) {
         apiVersion: "apps/v1",
         kind: "Deployment",
         metadata: { name },
-        spec: { replicas: 2, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name, image: "busybox:1.36" }] } } },
+        spec: {
+          replicas: 2,
+          selector: { matchLabels: labels },
+          template: { metadata: { labels }, spec: { containers: [{ name, image: "busybox:1.36" }] } },
+        },
       });
-      await setStatus(`/apis/apps/v1/namespaces/default/deployments/${name}`, { observedGeneration: 1, replicas: 2, updatedReplicas: 2, readyReplicas: 0, unavailableReplicas: 2 });
+      await setStatus(`/apis/apps/v1/namespaces/default/deployments/${name}`, {
+        observedGeneration: 1,
+        replicas: 2,
+        updatedReplicas: 2,
+        readyReplicas: 0,
+        unavailableReplicas: 2,
+      });
     },
     /** A NotReady node (fires after RULE_NODE_NOT_READY_FOR, 1 s): a marker that the leader is writing. */
     async notReadyNode(name: string) {
@@ -112,7 +122,8 @@ function expectCleanLogs(files: LogLine[][]) {
     c[l.status]++;
     byKey.set(keyOf(l), c);
   }
-  for (const [key, c] of byKey) expect(`${key}: ${c.firing} firing, ${c.resolved} resolved`).toBe(`${key}: ${Math.min(c.firing, c.resolved + 1)} firing, ${c.resolved} resolved`);
+  for (const [key, c] of byKey)
+    expect(`${key}: ${c.firing} firing, ${c.resolved} resolved`).toBe(`${key}: ${Math.min(c.firing, c.resolved + 1)} firing, ${c.resolved} resolved`);
 }
 
 const tiers: [string, () => Promise<Server>][] = [["simulator", simulatorServer]];
@@ -131,7 +142,10 @@ for (const [tier, startServer] of tiers) {
       const api = clusterApi(server.kubeconfig);
       // A real apiserver is ready before its bootstrap controller has created `default` (writes there get 404).
       if (tier !== "simulator") {
-        await waitFor(() => api.client.request("GET", "/api/v1/namespaces/default").then(() => true), { timeoutMs: 30_000, message: "namespace default" });
+        await waitFor(() => api.client.request("GET", "/api/v1/namespaces/default").then(() => true), {
+          timeoutMs: 30_000,
+          message: "namespace default",
+        });
       }
       const started: ControllerProcess[] = [];
       cleanups.push(async () => {
@@ -171,16 +185,19 @@ for (const [tier, startServer] of tiers) {
       await waitFor(async () => !(await leads(a2)) && (await leads(b)), { message: "node-b still leads, node-a stands by" });
       await server.down();
       const downAt = Date.now();
-      await waitFor(() => b.stderr.includes("lease not renewed within LEADER_RENEW_DEADLINE"), { timeoutMs: 15_000, message: "the leader stops acting" });
+      await waitFor(() => b.stderr.includes("lease not renewed within LEADER_RENEW_DEADLINE"), {
+        timeoutMs: 15_000,
+        message: "the leader stops acting",
+      });
       // Longer than a lease (3 s): by the Lease record alone the standby could take over the moment the API is back.
       await waitFor(() => Date.now() - downAt > 4000 && a2.stderr.includes("API server unreachable"), { timeoutMs: 15_000 });
       await server.up();
       const upAt = Date.now();
       await api.notReadyNode("marker-2");
-      const writer = await waitFor(
-        () => [a2, b].find((c) => c.lines().some((l) => l.name === "marker-2" && l.status === "firing")),
-        { timeoutMs: 30_000, message: () => `a leader logs marker-2 (a: ${a2.stderr.slice(-1200)}\nb: ${b.stderr.slice(-1200)})` },
-      );
+      const writer = await waitFor(() => [a2, b].find((c) => c.lines().some((l) => l.name === "marker-2" && l.status === "firing")), {
+        timeoutMs: 30_000,
+        message: () => `a leader logs marker-2 (a: ${a2.stderr.slice(-1200)}\nb: ${b.stderr.slice(-1200)})`,
+      });
       // Whatever APIServerUnreachable said, it is resolved once the API answers again.
       await waitFor(
         () => {

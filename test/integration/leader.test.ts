@@ -34,10 +34,13 @@ for (const { cluster: kind, flavor } of CLUSTER_CASES) {
       await Promise.all([a.ready(), b.ready()]);
 
       const leaderFlags = async () => [await a.metric("neurocontroller_is_leader"), await b.metric("neurocontroller_is_leader")];
-      const flags = await waitFor(async () => {
-        const f = await leaderFlags();
-        return f[0]! + f[1]! === 1 ? f : undefined;
-      }, { message: "exactly one leader" });
+      const flags = await waitFor(
+        async () => {
+          const f = await leaderFlags();
+          return f[0]! + f[1]! === 1 ? f : undefined;
+        },
+        { message: "exactly one leader" },
+      );
       const [leader, standby] = flags[0] === 1 ? [a, b] : [b, a];
       expect((await lease()).spec.holderIdentity).toBe(leader === a ? "node-a" : "node-b");
 
@@ -45,9 +48,15 @@ for (const { cluster: kind, flavor } of CLUSTER_CASES) {
       crashLoopPod(cluster.store, "default", pod);
       await leader.line({ kind: "Pod", name: pod, reason: "CrashLoopBackOff", status: "firing" });
       // the leader publishes what it logged before the standby could need it
-      await waitFor(async () => (await cluster.get(`/api/v1/namespaces/${ns}/configmaps/neurocontroller-state`))?.data?.["logged.json"]?.includes(`Pod/default/${pod}/CrashLoopBackOff`), {
-        message: "shared logged state",
-      });
+      await waitFor(
+        async () =>
+          (await cluster.get(`/api/v1/namespaces/${ns}/configmaps/neurocontroller-state`))?.data?.["logged.json"]?.includes(
+            `Pod/default/${pod}/CrashLoopBackOff`,
+          ),
+        {
+          message: "shared logged state",
+        },
+      );
       expect(standby.lines()).toEqual([]); // a standby evaluates but never writes
 
       leader.proc.kill("SIGKILL"); // a crash: the lease is not released

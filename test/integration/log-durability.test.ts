@@ -28,7 +28,9 @@ const ALERT_ENV = {
   ENABLE_EMAIL_ALERT: "false",
 };
 
-async function readyz(ctl: ControllerProcess): Promise<{ status: number; body: { ok: boolean; status: string; reasons: string[]; degraded: string[] } }> {
+async function readyz(
+  ctl: ControllerProcess,
+): Promise<{ status: number; body: { ok: boolean; status: string; reasons: string[]; degraded: string[] } }> {
   const r = await fetch(`${ctl.url}/readyz`, { headers: { accept: "application/json" } });
   return { status: r.status, body: await r.json() };
 }
@@ -95,7 +97,9 @@ for (const flavor of FLAVORS) {
         await ctl.ready(); // degraded is still ready
         const pod = seeded.deployments[0]!.pods[0]!;
         crashLoopPod(sim.store, "default", pod);
-        await waitFor(async () => ((await ctl.metric("neurocontroller_log_lines_pending")) ?? 0) > 0, { message: () => `pending lines (stderr: ${ctl.stderr.slice(-1500)})` });
+        await waitFor(async () => ((await ctl.metric("neurocontroller_log_lines_pending")) ?? 0) > 0, {
+          message: () => `pending lines (stderr: ${ctl.stderr.slice(-1500)})`,
+        });
         const r = await waitFor(async () => {
           const x = await readyz(ctl);
           return x.body.degraded.some((d) => d.startsWith("cleaned_events.log not writable")) ? x : undefined;
@@ -106,7 +110,9 @@ for (const flavor of FLAVORS) {
         expect(await metricLine(ctl, "neurocontroller_channel_up", 'channel="mqtt"')).toBe(0);
         expect(await metricLine(ctl, "neurocontroller_channel_up", 'channel="slack"')).toBe(1);
         // The working channel still gets the alerts, the log outage among them.
-        await waitFor(() => slack.delivered().some((p) => JSON.stringify(p.body).includes("LogWriteFailing")), { message: () => `LogWriteFailing at Slack (${slack.posts.length} posts)` });
+        await waitFor(() => slack.delivered().some((p) => JSON.stringify(p.body).includes("LogWriteFailing")), {
+          message: () => `LogWriteFailing at Slack (${slack.posts.length} posts)`,
+        });
         await waitFor(() => slack.delivered().some((p) => JSON.stringify(p.body).includes(pod)), { message: "the crash loop at Slack" });
         expect(await ctl.metric("neurocontroller_log_lines_written_total")).toBe(0);
         expect(await ctl.metric("neurocontroller_log_write_errors_total")).toBeGreaterThan(0);
@@ -142,7 +148,11 @@ for (const flavor of FLAVORS) {
         await ctl.ready();
         const aside = readdirSync(dirs.stateDir).filter((f) => f.startsWith("state.db.corrupt-"));
         expect(aside.length).toBe(1);
-        const err = ctl.stderr.split("\n").filter(Boolean).map((l) => JSON.parse(l)).find((o) => o.msg.startsWith("state.db was corrupt"));
+        const err = ctl.stderr
+          .split("\n")
+          .filter(Boolean)
+          .map((l) => JSON.parse(l))
+          .find((o) => o.msg.startsWith("state.db was corrupt"));
         expect(err?.level).toBe("error");
         expect(err?.movedTo).toBe(join(dirs.stateDir, aside[0]!));
         expect(err?.path).toBe(join(dirs.stateDir, "state.db"));
@@ -168,14 +178,18 @@ for (const flavor of FLAVORS) {
         await ctl.ready();
         const pods = seeded.deployments.slice(1).flatMap((d) => d.pods);
         for (const p of pods) crashLoopPod(sim.store, "default", p);
-        await waitFor(async () => ((await ctl.metric("neurocontroller_log_write_errors_total")) ?? 0) > 0, { message: () => `ENOSPC (stderr: ${ctl.stderr.slice(-1500)})` });
+        await waitFor(async () => ((await ctl.metric("neurocontroller_log_write_errors_total")) ?? 0) > 0, {
+          message: () => `ENOSPC (stderr: ${ctl.stderr.slice(-1500)})`,
+        });
         expect((await ctl.metric("neurocontroller_log_lines_pending"))!).toBeGreaterThan(0);
         const during = wholeLines(join(logDir, "cleaned_events.log"));
         expect(during.length).toBe((await ctl.metric("neurocontroller_log_lines_written_total"))!);
         expect((await readyz(ctl)).body.degraded.join()).toContain("ENOSPC");
 
         rmSync(filler); // space returns
-        await waitFor(async () => (await ctl.metric("neurocontroller_log_lines_pending")) === 0, { message: () => `drained (stderr: ${ctl.stderr.slice(-1500)})` });
+        await waitFor(async () => (await ctl.metric("neurocontroller_log_lines_pending")) === 0, {
+          message: () => `drained (stderr: ${ctl.stderr.slice(-1500)})`,
+        });
         await ctl.line({ reason: "LogWriteFailing", status: "resolved" });
         const lines = wholeLines(join(logDir, "cleaned_events.log"));
         expectNoDuplicates(lines);

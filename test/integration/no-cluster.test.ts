@@ -43,8 +43,12 @@ function start(args: string[], prefix: string) {
   running.push(proc);
   const seen = { out: "", err: "" };
   const dec = new TextDecoder();
-  void (async () => { for await (const c of proc.stdout) seen.out += dec.decode(c, { stream: true }); })();
-  void (async () => { for await (const c of proc.stderr) seen.err += dec.decode(c, { stream: true }); })();
+  void (async () => {
+    for await (const c of proc.stdout) seen.out += dec.decode(c, { stream: true });
+  })();
+  void (async () => {
+    for await (const c of proc.stderr) seen.err += dec.decode(c, { stream: true });
+  })();
   return { proc, dir, seen };
 }
 

@@ -42,7 +42,10 @@ const env = { LEADER_ELECTION: "true", LEADER_LEASE_NAMESPACE: "neurocontroller"
     const { ctl } = await run(join(DEPLOY, "rbac.yaml"));
     await ctl.ready(60_000);
     await waitFor(async () => (await ctl.metric("neurocontroller_is_leader")) === 1, { timeoutMs: 30_000, message: "leadership" });
-    await waitFor(async () => ((await ctl.metric("neurocontroller_events_processed_total")) ?? 0) > 0, { timeoutMs: 30_000, message: "events processed" });
+    await waitFor(async () => ((await ctl.metric("neurocontroller_events_processed_total")) ?? 0) > 0, {
+      timeoutMs: 30_000,
+      message: "events processed",
+    });
     expect(ctl.stderr).not.toMatch(/\b403\b|forbidden/i);
   });
 
@@ -53,6 +56,9 @@ const env = { LEADER_ELECTION: "true", LEADER_LEASE_NAMESPACE: "neurocontroller"
     const file = join(mkdtempSync(join(tmpdir(), "nc-rbac-")), "rbac.yaml");
     writeFileSync(file, narrowed);
     const { ctl } = await run(file);
-    await waitFor(() => /\b403\b|forbidden/i.test(ctl.stderr), { timeoutMs: 60_000, message: () => `a 403 in the controller's output (${ctl.stderr.slice(-1500)})` });
+    await waitFor(() => /\b403\b|forbidden/i.test(ctl.stderr), {
+      timeoutMs: 60_000,
+      message: () => `a 403 in the controller's output (${ctl.stderr.slice(-1500)})`,
+    });
   });
 });

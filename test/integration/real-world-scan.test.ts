@@ -45,7 +45,11 @@ async function sliceLikeTheController(client: KubeClient, ep: KubeObject): Promi
     body: {
       apiVersion: "discovery.k8s.io/v1",
       kind: "EndpointSlice",
-      metadata: { name: `${ep.metadata.name}-mirror`, labels: { "kubernetes.io/service-name": ep.metadata.name }, annotations: ep.metadata.annotations },
+      metadata: {
+        name: `${ep.metadata.name}-mirror`,
+        labels: { "kubernetes.io/service-name": ep.metadata.name },
+        annotations: ep.metadata.annotations,
+      },
       addressType: "IPv4",
       endpoints: subsets.flatMap((ss) => [
         ...(ss.addresses ?? []).map((a) => ({ addresses: [a.ip], conditions: { ready: true } })),
@@ -59,15 +63,22 @@ async function sliceLikeTheController(client: KubeClient, ep: KubeObject): Promi
 const find = (anomalies: Anomaly[], name: string, reason: string) => anomalies.find((a) => a.name === name && a.reason === reason);
 
 const tiers: [string, () => Promise<{ kubeconfig: string; stop(): Promise<void> }>][] = [
-  ["simulator", async () => {
-    const sim = await startSimulator({ tls: true, clientCertAuth: true });
-    return { kubeconfig: sim.kubeconfig(), stop: () => sim.stop() };
-  }],
+  [
+    "simulator",
+    async () => {
+      const sim = await startSimulator({ tls: true, clientCertAuth: true });
+      return { kubeconfig: sim.kubeconfig(), stop: () => sim.stop() };
+    },
+  ],
 ];
-if (realApiAvailable()) tiers.push(["real kube-apiserver", async () => {
-  const kas = await startRealApiServer();
-  return { kubeconfig: kas.kubeconfig(), stop: () => kas.stop() };
-}]);
+if (realApiAvailable())
+  tiers.push([
+    "real kube-apiserver",
+    async () => {
+      const kas = await startRealApiServer();
+      return { kubeconfig: kas.kubeconfig(), stop: () => kas.stop() };
+    },
+  ]);
 
 for (const [tier, startServer] of tiers) {
   describe(`scan on objects from real clusters (${tier})`, () => {
@@ -83,7 +94,10 @@ for (const [tier, startServer] of tiers) {
       const client = new KubeClient(loadConnection({ kubeconfig: server.kubeconfig, env: {} })!);
       // A real apiserver is ready before its bootstrap controller has created `default` (writes there get 404).
       if (tier !== "simulator") {
-        await waitFor(() => client.request("GET", "/api/v1/namespaces/default").then(() => true), { timeoutMs: 30_000, message: "namespace default" });
+        await waitFor(() => client.request("GET", "/api/v1/namespaces/default").then(() => true), {
+          timeoutMs: 30_000,
+          message: "namespace default",
+        });
       }
       for (const f of ["pod-failed-oomkilled.json", "pod-notready-last-oomkilled.json", "pod-ready-last-oomkilled.json", "pod-crashloop-old.json"]) {
         await put(client, fixture(f));

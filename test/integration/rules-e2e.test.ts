@@ -3,7 +3,17 @@
 // (test/support/cluster.ts: statuses written through /status, the controller as deploy/'s service account), read
 // from cleaned_events.log.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { crashLoopPod, deploymentZeroReady, healPod, nodeNotReady, nodeReady, oomKilledPod, seedHealthyCluster, warningEvent, type SeededCluster } from "../../src/sim/kit.ts";
+import {
+  crashLoopPod,
+  deploymentZeroReady,
+  healPod,
+  nodeNotReady,
+  nodeReady,
+  oomKilledPod,
+  seedHealthyCluster,
+  warningEvent,
+  type SeededCluster,
+} from "../../src/sim/kit.ts";
 import { CLUSTER_CASES, startCluster, type Cluster } from "../support/cluster.ts";
 import { ControllerProcess, type LogLine } from "../support/controller.ts";
 import { waitFor } from "../../testkit/wait.ts";
@@ -68,12 +78,22 @@ for (const { cluster: kind, flavor } of CLUSTER_CASES) {
     test("Pod: init container stuck in CreateContainerConfigError fires and resolves", async () => {
       const pod = seeded.deployments[2]!.pods[0]!;
       cluster.store.patchStatus("pods", "default", pod, (status) => {
-        status.initContainerStatuses = [{ name: "migrate", ready: false, restartCount: 0, image: "migrate:1", state: { waiting: { reason: "CreateContainerConfigError", message: 'secret "db" not found' } } }];
+        status.initContainerStatuses = [
+          {
+            name: "migrate",
+            ready: false,
+            restartCount: 0,
+            image: "migrate:1",
+            state: { waiting: { reason: "CreateContainerConfigError", message: 'secret "db" not found' } },
+          },
+        ];
       });
       const fired = await ctl.line({ kind: "Pod", name: pod, reason: "CreateContainerConfigError", status: "firing" });
       expect(fired.message).toContain("Init container migrate is in CreateContainerConfigError");
       cluster.store.patchStatus("pods", "default", pod, (status) => {
-        status.initContainerStatuses = [{ name: "migrate", ready: true, restartCount: 0, image: "migrate:1", state: { terminated: { reason: "Completed", exitCode: 0 } } }];
+        status.initContainerStatuses = [
+          { name: "migrate", ready: true, restartCount: 0, image: "migrate:1", state: { terminated: { reason: "Completed", exitCode: 0 } } },
+        ];
       });
       await ctl.line({ kind: "Pod", name: pod, reason: "CreateContainerConfigError", status: "resolved" });
     });
@@ -105,15 +125,25 @@ for (const { cluster: kind, flavor } of CLUSTER_CASES) {
       const ep = await ctl.line({ kind: "Endpoints", name: dep.service, reason: "NoReadyAddress", status: "firing" });
       expect(ep.severity).toBe("critical");
       expect(ep.category).toBe("Endpoint");
-      for (const p of cluster.store.list("pods", dep.namespace).filter((p) => p.metadata.labels?.app === dep.name)) healPod(cluster.store, dep.namespace, p.metadata.name);
+      for (const p of cluster.store.list("pods", dep.namespace).filter((p) => p.metadata.labels?.app === dep.name))
+        healPod(cluster.store, dep.namespace, p.metadata.name);
       await ctl.line({ kind: "Endpoints", name: dep.service, reason: "NoReadyAddress", status: "resolved" });
       await ctl.line({ kind: "Deployment", name: dep.name, reason: "UnreadyReplicaRatio", status: "resolved" });
     });
 
     test("Event: only Warning events fire; a Normal one with the same reason does not", async () => {
       const pod = seeded.deployments[3]!.pods[0]!;
-      warningEvent(cluster.store, { involvedObject: { kind: "Pod", name: pod, namespace: "default" }, reason: "FailedMount", message: 'MountVolume.SetUp failed for volume "data": not found' });
-      warningEvent(cluster.store, { involvedObject: { kind: "Pod", name: seeded.deployments[2]!.pods[1]!, namespace: "default" }, reason: "FailedMount", message: "normal one", type: "Normal" });
+      warningEvent(cluster.store, {
+        involvedObject: { kind: "Pod", name: pod, namespace: "default" },
+        reason: "FailedMount",
+        message: 'MountVolume.SetUp failed for volume "data": not found',
+      });
+      warningEvent(cluster.store, {
+        involvedObject: { kind: "Pod", name: seeded.deployments[2]!.pods[1]!, namespace: "default" },
+        reason: "FailedMount",
+        message: "normal one",
+        type: "Normal",
+      });
       const fired = await ctl.line({ kind: "Pod", name: pod, reason: "FailedMount", status: "firing" });
       expect(fired.message).toContain("MountVolume.SetUp failed");
       await ctl.line({ kind: "Pod", name: pod, reason: "FailedMount", status: "resolved" });
@@ -126,7 +156,18 @@ for (const { cluster: kind, flavor } of CLUSTER_CASES) {
         kind: "Job",
         metadata: { name: "backup", namespace: "default" },
         spec: { backoffLimit: 2, template: { spec: { containers: [{ name: "b", image: "backup:1" }], restartPolicy: "Never" } } },
-        status: { failed: 3, conditions: [{ type: "Failed", status: "True", reason: "BackoffLimitExceeded", message: "Job has reached the specified backoff limit", lastTransitionTime: cluster.store.timestamp() }] },
+        status: {
+          failed: 3,
+          conditions: [
+            {
+              type: "Failed",
+              status: "True",
+              reason: "BackoffLimitExceeded",
+              message: "Job has reached the specified backoff limit",
+              lastTransitionTime: cluster.store.timestamp(),
+            },
+          ],
+        },
       });
       await ctl.line({ kind: "Job", name: "backup", reason: "JobFailed", status: "firing" });
       cluster.store.delete("jobs", "default", "backup");
@@ -139,7 +180,19 @@ for (const { cluster: kind, flavor } of CLUSTER_CASES) {
       const lines = ctl.lines();
       assertNoDuplicates(lines);
       for (const l of lines) {
-        expect(Object.keys(l)).toEqual(["time", "eventTime", "kind", "namespace", "name", "node", "reason", "message", "severity", "category", "status"]);
+        expect(Object.keys(l)).toEqual([
+          "time",
+          "eventTime",
+          "kind",
+          "namespace",
+          "name",
+          "node",
+          "reason",
+          "message",
+          "severity",
+          "category",
+          "status",
+        ]);
         expect(["info", "warning", "critical"]).toContain(l.severity);
       }
       expect(lines.some((l) => l.name === seeded.headlessService.name)).toBe(false);

@@ -29,7 +29,20 @@ const GARBAGE: (string | Buffer)[] = [
     seq: 1,
     sentAt: "2025-01-01T00:00:00Z",
     drops: {},
-    spans: [{ traceId: "a".repeat(32), parentId: "b".repeat(16), service: "svc", pid: 1, threads: 1, syscall: "read", nr: 0, count: 1, totalNs: 1, maxNs: 1 }],
+    spans: [
+      {
+        traceId: "a".repeat(32),
+        parentId: "b".repeat(16),
+        service: "svc",
+        pid: 1,
+        threads: 1,
+        syscall: "read",
+        nr: 0,
+        count: 1,
+        totalNs: 1,
+        maxNs: 1,
+      },
+    ],
   }),
   JSON.stringify({ node: 5, spans: "x" }),
   JSON.stringify({ action: "add", matchers: [{ field: "namespace", value: 12345 }], duration: "1h", createdBy: "x", comment: "t" }),
@@ -80,14 +93,24 @@ for (const flavor of FLAVORS) {
       const garbageFile = join(mkdtempSync(join(tmpdir(), "nc-flood-")), "garbage.txt");
       writeFileSync(garbageFile, GARBAGE.filter((g) => typeof g === "string").join("\n") + "\n");
       const flooders = ["spans/node-x", "silences/set"].map((topic) =>
-        Bun.spawn(["sh", "-c", `while :; do cat ${garbageFile}; done | mosquitto_pub -h 127.0.0.1 -p ${broker.port} -u ${broker.username} -P ${broker.password} -l -q 0 -t neurocontroller/flood/${topic}`], {
-          stdout: "ignore",
-          stderr: "ignore",
-        }),
+        Bun.spawn(
+          [
+            "sh",
+            "-c",
+            `while :; do cat ${garbageFile}; done | mosquitto_pub -h 127.0.0.1 -p ${broker.port} -u ${broker.username} -P ${broker.password} -l -q 0 -t neurocontroller/flood/${topic}`,
+          ],
+          {
+            stdout: "ignore",
+            stderr: "ignore",
+          },
+        ),
       );
-      cleanups.push(() => flooders.forEach((f) => f.kill("SIGKILL")));
+      cleanups.push(() => {
+        for (const f of flooders) f.kill("SIGKILL");
+      });
       // The leader is receiving the flood (rejected commands counted) and still alive.
-      const rejected = async () => ((await a.metric("neurocontroller_malformed_commands_total")) ?? 0) + ((await a.metric("neurocontroller_malformed_input_total")) ?? 0);
+      const rejected = async () =>
+        ((await a.metric("neurocontroller_malformed_commands_total")) ?? 0) + ((await a.metric("neurocontroller_malformed_input_total")) ?? 0);
       await waitFor(async () => (await rejected()) > 200, { message: () => `flood reaches the leader (stderr: ${a.stderr.slice(-1000)})` });
       expect((await fetch(`${a.url}/healthz`)).status).toBe(200);
 
@@ -109,7 +132,12 @@ for (const flavor of FLAVORS) {
       expect(notJson).toEqual([]);
       await waitFor(() => sim.store.get("leases", "kube-system", "neurocontroller")?.spec?.holderIdentity === "node-b", {
         timeoutMs: 20_000, // far below the 60 s lease: only a release explains the takeover
-        message: () => `node-b holds the Lease (holder: ${sim.store.get("leases", "kube-system", "neurocontroller")?.spec?.holderIdentity}; node-a: ${a.stderr.split("\n").filter((l) => /lead|stop|Lease/i.test(l)).join("\n").slice(-3000)})`,
+        message: () =>
+          `node-b holds the Lease (holder: ${sim.store.get("leases", "kube-system", "neurocontroller")?.spec?.holderIdentity}; node-a: ${a.stderr
+            .split("\n")
+            .filter((l) => /lead|stop|Lease/i.test(l))
+            .join("\n")
+            .slice(-3000)})`,
       });
     });
 

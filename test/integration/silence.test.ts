@@ -11,7 +11,11 @@ import { startStack, type Stack } from "../support/stack.ts";
 import { waitFor } from "../../testkit/wait.ts";
 
 async function cli(args: string[]) {
-  const p = Bun.spawn(command("source", args), { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: "/nonexistent", USER: "tester" }, stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawn(command("source", args), {
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: "/nonexistent", USER: "tester" },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   return { code, out, err };
 }
@@ -44,7 +48,19 @@ describe("silences", () => {
     const noComment = await cli(["silence", "add", "namespace=shop", "--kubeconfig", kc, "--duration", "1h"]);
     expect(noComment.code).toBe(2);
     expect(noComment.err).toContain("comment");
-    const add = await cli(["silence", "add", "namespace=default", "name=api-*", "--kubeconfig", kc, "--duration", "1h", "--comment", "rolling out api", "--json"]);
+    const add = await cli([
+      "silence",
+      "add",
+      "namespace=default",
+      "name=api-*",
+      "--kubeconfig",
+      kc,
+      "--duration",
+      "1h",
+      "--comment",
+      "rolling out api",
+      "--json",
+    ]);
     expect(add.code).toBe(0);
     const s = JSON.parse(add.out);
     expect(s.createdBy).toContain("tester@");
@@ -71,11 +87,21 @@ describe("silences", () => {
     await ctl.ready();
     // the controller subscribes to its command topic once it leads; publish until the silence is stored
     // (each attempt signed afresh: a repeated nonce would be refused as a replay)
-    const cmd = () => JSON.stringify(signCommand("silence", { action: "add", matchers: "name=worker-*", duration: "1h", comment: "known issue" }, { key: COMMAND_KEY, signer: "ops" }));
-    await waitFor(async () => {
-      await sub.client.publishAsync(`${prefix}/silences/set`, cmd(), { qos: 1 });
-      return sim.store.get("configmaps", "kube-system", "neurocontroller-silences")?.data?.["silences.json"]?.includes("known issue");
-    }, { message: "silence stored via MQTT", intervalMs: 300 });
+    const cmd = () =>
+      JSON.stringify(
+        signCommand(
+          "silence",
+          { action: "add", matchers: "name=worker-*", duration: "1h", comment: "known issue" },
+          { key: COMMAND_KEY, signer: "ops" },
+        ),
+      );
+    await waitFor(
+      async () => {
+        await sub.client.publishAsync(`${prefix}/silences/set`, cmd(), { qos: 1 });
+        return sim.store.get("configmaps", "kube-system", "neurocontroller-silences")?.data?.["silences.json"]?.includes("known issue");
+      },
+      { message: "silence stored via MQTT", intervalMs: 300 },
+    );
     const worker = seeded.deployments.find((d) => d.name === "worker")!.pods[0]!;
     const api = seeded.deployments.find((d) => d.name === "api")!.pods[0]!;
     crashLoopPod(sim.store, "default", worker);

@@ -169,7 +169,11 @@ describe("watch", () => {
     sim.store.mutate("pods", "default", "w1", (p) => void (p.metadata.labels = { v: "2" }));
     sim.store.delete("pods", "default", "w1");
     await waitFor(() => seen.filter((e) => e.type !== "BOOKMARK").length >= 3, { message: () => JSON.stringify(seen.map((e) => e.type)) });
-    expect(seen.filter((e) => e.type !== "BOOKMARK").map((e) => `${e.type}:${e.object.metadata.name}`)).toEqual(["ADDED:w1", "MODIFIED:w1", "DELETED:w1"]);
+    expect(seen.filter((e) => e.type !== "BOOKMARK").map((e) => `${e.type}:${e.object.metadata.name}`)).toEqual([
+      "ADDED:w1",
+      "MODIFIED:w1",
+      "DELETED:w1",
+    ]);
     await waitFor(() => seen.some((e) => e.type === "BOOKMARK")); // helpers start the sim with 50 ms bookmarks
     sim.faults.closeWatches();
     await done; // resolves, does not reject
@@ -231,7 +235,12 @@ describe("watch framing over a hand-made chunked stream", () => {
       },
     });
     try {
-      const plain = new KubeClient({ server: `http://127.0.0.1:${server.port}`, tls: { rejectUnauthorized: true }, namespace: "default", source: "test" });
+      const plain = new KubeClient({
+        server: `http://127.0.0.1:${server.port}`,
+        tls: { rejectUnauthorized: true },
+        namespace: "default",
+        source: "test",
+      });
       const seen: string[] = [];
       const malformed: string[] = [];
       await plain.watch(PODS, { onMalformed: (l) => malformed.push(l) }, (e) => seen.push(`${e.type}:${e.object.metadata.resourceVersion}`));

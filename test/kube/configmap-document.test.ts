@@ -103,7 +103,17 @@ describe("ConfigMapDocument: two writers", () => {
 });
 
 function anomaly(name: string, message: string) {
-  return { kind: "Event", namespace: "default", name, node: "", reason: "BackOff", severity: "warning" as const, category: "Event", message, eventTime: "2026-01-01T00:00:00Z" };
+  return {
+    kind: "Event",
+    namespace: "default",
+    name,
+    node: "",
+    reason: "BackOff",
+    severity: "warning" as const,
+    category: "Event",
+    message,
+    eventTime: "2026-01-01T00:00:00Z",
+  };
 }
 
 describe("shared state bounded by bytes", () => {
@@ -111,7 +121,8 @@ describe("shared state bounded by bytes", () => {
     const name = `bounded-${++n}`;
     const shared = new SharedLoggedState(plain, NS, name);
     const firing = new Map<string, SharedLoggedEntry>();
-    for (let i = 0; i < 3000; i++) firing.set(`Event/default/p-${i}/BackOff`, { anomaly: anomaly(`p-${i}`, "m".repeat(2000)), loggedAt: 1_000_000 + i });
+    for (let i = 0; i < 3000; i++)
+      firing.set(`Event/default/p-${i}/BackOff`, { anomaly: anomaly(`p-${i}`, "m".repeat(2000)), loggedAt: 1_000_000 + i });
     const alerting = { incidents: { big: "y".repeat(300 * 1024) } };
     expect(await shared.publish(firing, alerting)).toBe(true);
     const cm = await new ConfigMapDocument(plain, NS, name).read();

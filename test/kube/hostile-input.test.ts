@@ -124,7 +124,10 @@ describe("list items and watch lines that cannot be used", () => {
 describe("sizes", () => {
   test("a watch stream without a newline is cut at the maximum line length: counted, the watch ends with an error (restarted by the informer)", async () => {
     const { sink, rejected } = recordingSink();
-    const client = new KubeClient(fakeApi({ list: { items: [] }, endless: "x".repeat(64 * 1024) }), { rejects: sink, maxWatchLineLength: 1024 * 1024 });
+    const client = new KubeClient(fakeApi({ list: { items: [] }, endless: "x".repeat(64 * 1024) }), {
+      rejects: sink,
+      maxWatchLineLength: 1024 * 1024,
+    });
     const err = await client.watch(PODS, {}, () => {}).catch((e) => e);
     expect(err).toBeInstanceOf(KubeApiError);
     expect(err.reason).toBe("LineTooLong");
@@ -151,7 +154,12 @@ describe("sizes", () => {
       firstTimestamp: new Date(now - 60_000).toISOString(),
       lastTimestamp: new Date(now).toISOString(),
     };
-    const client = new KubeClient(fakeApi({ list: { items: [event], metadata: { resourceVersion: "1" } }, watch: [JSON.stringify({ type: "MODIFIED", object: { ...event, metadata: { ...event.metadata, resourceVersion: "2" } } })] }));
+    const client = new KubeClient(
+      fakeApi({
+        list: { items: [event], metadata: { resourceVersion: "1" } },
+        watch: [JSON.stringify({ type: "MODIFIED", object: { ...event, metadata: { ...event.metadata, resourceVersion: "2" } } })],
+      }),
+    );
     const { items } = await client.list({ ...PODS, plural: "events", kind: "Event" });
     const cached = items[0]!;
     expect(cached.message).toHaveLength(MAX_FIELD_LENGTH);
@@ -159,12 +167,19 @@ describe("sizes", () => {
     expect(cached.metadata.annotations?.note).toHaveLength(MAX_FIELD_LENGTH);
     expect(client.stats.truncatedFields).toBe(2);
     const seen: string[] = [];
-    await client.watch({ ...PODS, plural: "events", kind: "Event" }, { signal: AbortSignal.timeout(5000) }, (ev) => {
-      seen.push(ev.object.message);
-      throw new Error("stop after the first event"); // a handler's exception ends the watch
-    }).catch(() => {});
+    await client
+      .watch({ ...PODS, plural: "events", kind: "Event" }, { signal: AbortSignal.timeout(5000) }, (ev) => {
+        seen.push(ev.object.message);
+        throw new Error("stop after the first event"); // a handler's exception ends the watch
+      })
+      .catch(() => {});
     expect(seen[0]).toHaveLength(MAX_FIELD_LENGTH);
-    const [anomaly] = evaluateEvent(cached, { now, settings: ruleSettings(Config.load({ env: {} })), cache: { get: () => undefined, list: () => [] }, memo: {} });
+    const [anomaly] = evaluateEvent(cached, {
+      now,
+      settings: ruleSettings(Config.load({ env: {} })),
+      cache: { get: () => undefined, list: () => [] },
+      memo: {},
+    });
     expect(anomaly!.message.length).toBeLessThanOrEqual(MAX_ANOMALY_MESSAGE_LENGTH);
     expect(anomaly!.message).toContain("AAAA");
   });
@@ -176,7 +191,11 @@ describe("scan with unusable list items", () => {
     const answers: Record<string, unknown> = {
       "/version": { major: "1", minor: "31", gitVersion: "v1.31.0" },
       "/api": { kind: "APIVersions", versions: ["v1"] },
-      "/api/v1": { kind: "APIResourceList", groupVersion: "v1", resources: [{ name: "pods", kind: "Pod", namespaced: true, verbs: ["list", "watch"] }] },
+      "/api/v1": {
+        kind: "APIResourceList",
+        groupVersion: "v1",
+        resources: [{ name: "pods", kind: "Pod", namespaced: true, verbs: ["list", "watch"] }],
+      },
       "/api/v1/pods": {
         kind: "PodList",
         metadata: { resourceVersion: "5" },
@@ -201,12 +220,24 @@ describe("scan with unusable list items", () => {
     });
     servers.push(server);
     const kc = join(mkdtempSync(join(tmpdir(), "nc-hostile-")), "kubeconfig");
-    writeFileSync(kc, `apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: "${server.url.origin}"}\nusers:\n- name: u\n  user: {}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n`);
+    writeFileSync(
+      kc,
+      `apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: "${server.url.origin}"}\nusers:\n- name: u\n  user: {}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n`,
+    );
     const main = join(import.meta.dir, "..", "..", "src", "main.ts");
-    const p = Bun.spawn(["bun", main, "scan", "--kubeconfig", kc, "--output", "json"], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: "/nonexistent" }, stdout: "pipe", stderr: "pipe" });
+    const p = Bun.spawn(["bun", main, "scan", "--kubeconfig", kc, "--output", "json"], {
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: "/nonexistent" },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
     expect(code).toBe(3);
-    expect(out.trim().split("\n").map((l) => JSON.parse(l).reason)).toEqual(["Evicted"]);
+    expect(
+      out
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l).reason),
+    ).toEqual(["Evicted"]);
     expect(err).toContain("skipped 2 listed objects without usable metadata");
   });
 });

@@ -259,14 +259,23 @@ describe("Informer backoff", () => {
           return Response.json({ kind: "PodList", apiVersion: "v1", metadata: { resourceVersion: "10" }, items: [] });
         }
         watches++;
-        const added = { type: "ADDED", object: { ...pod(`p${watches}`), metadata: { ...pod(`p${watches}`).metadata, resourceVersion: String(10 + watches) } } };
-        const error = { type: "ERROR", object: { kind: "Status", apiVersion: "v1", status: "Failure", code: 500, reason: "InternalError", message: "etcd unhappy" } };
+        const added = {
+          type: "ADDED",
+          object: { ...pod(`p${watches}`), metadata: { ...pod(`p${watches}`).metadata, resourceVersion: String(10 + watches) } },
+        };
+        const error = {
+          type: "ERROR",
+          object: { kind: "Status", apiVersion: "v1", status: "Failure", code: 500, reason: "InternalError", message: "etcd unhappy" },
+        };
         return new Response(`${JSON.stringify(added)}\n${JSON.stringify(error)}\n`, { headers: { "content-type": "application/json" } });
       },
     });
     try {
       const delays: number[] = [];
-      const logger = createLogger({ level: "warn", write: (l) => void (JSON.parse(l).retryInMs !== undefined && delays.push(JSON.parse(l).retryInMs)) });
+      const logger = createLogger({
+        level: "warn",
+        write: (l) => void (JSON.parse(l).retryInMs !== undefined && delays.push(JSON.parse(l).retryInMs)),
+      });
       const http = new KubeClient({ server: `http://127.0.0.1:${server.port}`, tls: {}, namespace: "default", source: "test" } as never);
       const inf = new Informer(http, PODS, { backoff: { initialMs: 10, maxMs: 10_000 }, random: () => 0.5, logger });
       running.push(inf);

@@ -51,7 +51,9 @@ describe("kubeconfig validation", () => {
   });
 
   test("a field of the wrong type names the file, the entry and the field", () => {
-    expect(error(kc({ user: ["    token: 12345"] }))).toMatch(/^\/etc\/neurocontroller\/kubeconfig: users\[name=u1\]\.user\.token: expected string, received number/);
+    expect(error(kc({ user: ["    token: 12345"] }))).toMatch(
+      /^\/etc\/neurocontroller\/kubeconfig: users\[name=u1\]\.user\.token: expected string, received number/,
+    );
     expect(error(kc({ user: ["    token:", "      nested: map"] }))).toContain("users[name=u1].user.token: expected string");
     expect(error(kc({ cluster: ["    server: 6443"] }))).toContain("clusters[name=c1].cluster.server: expected string, received number");
     expect(error(kc({ context: ["    cluster: c1", "    namespace: [a, b]"] }))).toContain("contexts[name=ctx1].context.namespace: expected string");
@@ -70,7 +72,7 @@ describe("kubeconfig validation", () => {
 
   test("base64 fields must be base64 of PEM; files must be PEM", () => {
     expect(error(kc({ cluster: ["    server: https://a:6443", "    certificate-authority-data: not*base64!"] }))).toContain(
-      'clusters[name=c1].cluster.certificate-authority-data: expected base64 text',
+      "clusters[name=c1].cluster.certificate-authority-data: expected base64 text",
     );
     expect(error(kc({ cluster: ["    server: https://a:6443", `    certificate-authority-data: ${b64("hello")}`] }))).toContain(
       'cluster "c1" "certificate-authority-data": expected base64-encoded PEM',
@@ -92,7 +94,10 @@ describe("kubeconfig validation", () => {
   });
 
   test("fields neurocontroller does not read are left alone (proxy-url, extensions, preferences)", () => {
-    const text = kc({ cluster: ["    server: https://a:6443", "    proxy-url: http://proxy:3128", "    extensions: [{name: x, extension: {a: 1}}]"], top: ["current-context: ctx1", "preferences: {}"] });
+    const text = kc({
+      cluster: ["    server: https://a:6443", "    proxy-url: http://proxy:3128", "    extensions: [{name: x, extension: {a: 1}}]"],
+      top: ["current-context: ctx1", "preferences: {}"],
+    });
     expect(parseKubeconfig(text, { file: "f" }).server).toBe("https://a:6443");
   });
 });

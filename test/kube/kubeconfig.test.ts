@@ -112,7 +112,9 @@ describe("parseKubeconfig", () => {
     expect(err(kc({ user: [`    client-certificate-data: ${b64(CERT)}`] }))).toContain('user "u1" has a client certificate but no "client-key"');
     expect(err(kc({ context: ["    user: u1"] }))).toContain('context "ctx1" has no "cluster"');
     expect(err(kc({ context: ["    cluster: zz", "    user: u1"] }))).toContain('cluster "zz" not found in "clusters"');
-    expect(err(kc({ user: ["    client-certificate: missing.crt", "    client-key: missing.key"] }))).toMatch(/\/etc\/kc.yaml: user "u1" "client-certificate": cannot read \/etc\/missing.crt/);
+    expect(err(kc({ user: ["    client-certificate: missing.crt", "    client-key: missing.key"] }))).toMatch(
+      /\/etc\/kc.yaml: user "u1" "client-certificate": cannot read \/etc\/missing.crt/,
+    );
     expect(err(kc({ user: ["    exec:", "      command: aws"] }))).toContain('uses "exec" credentials');
     expect(err("apiVersion: v1\nkind: Config\n")).toContain('no "current-context"');
     expect(err(": : :\n  - [")).toContain("/etc/kc.yaml: not valid YAML");
@@ -130,8 +132,7 @@ describe("loadConnection order", () => {
   write("sa/ca.crt", CA);
   write("sa/namespace", "neuro\n");
   const inCluster = { KUBERNETES_SERVICE_HOST: "10.43.0.1", KUBERNETES_SERVICE_PORT: "443" };
-  const load = (env: Record<string, string>, kubeconfig?: string, k3sPath = k3s) =>
-    loadConnection({ kubeconfig, env, inClusterRoot: sa, k3sPath });
+  const load = (env: Record<string, string>, kubeconfig?: string, k3sPath = k3s) => loadConnection({ kubeconfig, env, inClusterRoot: sa, k3sPath });
 
   test("explicit path first", () => {
     expect(load({ KUBECONFIG: b, HOME: home, ...inCluster }, a)!.server).toBe("https://a:6443");

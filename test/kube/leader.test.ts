@@ -136,7 +136,10 @@ describe("LeaderElector algorithm (FakeLeaseApi, injected clock)", () => {
 
   test("optimistic concurrency: of two candidates racing for an expired lease exactly one wins (409 for the other)", async () => {
     const api = new FakeLeaseApi();
-    api.lease = { metadata: { name: "neuro", namespace: "kube-system", resourceVersion: "7" }, spec: { holderIdentity: "", leaseDurationSeconds: 1 } };
+    api.lease = {
+      metadata: { name: "neuro", namespace: "kube-system", resourceVersion: "7" },
+      spec: { holderIdentity: "", leaseDurationSeconds: 1 },
+    };
     const clock = { t: 0 };
     const a = setup(api, "a", clock).e;
     const b = setup(api, "b", clock).e;

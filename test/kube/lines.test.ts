@@ -55,7 +55,17 @@ describe("parseWatchLine", () => {
     expect(parseWatchLine('{"type":"ERROR","object":{"kind":"Status","code":410}}')?.type).toBe("ERROR");
   });
   test("malformed lines give null, never throw", () => {
-    for (const bad of ["{", "null", "42", '"x"', "[]", '{"type":"ADDED"}', '{"type":"NOPE","object":{"metadata":{}}}', '{"type":"ADDED","object":{}}', '{"type":"ADDED","object":"x"}']) {
+    for (const bad of [
+      "{",
+      "null",
+      "42",
+      '"x"',
+      "[]",
+      '{"type":"ADDED"}',
+      '{"type":"NOPE","object":{"metadata":{}}}',
+      '{"type":"ADDED","object":{}}',
+      '{"type":"ADDED","object":"x"}',
+    ]) {
       expect(parseWatchLine(bad)).toBeNull();
     }
   });

@@ -188,7 +188,14 @@ describe("PATCH", () => {
     const r = await k.json(`${PODS}/smp`, {
       method: "PATCH",
       contentType: "application/strategic-merge-patch+json",
-      json: { spec: { containers: [{ name: "sidecar", image: "proxy:2" }, { name: "app", $patch: "delete" }] } },
+      json: {
+        spec: {
+          containers: [
+            { name: "sidecar", image: "proxy:2" },
+            { name: "app", $patch: "delete" },
+          ],
+        },
+      },
     });
     expect(r.body.spec.containers).toEqual([{ name: "sidecar", image: "proxy:2" }]);
     const s = await k.json(`${PODS}/smp/status`, {

@@ -96,7 +96,10 @@ describe("pods/eviction", () => {
     expect(r.status).toBe(429);
     expect(r.headers.get("content-type")).toBe("application/json");
     expect(r.body).toMatchObject({ kind: "Status", reason: "TooManyRequests", code: 429 });
-    expect(r.body.details.causes[0]).toEqual({ reason: "DisruptionBudget", message: "The disruption budget web needs 2 healthy pods and has 2 currently" });
+    expect(r.body.details.causes[0]).toEqual({
+      reason: "DisruptionBudget",
+      message: "The disruption budget web needs 2 healthy pods and has 2 currently",
+    });
     expect(sim.store.get("pods", "default", "web-1")).toBeDefined();
   });
 

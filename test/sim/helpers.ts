@@ -19,7 +19,10 @@ export interface Api {
   watchReady(path: string): Promise<WatchStream>;
 }
 
-export function api(sim: Pick<Simulator, "url" | "certs">, tls: Record<string, string> | undefined = sim.certs && { ca: sim.certs.ca, cert: sim.certs.cert, key: sim.certs.key }): Api {
+export function api(
+  sim: Pick<Simulator, "url" | "certs">,
+  tls: Record<string, string> | undefined = sim.certs && { ca: sim.certs.ca, cert: sim.certs.cert, key: sim.certs.key },
+): Api {
   const doFetch = (path: string, init: RequestInit & { json?: unknown; contentType?: string } = {}) => {
     const headers = new Headers(init.headers);
     let body = init.body;

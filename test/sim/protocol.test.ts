@@ -133,7 +133,8 @@ for (const name of TARGETS) {
         const ns = await t.namespace();
         await createPod(ns, "a");
         await createPod(ns, "b", {}, { nodeName: "node-2", phase: "Pending" });
-        const names = async (q: string) => (await t.k.json(`${pods(ns)}?fieldSelector=${encodeURIComponent(q)}`)).body.items.map((p: any) => p.metadata.name);
+        const names = async (q: string) =>
+          (await t.k.json(`${pods(ns)}?fieldSelector=${encodeURIComponent(q)}`)).body.items.map((p: any) => p.metadata.name);
         expect(await names("spec.nodeName=node-2")).toEqual(["b"]);
         expect(await names("status.phase!=Pending")).toEqual(["a"]);
         expect(await names(`metadata.name=a,metadata.namespace=${ns}`)).toEqual(["a"]);
@@ -211,7 +212,9 @@ for (const name of TARGETS) {
         const ns = await t.namespace();
         // 1.20 sends a bookmark shortly before the watch's deadline, once its cache has processed an event since it
         // started; the simulator on its interval.
-        const w = await t.k.watchReady(`${pods(ns)}?watch=1&allowWatchBookmarks=true&timeoutSeconds=5&resourceVersion=${await currentRV(t.k, pods(ns))}`);
+        const w = await t.k.watchReady(
+          `${pods(ns)}?watch=1&allowWatchBookmarks=true&timeoutSeconds=5&resourceVersion=${await currentRV(t.k, pods(ns))}`,
+        );
         await createPod(ns, "marked");
         const [b] = await w.waitCount(1, "BOOKMARK", 10_000);
         expect(b!.object).toMatchObject({ kind: "Pod", apiVersion: "v1", metadata: { resourceVersion: expect.stringMatching(/^\d+$/) } });
@@ -294,7 +297,11 @@ for (const name of TARGETS) {
       test("merge patch, JSON patch (a failing test op is refused), strategic merge on /status by condition type", async () => {
         const ns = await t.namespace();
         await createPod(ns, "p", { app: "web" });
-        const mp = await t.k.json(`${pods(ns)}/p`, { method: "PATCH", contentType: "application/merge-patch+json", json: { metadata: { labels: { app: null, tier: "fe" } } } });
+        const mp = await t.k.json(`${pods(ns)}/p`, {
+          method: "PATCH",
+          contentType: "application/merge-patch+json",
+          json: { metadata: { labels: { app: null, tier: "fe" } } },
+        });
         expect(mp.status).toBe(200);
         expect(mp.body.metadata.labels).toEqual({ tier: "fe" });
         const jp = await t.k.json(`${pods(ns)}/p`, {
@@ -318,7 +325,14 @@ for (const name of TARGETS) {
         await t.k.json(`${pods(ns)}/p/status`, {
           method: "PATCH",
           contentType: STATUS_PATCH,
-          json: { status: { conditions: [{ type: "Ready", status: "True" }, { type: "PodScheduled", status: "True" }] } },
+          json: {
+            status: {
+              conditions: [
+                { type: "Ready", status: "True" },
+                { type: "PodScheduled", status: "True" },
+              ],
+            },
+          },
         });
         const smp = await t.k.json(`${pods(ns)}/p/status`, {
           method: "PATCH",
@@ -328,14 +342,22 @@ for (const name of TARGETS) {
         expect(smp.status).toBe(200);
         const conds = Object.fromEntries(smp.body.status.conditions.map((c: any) => [c.type, c.status]));
         expect(conds).toEqual({ Ready: "False", PodScheduled: "True" });
-        const ignored = await t.k.json(`${pods(ns)}/p`, { method: "PATCH", contentType: "application/merge-patch+json", json: { status: { phase: "Failed" } } });
+        const ignored = await t.k.json(`${pods(ns)}/p`, {
+          method: "PATCH",
+          contentType: "application/merge-patch+json",
+          json: { status: { phase: "Failed" } },
+        });
         expect(ignored.body.status.phase).toBe("Running");
       });
 
       test("a stale resourceVersion in a patch → 409; unknown patch type → 415; missing → 404", async () => {
         const ns = await t.namespace();
         const p = await createPod(ns, "rvp");
-        await t.k.json(`${pods(ns)}/rvp`, { method: "PATCH", contentType: "application/merge-patch+json", json: { metadata: { labels: { v: "2" } } } });
+        await t.k.json(`${pods(ns)}/rvp`, {
+          method: "PATCH",
+          contentType: "application/merge-patch+json",
+          json: { metadata: { labels: { v: "2" } } },
+        });
         const stale = await t.k.json(`${pods(ns)}/rvp`, {
           method: "PATCH",
           contentType: "application/merge-patch+json",
@@ -360,7 +382,11 @@ for (const name of TARGETS) {
         const c = await t.k.json(`${cms}/cm`, { method: "DELETE" });
         expect(c.body).toMatchObject({ kind: "Status", status: "Success", details: { name: "cm", kind: "configmaps" } });
         const p = await createPod(ns, "d2");
-        await t.k.json(`${pods(ns)}/d2`, { method: "PATCH", contentType: "application/merge-patch+json", json: { metadata: { labels: { x: "y" } } } });
+        await t.k.json(`${pods(ns)}/d2`, {
+          method: "PATCH",
+          contentType: "application/merge-patch+json",
+          json: { metadata: { labels: { x: "y" } } },
+        });
         const pre = await t.k.json(`${pods(ns)}/d2`, { method: "DELETE", json: { preconditions: { resourceVersion: p.metadata.resourceVersion } } });
         expect(pre.status).toBe(409);
         expect((await t.k.json(`${pods(ns)}/zzz`, { method: "DELETE" })).status).toBe(404);
@@ -374,13 +400,24 @@ for (const name of TARGETS) {
         const renewTime = "2026-12-04T20:00:00.123456Z";
         const created = await t.k.json(url, {
           method: "POST",
-          json: { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name: "leader" }, spec: { holderIdentity: "a", leaseDurationSeconds: 15, renewTime } },
+          json: {
+            apiVersion: "coordination.k8s.io/v1",
+            kind: "Lease",
+            metadata: { name: "leader" },
+            spec: { holderIdentity: "a", leaseDurationSeconds: 15, renewTime },
+          },
         });
         expect(created.status).toBe(201);
         expect(created.body.spec.renewTime).toBe(renewTime);
-        const theirs = await t.k.json(`${url}/leader`, { method: "PUT", json: { ...created.body, spec: { ...created.body.spec, holderIdentity: "b" } } });
+        const theirs = await t.k.json(`${url}/leader`, {
+          method: "PUT",
+          json: { ...created.body, spec: { ...created.body.spec, holderIdentity: "b" } },
+        });
         expect(theirs.status).toBe(200);
-        const mine = await t.k.json(`${url}/leader`, { method: "PUT", json: { ...created.body, spec: { ...created.body.spec, holderIdentity: "a" } } });
+        const mine = await t.k.json(`${url}/leader`, {
+          method: "PUT",
+          json: { ...created.body, spec: { ...created.body.spec, holderIdentity: "a" } },
+        });
         expect(mine.status).toBe(409);
         expect((await t.k.json(`${url}/leader`)).body.spec.holderIdentity).toBe("b");
       });
@@ -393,11 +430,21 @@ for (const name of TARGETS) {
           json: { apiVersion: "policy/v1beta1", kind: "Eviction", metadata: { name: n, namespace: ns }, deleteOptions: { gracePeriodSeconds: 0 } },
         });
       /** A PDB whose status is written through /status, as the disruption controller would (none runs beside 1.20 here). */
-      async function pdb(ns: string, app: string, minAvailable: number, status: { disruptionsAllowed: number; currentHealthy: number; expectedPods: number }) {
+      async function pdb(
+        ns: string,
+        app: string,
+        minAvailable: number,
+        status: { disruptionsAllowed: number; currentHealthy: number; expectedPods: number },
+      ) {
         const url = `/apis/${t.pdbApiVersion}/namespaces/${ns}/poddisruptionbudgets`;
         const c = await t.k.json(url, {
           method: "POST",
-          json: { apiVersion: t.pdbApiVersion, kind: "PodDisruptionBudget", metadata: { name: app }, spec: { minAvailable, selector: { matchLabels: { app } } } },
+          json: {
+            apiVersion: t.pdbApiVersion,
+            kind: "PodDisruptionBudget",
+            metadata: { name: app },
+            spec: { minAvailable, selector: { matchLabels: { app } } },
+          },
         });
         expect(c.status).toBe(201);
         const s = await t.k.json(`${url}/${app}/status`, {
@@ -426,7 +473,10 @@ for (const name of TARGETS) {
         expect(r.status).toBe(429);
         expect(r.headers.get("content-type")).toBe("application/json");
         expect(r.body).toMatchObject({ kind: "Status", reason: "TooManyRequests", code: 429 });
-        expect(r.body.details.causes[0]).toEqual({ reason: "DisruptionBudget", message: "The disruption budget web needs 2 healthy pods and has 2 currently" });
+        expect(r.body.details.causes[0]).toEqual({
+          reason: "DisruptionBudget",
+          message: "The disruption budget web needs 2 healthy pods and has 2 currently",
+        });
         expect((await t.k.json(`${pods(ns)}/web-1`)).status).toBe(200);
       });
 
@@ -449,8 +499,7 @@ for (const name of TARGETS) {
     });
 
     describe("authentication", () => {
-      const plain = (headers: Record<string, string> = {}) =>
-        fetch(`${t.url}/api/v1/namespaces`, { headers, tls: { ca: t.ca } } as RequestInit);
+      const plain = (headers: Record<string, string> = {}) => fetch(`${t.url}/api/v1/namespaces`, { headers, tls: { ca: t.ca } } as RequestInit);
       test("no client certificate and no token → 401 Unauthorized Status", async () => {
         const r = await plain();
         expect(r.status).toBe(401);

@@ -40,7 +40,13 @@ export function parseRecap(output: string): Record<string, Recap> {
     const m = /^(\S+)\s+:\s+(.*)$/.exec(line.trim());
     if (!m) continue;
     const fields = Object.fromEntries([...m[2]!.matchAll(/(\w+)=(\d+)/g)].map((x) => [x[1]!, Number(x[2])]));
-    recap[m[1]!] = { ok: fields.ok ?? 0, changed: fields.changed ?? 0, unreachable: fields.unreachable ?? 0, failed: fields.failed ?? 0, skipped: fields.skipped ?? 0 };
+    recap[m[1]!] = {
+      ok: fields.ok ?? 0,
+      changed: fields.changed ?? 0,
+      unreachable: fields.unreachable ?? 0,
+      failed: fields.failed ?? 0,
+      skipped: fields.skipped ?? 0,
+    };
   }
   return recap;
 }

@@ -6,7 +6,13 @@ import { join } from "node:path";
 export interface BlockKitLimits {
   surfaces: { message: { max_blocks: number } };
   blocks: {
-    section: { text_min_length: number; text_max_length: number; fields_max_items: number; field_text_max_length: number; block_id_max_length: number };
+    section: {
+      text_min_length: number;
+      text_max_length: number;
+      fields_max_items: number;
+      field_text_max_length: number;
+      block_id_max_length: number;
+    };
     header: { text_type: string; text_max_length: number };
     context: { elements_max_items: number };
   };
@@ -32,7 +38,8 @@ export function blockKitProblems(message: { text?: string; blocks?: any[] }, lim
     } else if (b.type === "section") {
       const s = limits.blocks.section;
       if (!b.text && !b.fields) p.push(`${at}: neither text nor fields`);
-      if (b.text && (b.text.text.length < s.text_min_length || b.text.text.length > s.text_max_length)) p.push(`${at}: text ${b.text.text.length} chars`);
+      if (b.text && (b.text.text.length < s.text_min_length || b.text.text.length > s.text_max_length))
+        p.push(`${at}: text ${b.text.text.length} chars`);
       if (b.fields) {
         if (b.fields.length > s.fields_max_items) p.push(`${at}: ${b.fields.length} fields`);
         b.fields.forEach((f: any, j: number) => {

@@ -8,7 +8,12 @@ import { alertGroup, notification } from "./alert-fixtures.ts";
 
 const [stateDir, webhookUrl, count] = process.argv.slice(2);
 const store = StateStore.open(stateDir!);
-const dispatcher = new Dispatcher({ outbox: new Outbox(store.db), channels: [new SlackChannel({ webhookUrl: webhookUrl! })], minBackoffMs: 20, maxBackoffMs: 200 }).start();
+const dispatcher = new Dispatcher({
+  outbox: new Outbox(store.db),
+  channels: [new SlackChannel({ webhookUrl: webhookUrl! })],
+  minBackoffMs: 20,
+  maxBackoffMs: 200,
+}).start();
 for (let i = 0; i < Number(count); i++) dispatcher.submit(notification("slack", `kill-${i}`, alertGroup(1, { title: `kill test ${i}` })));
 console.log("submitted");
 setInterval(() => {}, 1 << 30);

@@ -44,7 +44,9 @@ export interface ContainerOpts {
   terminated?: { reason: string; exitCode: number; finishedMs: number };
 }
 export function container(o: ContainerOpts = {}): Json {
-  const term = (t: NonNullable<ContainerOpts["terminated"]>) => ({ terminated: { reason: t.reason, exitCode: t.exitCode, finishedAt: at(t.finishedMs) } });
+  const term = (t: NonNullable<ContainerOpts["terminated"]>) => ({
+    terminated: { reason: t.reason, exitCode: t.exitCode, finishedAt: at(t.finishedMs) },
+  });
   return {
     name: o.name ?? "app",
     ready: o.ready ?? !o.waiting,
@@ -81,12 +83,17 @@ export function pod(o: PodOpts = {}): KubeObject {
   return merge(base, o.extra);
 }
 
-export function node(name = "pi-1", o: { ready?: string; readySinceMs?: number; conditions?: Json[]; unschedulable?: boolean; extra?: unknown } = {}): KubeObject {
+export function node(
+  name = "pi-1",
+  o: { ready?: string; readySinceMs?: number; conditions?: Json[]; unschedulable?: boolean; extra?: unknown } = {},
+): KubeObject {
   const base: KubeObject = {
     apiVersion: "v1",
     kind: "Node",
     metadata: meta(name, undefined, -min(600)),
-    spec: o.unschedulable ? { unschedulable: true, taints: [{ key: "node.kubernetes.io/unschedulable", effect: "NoSchedule", timeAdded: at(-min(5)) }] } : {},
+    spec: o.unschedulable
+      ? { unschedulable: true, taints: [{ key: "node.kubernetes.io/unschedulable", effect: "NoSchedule", timeAdded: at(-min(5)) }] }
+      : {},
     status: {
       conditions: o.conditions ?? [
         condition("Ready", o.ready ?? "True", o.readySinceMs ?? -min(300), o.ready === "Unknown" ? "NodeStatusUnknown" : "KubeletReady"),
@@ -99,7 +106,18 @@ export function node(name = "pi-1", o: { ready?: string; readySinceMs?: number; 
   return merge(base, o.extra);
 }
 
-export function deployment(o: { name?: string; replicas?: number; ready?: number; available?: number; conditions?: Json[]; generation?: number; observedGeneration?: number; extra?: unknown } = {}): KubeObject {
+export function deployment(
+  o: {
+    name?: string;
+    replicas?: number;
+    ready?: number;
+    available?: number;
+    conditions?: Json[];
+    generation?: number;
+    observedGeneration?: number;
+    extra?: unknown;
+  } = {},
+): KubeObject {
   const replicas = o.replicas ?? 3;
   const ready = o.ready ?? replicas;
   const available = o.available ?? ready;
@@ -114,13 +132,18 @@ export function deployment(o: { name?: string; replicas?: number; ready?: number
       readyReplicas: ready,
       availableReplicas: available,
       ...(replicas - available > 0 ? { unavailableReplicas: replicas - available } : {}),
-      conditions: o.conditions ?? [condition("Available", available >= replicas ? "True" : "False", -min(10)), condition("Progressing", "True", -min(10), "NewReplicaSetAvailable")],
+      conditions: o.conditions ?? [
+        condition("Available", available >= replicas ? "True" : "False", -min(10)),
+        condition("Progressing", "True", -min(10), "NewReplicaSetAvailable"),
+      ],
     },
   };
   return merge(base, o.extra);
 }
 
-export function service(o: { name?: string; namespace?: string; selector?: Record<string, string> | null; clusterIP?: string; type?: string; extra?: unknown } = {}): KubeObject {
+export function service(
+  o: { name?: string; namespace?: string; selector?: Record<string, string> | null; clusterIP?: string; type?: string; extra?: unknown } = {},
+): KubeObject {
   const base: KubeObject = {
     apiVersion: "v1",
     kind: "Service",
@@ -136,7 +159,11 @@ export function service(o: { name?: string; namespace?: string; selector?: Recor
 }
 
 /** `ready` per endpoint: true, false, or null (unset, which means ready). */
-export function endpointSlice(service: string, ready: (boolean | null)[], o: { name?: string; namespace?: string; lastChangeMs?: number; addressType?: string } = {}): KubeObject {
+export function endpointSlice(
+  service: string,
+  ready: (boolean | null)[],
+  o: { name?: string; namespace?: string; lastChangeMs?: number; addressType?: string } = {},
+): KubeObject {
   return {
     apiVersion: "discovery.k8s.io/v1",
     kind: "EndpointSlice",
@@ -160,22 +187,33 @@ export function endpoints(service: string, ready: number, notReady: number, o: {
     apiVersion: "v1",
     kind: "Endpoints",
     metadata: meta(service, o.namespace ?? "default", -min(600)),
-    subsets: ready + notReady ? [{ ...(ready ? { addresses: addr(ready, 1) } : {}), ...(notReady ? { notReadyAddresses: addr(notReady, 100) } : {}), ports: [{ port: 80 }] }] : [],
+    subsets:
+      ready + notReady
+        ? [
+            {
+              ...(ready ? { addresses: addr(ready, 1) } : {}),
+              ...(notReady ? { notReadyAddresses: addr(notReady, 100) } : {}),
+              ports: [{ port: 80 }],
+            },
+          ]
+        : [],
   };
 }
 
-export function event(o: {
-  name?: string;
-  type?: string;
-  reason?: string;
-  message?: string;
-  count?: number;
-  firstMs?: number;
-  lastMs?: number;
-  involved?: { kind: string; name: string; namespace?: string };
-  host?: string;
-  extra?: unknown;
-} = {}): KubeObject {
+export function event(
+  o: {
+    name?: string;
+    type?: string;
+    reason?: string;
+    message?: string;
+    count?: number;
+    firstMs?: number;
+    lastMs?: number;
+    involved?: { kind: string; name: string; namespace?: string };
+    host?: string;
+    extra?: unknown;
+  } = {},
+): KubeObject {
   const involved = o.involved ?? { kind: "Pod", name: "web-1", namespace: "default" };
   const base: KubeObject = {
     apiVersion: "v1",

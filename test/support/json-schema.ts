@@ -4,7 +4,31 @@
 // Unknown keywords fail loudly so a schema using more than this is never half-checked.
 type Schema = Record<string, unknown>;
 
-const KNOWN = new Set(["$id", "$schema", "title", "description", "type", "properties", "required", "patternProperties", "additionalProperties", "items", "minItems", "maxItems", "maxLength", "minLength", "minimum", "maximum", "pattern", "enum", "anyOf", "allOf", "oneOf", "not", "format"]);
+const KNOWN = new Set([
+  "$id",
+  "$schema",
+  "title",
+  "description",
+  "type",
+  "properties",
+  "required",
+  "patternProperties",
+  "additionalProperties",
+  "items",
+  "minItems",
+  "maxItems",
+  "maxLength",
+  "minLength",
+  "minimum",
+  "maximum",
+  "pattern",
+  "enum",
+  "anyOf",
+  "allOf",
+  "oneOf",
+  "not",
+  "format",
+]);
 
 function typeOf(v: unknown): string {
   if (v === null) return "null";
@@ -33,9 +57,10 @@ export function validate(schema: Schema, value: unknown, path = "$"): string[] {
   }
   if (Array.isArray(value)) {
     if (typeof schema.minItems === "number" && value.length < schema.minItems) errs.push(`${path}: fewer than ${schema.minItems} items`);
-    if (schema.items) value.forEach((v, i) => {
-      errs.push(...validate(schema.items as Schema, v, `${path}[${i}]`));
-    });
+    if (schema.items)
+      value.forEach((v, i) => {
+        errs.push(...validate(schema.items as Schema, v, `${path}[${i}]`));
+      });
   }
   if (value && typeof value === "object" && !Array.isArray(value)) {
     const obj = value as Record<string, unknown>;
@@ -47,12 +72,14 @@ export function validate(schema: Schema, value: unknown, path = "$"): string[] {
       if (props[k]) (matched = true), errs.push(...validate(props[k]!, v, `${path}.${k}`));
       for (const [re, s] of patterns) if (new RegExp(re).test(k)) (matched = true), errs.push(...validate(s, v, `${path}.${k}`));
       if (!matched && schema.additionalProperties === false) errs.push(`${path}: unexpected property ${k}`);
-      else if (!matched && typeof schema.additionalProperties === "object") errs.push(...validate(schema.additionalProperties as Schema, v, `${path}.${k}`));
+      else if (!matched && typeof schema.additionalProperties === "object")
+        errs.push(...validate(schema.additionalProperties as Schema, v, `${path}.${k}`));
     }
   }
   if (schema.allOf) for (const s of schema.allOf as Schema[]) errs.push(...validate(s, value, path));
   if (schema.anyOf && !(schema.anyOf as Schema[]).some((s) => validate(s, value, path).length === 0)) errs.push(`${path}: matches none of anyOf`);
-  if (schema.oneOf && (schema.oneOf as Schema[]).filter((s) => validate(s, value, path).length === 0).length !== 1) errs.push(`${path}: does not match exactly one of oneOf`);
+  if (schema.oneOf && (schema.oneOf as Schema[]).filter((s) => validate(s, value, path).length === 0).length !== 1)
+    errs.push(`${path}: does not match exactly one of oneOf`);
   if (schema.not && validate(schema.not as Schema, value, path).length === 0) errs.push(`${path}: matches 'not'`);
   return errs;
 }

@@ -27,7 +27,7 @@ export class StoreMirror {
   private readonly unsubscribe: (() => void)[] = [];
 
   constructor(
-    private readonly store: SimStore,
+    readonly store: SimStore,
     private readonly target: MirrorTarget,
   ) {
     for (const res of RESOURCES) {
@@ -102,7 +102,8 @@ export class StoreMirror {
     for (const ref of out.metadata.ownerReferences ?? []) ref.uid = mapUid(ref.uid);
     if (out.involvedObject?.uid) out.involvedObject.uid = mapUid(out.involvedObject.uid);
     for (const subset of out.subsets ?? []) {
-      for (const a of [...(subset.addresses ?? []), ...(subset.notReadyAddresses ?? [])]) if (a.targetRef?.uid) a.targetRef.uid = mapUid(a.targetRef.uid);
+      for (const a of [...(subset.addresses ?? []), ...(subset.notReadyAddresses ?? [])])
+        if (a.targetRef?.uid) a.targetRef.uid = mapUid(a.targetRef.uid);
     }
     // Fields the server defaulted or an admission plugin added (a pod's tolerations) are kept: some may not be removed.
     if (current && (current as any).spec && out.spec) out.spec = { ...(current as any).spec, ...out.spec };
@@ -132,7 +133,7 @@ export class StoreMirror {
   }
 
   private async apply(res: SimResource, type: string, o: KubeObject, mainChanged: boolean): Promise<void> {
-    const ns = res.namespaced ? o.metadata.namespace ?? "default" : undefined;
+    const ns = res.namespaced ? (o.metadata.namespace ?? "default") : undefined;
     const name = o.metadata.name;
     if (type === "DELETED") {
       // Background propagation, as kubectl sends: batch/v1 Jobs default to orphaning, which adds the `orphan` finalizer

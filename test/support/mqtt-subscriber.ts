@@ -13,7 +13,12 @@ export class TestSubscriber {
   readonly messages: SeenMessage[] = [];
   private constructor(readonly client: MqttClient) {
     client.on("message", (topic, payload, packet) =>
-      this.messages.push({ topic, payload: payload.toString(), retain: packet.retain, userProperties: (packet.properties?.userProperties ?? {}) as Record<string, string> }),
+      this.messages.push({
+        topic,
+        payload: payload.toString(),
+        retain: packet.retain,
+        userProperties: (packet.properties?.userProperties ?? {}) as Record<string, string>,
+      }),
     );
   }
 

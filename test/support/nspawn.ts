@@ -91,9 +91,17 @@ export async function bootContainer(root: string, opts: BootOptions = {}): Promi
   if (!Bun.which("systemd-nspawn")) throw new Error("systemd-nspawn missing: apt-get install systemd-container");
 
   const nspawnArgs = [
-    "systemd-nspawn", "-D", root, "-b", "--register=no", "--keep-unit", "--console=pipe",
-    `--machine=${name}`, ...(caps.length ? [`--capability=${caps.join(",")}`] : []),
-    ...(caps.includes("CAP_BPF") ? ["--system-call-filter=bpf perf_event_open"] : []), ...(opts.extraArgs ?? []),
+    "systemd-nspawn",
+    "-D",
+    root,
+    "-b",
+    "--register=no",
+    "--keep-unit",
+    "--console=pipe",
+    `--machine=${name}`,
+    ...(caps.length ? [`--capability=${caps.join(",")}`] : []),
+    ...(caps.includes("CAP_BPF") ? ["--system-call-filter=bpf perf_event_open"] : []),
+    ...(opts.extraArgs ?? []),
   ];
   // The shell puts itself (and so nspawn, which it exec's) into a fresh cgroup subtree.
   const script =
@@ -102,7 +110,9 @@ export async function bootContainer(root: string, opts: BootOptions = {}): Promi
   log(`booting ${root}`);
   const started = Date.now();
   const proc: Subprocess<"ignore", "pipe", "pipe"> = Bun.spawn(["sh", "-c", script, "sh", ...nspawnArgs], {
-    stdin: "ignore", stdout: "pipe", stderr: "pipe",
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
   });
   let consoleText = "";
   const drain = async (s: ReadableStream<Uint8Array>) => {
@@ -141,7 +151,9 @@ export async function bootContainer(root: string, opts: BootOptions = {}): Promi
 
   const exec = async (cmd: string[], o: { stdin?: string; timeoutMs?: number } = {}): Promise<ExecResult> => {
     const p = Bun.spawn(["nsenter", "-t", String(leader), "-a", "--", ...cmd], {
-      stdin: o.stdin !== undefined ? new Blob([o.stdin]) : "ignore", stdout: "pipe", stderr: "pipe",
+      stdin: o.stdin !== undefined ? new Blob([o.stdin]) : "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
     });
     const timer = setTimeout(() => p.kill("SIGKILL"), o.timeoutMs ?? 60_000);
     const [stdout, stderr] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()]);
@@ -191,7 +203,12 @@ export async function bootContainer(root: string, opts: BootOptions = {}): Promi
   }
 
   return {
-    root, name, leader, bootState, exec, stop,
+    root,
+    name,
+    leader,
+    bootState,
+    exec,
+    stop,
     sh: (s) => exec(["sh", "-c", s]),
     systemctl: (...args) => exec(["systemctl", ...args]),
     console: () => consoleText,

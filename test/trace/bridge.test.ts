@@ -14,7 +14,14 @@ describe("syscallLatencyAnomalies", () => {
   test("one anomaly per (service, syscall) over the threshold, worst first; 0 disables", () => {
     const a = syscallLatencyAnomalies(SAMPLE, 50e6, 0);
     expect(a).toHaveLength(1);
-    expect(a[0]).toMatchObject({ kind: "Service", name: "checkout", node: "pi-1", reason: SYSCALL_LATENCY_REASON, severity: "warning", category: "Latency" });
+    expect(a[0]).toMatchObject({
+      kind: "Service",
+      name: "checkout",
+      node: "pi-1",
+      reason: SYSCALL_LATENCY_REASON,
+      severity: "warning",
+      category: "Latency",
+    });
     expect(a[0]!.message).toContain("read took 61.0 ms");
     expect(syscallLatencyAnomalies(SAMPLE, 5e6, 0).find((x) => x.name === "checkout" && x.message.includes("read"))!.severity).toBe("critical");
     expect(syscallLatencyAnomalies(SAMPLE, 0)).toEqual([]);
@@ -23,10 +30,14 @@ describe("syscallLatencyAnomalies", () => {
 
 describe("TraceBridge", () => {
   const hits: { path: string; body: string }[] = [];
-  const receiver = Bun.serve({ port: 0, hostname: "127.0.0.1", async fetch(req) {
-    hits.push({ path: new URL(req.url).pathname, body: await req.text() });
-    return new Response(null, { status: 202 });
-  } });
+  const receiver = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    async fetch(req) {
+      hits.push({ path: new URL(req.url).pathname, body: await req.text() });
+      return new Response(null, { status: 202 });
+    },
+  });
   afterAll(() => receiver.stop(true));
 
   test("subscribes, merges batches per trace/syscall, exports to both, raises the latency alert", async () => {
@@ -34,17 +45,34 @@ describe("TraceBridge", () => {
     const anomalies: Anomaly[] = [];
     const base = `http://127.0.0.1:${receiver.port}`;
     const bridge = new TraceBridge({
-      mqttUrl: broker.url, mqttUsername: broker.username, mqttPassword: broker.password, prefix: "nc/c1",
-      apm: { serverUrl: base }, otlp: { endpoint: base }, exportIntervalMs: 60_000, maxTraces: 100, alertThresholdNs: 50e6,
+      mqttUrl: broker.url,
+      mqttUsername: broker.username,
+      mqttPassword: broker.password,
+      prefix: "nc/c1",
+      apm: { serverUrl: base },
+      otlp: { endpoint: base },
+      exportIntervalMs: 60_000,
+      maxTraces: 100,
+      alertThresholdNs: 50e6,
       onAnomalies: (a) => anomalies.push(...a),
     });
     await waitFor(() => bridge.client.connected, { message: "bridge connected" });
     const pub = mqtt.connect(broker.url, { username: broker.username, password: broker.password });
     await new Promise((r) => pub.on("connect", r));
     const drops = { batches: 0, ringbuf: 0, aggFull: 0, startFull: 0, poolFull: 0, orphanEvents: 0 };
-    const batch = (seq: number): SpanBatch => ({ v: SPAN_BATCH_VERSION, node: "pi-1", arch: "aarch64", seq, sentAt: new Date().toISOString(), drops, spans: SAMPLE.slice(0, 2) });
+    const batch = (seq: number): SpanBatch => ({
+      v: SPAN_BATCH_VERSION,
+      node: "pi-1",
+      arch: "aarch64",
+      seq,
+      sentAt: new Date().toISOString(),
+      drops,
+      spans: SAMPLE.slice(0, 2),
+    });
     // The subscription is asynchronous: publish until the first batch is seen.
-    await waitFor(async () => (await pub.publishAsync("nc/c1/spans/pi-1", JSON.stringify(batch(1)), { qos: 1 }), bridge.stats.batches >= 1), { message: "bridge received a batch" });
+    await waitFor(async () => (await pub.publishAsync("nc/c1/spans/pi-1", JSON.stringify(batch(1)), { qos: 1 }), bridge.stats.batches >= 1), {
+      message: "bridge received a batch",
+    });
     await pub.publishAsync("nc/c1/spans/pi-1", JSON.stringify(batch(5)), { qos: 1 });
     await pub.publishAsync("nc/c1/spans/pi-1", "not json", { qos: 1 });
     await waitFor(() => bridge.stats.batches >= 2 && bridge.stats.invalid === 1, { message: "second batch and invalid counted" });

@@ -15,12 +15,17 @@ describe("Elastic APM intake v2", () => {
   test("metadata + span lines validate against the schemas and join the APM transaction", () => {
     // The validator has teeth: an empty span and a bad type are rejected.
     expect(validate(schema("span"), {}).length).toBeGreaterThan(0);
-    expect(validate(schema("span"), { id: 1, trace_id: "x", parent_id: "y", name: "n", type: "t", duration: -1, timestamp: 1 }).length).toBeGreaterThan(0);
+    expect(
+      validate(schema("span"), { id: 1, trace_id: "x", parent_id: "y", name: "n", type: "t", duration: -1, timestamp: 1 }).length,
+    ).toBeGreaterThan(0);
     const bodies = toApmNdjson(SAMPLE);
     expect(bodies.map((b) => b.service).sort()).toEqual(["api", "checkout"]);
     for (const { body } of bodies) {
       expect(body.endsWith("\n")).toBe(true);
-      const lines = body.trimEnd().split("\n").map((l) => JSON.parse(l));
+      const lines = body
+        .trimEnd()
+        .split("\n")
+        .map((l) => JSON.parse(l));
       expect(Object.keys(lines[0])).toEqual(["metadata"]);
       expect(validate(schema("metadata"), lines[0].metadata)).toEqual([]);
       for (const l of lines.slice(1)) {
@@ -29,10 +34,21 @@ describe("Elastic APM intake v2", () => {
         expect(l.span.id).toMatch(/^[0-9a-f]{16}$/);
       }
     }
-    const checkout = bodies.find((b) => b.service === "checkout")!.body.trimEnd().split("\n").slice(1).map((l) => JSON.parse(l).span);
+    const checkout = bodies
+      .find((b) => b.service === "checkout")!
+      .body.trimEnd()
+      .split("\n")
+      .slice(1)
+      .map((l) => JSON.parse(l).span);
     expect(checkout).toHaveLength(3); // read aggregate, read outlier, nanosleep
     const agg = checkout.find((s) => s.name === "syscall read")!;
-    expect(agg).toMatchObject({ trace_id: SAMPLE[0]!.traceId, parent_id: "00f067aa0ba902b7", transaction_id: "a3ce929d0e0e4736", type: "syscall", subtype: "read" });
+    expect(agg).toMatchObject({
+      trace_id: SAMPLE[0]!.traceId,
+      parent_id: "00f067aa0ba902b7",
+      transaction_id: "a3ce929d0e0e4736",
+      type: "syscall",
+      subtype: "read",
+    });
     expect(agg.composite).toEqual({ compression_strategy: "exact_match", count: 12, sum: 75 });
     expect(agg.timestamp).toBe(Number(BigInt(SAMPLE[0]!.startUnixNano) / 1000n));
     const slow = checkout.find((s) => s.name === "syscall read (slow)")!;
@@ -54,7 +70,8 @@ describe("OTLP/HTTP JSON", () => {
       for (const ss of rs.scopeSpans) {
         expect(ss.scope.name).toBeString();
         for (const sp of ss.spans) {
-          for (const k of ["traceId", "spanId", "parentSpanId", "name", "startTimeUnixNano", "endTimeUnixNano", "kind", "attributes"]) expect(sp).toHaveProperty(k);
+          for (const k of ["traceId", "spanId", "parentSpanId", "name", "startTimeUnixNano", "endTimeUnixNano", "kind", "attributes"])
+            expect(sp).toHaveProperty(k);
           expect(sp.traceId).toMatch(/^[0-9a-f]{32}$/);
           expect(sp.spanId).toMatch(/^[0-9a-f]{16}$/);
           expect(sp.startTimeUnixNano).toMatch(/^\d+$/);

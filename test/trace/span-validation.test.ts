@@ -13,12 +13,24 @@ import { SAMPLE } from "./sample.ts";
 
 const drops = { batches: 0, ringbuf: 0, aggFull: 0, startFull: 0, poolFull: 0, orphanEvents: 0 };
 const spans = SAMPLE.slice(0, 2).map(({ node: _node, ...s }) => s);
-const batch = (over: Partial<SpanBatch> = {}, seq = 1): SpanBatch => ({ v: SPAN_BATCH_VERSION, node: "pi-1", arch: "aarch64", seq, sentAt: "2026-01-01T00:00:00Z", drops, spans, ...over });
+const batch = (over: Partial<SpanBatch> = {}, seq = 1): SpanBatch => ({
+  v: SPAN_BATCH_VERSION,
+  node: "pi-1",
+  arch: "aarch64",
+  seq,
+  sentAt: "2026-01-01T00:00:00Z",
+  drops,
+  spans,
+  ...over,
+});
 
 describe("parseSpanBatch", () => {
   const refusals = (payload: unknown, topicNode?: string) => {
     const seen: { source: string; reason: string }[] = [];
-    const b = parseSpanBatch(typeof payload === "string" ? payload : JSON.stringify(payload), { sink: { reject: (source, reason) => seen.push({ source, reason }) }, topicNode });
+    const b = parseSpanBatch(typeof payload === "string" ? payload : JSON.stringify(payload), {
+      sink: { reject: (source, reason) => seen.push({ source, reason }) },
+      topicNode,
+    });
     return { b, seen };
   };
 
@@ -69,11 +81,18 @@ describe("trace bridge and MQTT handlers under malformed input (real mosquitto)"
   test("malformed and forged batches are refused and counted; later batches still arrive; close() completes", async () => {
     const refused: string[] = [];
     const bridge = new TraceBridge({
-      mqttUrl: broker.url, mqttUsername: broker.username, mqttPassword: broker.password, prefix: "nc/v1",
-      exportIntervalMs: 60_000, maxTraces: 100, alertThresholdNs: 50e6,
+      mqttUrl: broker.url,
+      mqttUsername: broker.username,
+      mqttPassword: broker.password,
+      prefix: "nc/v1",
+      exportIntervalMs: 60_000,
+      maxTraces: 100,
+      alertThresholdNs: 50e6,
       rejects: { reject: (source, reason) => refused.push(`${source}: ${reason}`) },
     });
-    await waitFor(async () => (await pub.publishAsync("nc/v1/spans/pi-1", JSON.stringify(batch()), { qos: 1 }), bridge.stats.batches >= 1), { message: "bridge receives" });
+    await waitFor(async () => (await pub.publishAsync("nc/v1/spans/pi-1", JSON.stringify(batch()), { qos: 1 }), bridge.stats.batches >= 1), {
+      message: "bridge receives",
+    });
     const { slow: _slow, ...noSlow } = spans[0]!;
     await pub.publishAsync("nc/v1/spans/pi-1", JSON.stringify(batch({ spans: [noSlow as never] }, 2)), { qos: 1 });
     await pub.publishAsync("nc/v1/spans/pi-1", JSON.stringify(batch({ node: "pi-9" }, 3)), { qos: 1 });
@@ -91,7 +110,10 @@ describe("trace bridge and MQTT handlers under malformed input (real mosquitto)"
     const lines: string[] = [];
     const errors: string[] = [];
     const conn = new MqttConnection({
-      url: broker.url, prefix: "nc/h1", username: broker.username, password: broker.password,
+      url: broker.url,
+      prefix: "nc/h1",
+      username: broker.username,
+      password: broker.password,
       logger: createLogger({ write: (l) => lines.push(l) }),
       onHandlerError: (filter, e) => errors.push(`${filter} ${String(e)}`),
     });
@@ -107,7 +129,9 @@ describe("trace bridge and MQTT handlers under malformed input (real mosquitto)"
     await pub.publishAsync("nc/h1/a", "x", { qos: 1 });
     await pub.publishAsync("nc/h1/b", "x", { qos: 1 });
     await pub.publishAsync("nc/h1/c", "x", { qos: 1 });
-    await waitFor(() => got.includes("nc/h1/c") && errors.length === 2, { message: () => `later messages delivered, both errors counted: ${JSON.stringify({ got, errors })}` });
+    await waitFor(() => got.includes("nc/h1/c") && errors.length === 2, {
+      message: () => `later messages delivered, both errors counted: ${JSON.stringify({ got, errors })}`,
+    });
     expect(errors.sort()).toEqual(["nc/h1/a TypeError: glob.replace is not a function", "nc/h1/b Error: async boom"]);
     const logged = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === "MQTT message handler failed");
     expect(logged.map((l) => l.error).sort()).toEqual(["Error: async boom", "TypeError: glob.replace is not a function"]);

@@ -30,13 +30,50 @@ export function anomaly(over: Partial<Anomaly> = {}): Anomaly {
 
 export const podCrash = (name: string, nodeName = "pi-1", o: Partial<Anomaly> = {}) => anomaly({ name, node: nodeName, ...o });
 export const nodeDown = (name = "pi-1", o: Partial<Anomaly> = {}) =>
-  anomaly({ kind: "Node", namespace: "", name, node: name, reason: "NodeNotReady", severity: "critical", category: "Node", message: `Node ${name} NotReady.`, ...o });
+  anomaly({
+    kind: "Node",
+    namespace: "",
+    name,
+    node: name,
+    reason: "NodeNotReady",
+    severity: "critical",
+    category: "Node",
+    message: `Node ${name} NotReady.`,
+    ...o,
+  });
 export const deployUnready = (name = "web", o: Partial<Anomaly> = {}) =>
-  anomaly({ kind: "Deployment", name, node: "", reason: "UnreadyReplicaRatio", severity: "critical", category: "Warning", message: "3 of 3 replicas unready (100%, threshold 60%)", ...o });
+  anomaly({
+    kind: "Deployment",
+    name,
+    node: "",
+    reason: "UnreadyReplicaRatio",
+    severity: "critical",
+    category: "Warning",
+    message: "3 of 3 replicas unready (100%, threshold 60%)",
+    ...o,
+  });
 export const deployUnavailable = (name = "web", o: Partial<Anomaly> = {}) =>
-  anomaly({ kind: "Deployment", name, node: "", reason: "UnavailableReplica", severity: "warning", category: "Warning", message: "3 replicas unavailable", ...o });
+  anomaly({
+    kind: "Deployment",
+    name,
+    node: "",
+    reason: "UnavailableReplica",
+    severity: "warning",
+    category: "Warning",
+    message: "3 replicas unavailable",
+    ...o,
+  });
 export const endpointsEmpty = (name = "web", o: Partial<Anomaly> = {}) =>
-  anomaly({ kind: "Endpoints", name, node: "", reason: "NoReadyAddress", severity: "critical", category: "Endpoint", message: `Service default/${name} has no ready endpoint.`, ...o });
+  anomaly({
+    kind: "Endpoints",
+    name,
+    node: "",
+    reason: "NoReadyAddress",
+    severity: "critical",
+    category: "Endpoint",
+    message: `Service default/${name} has no ready endpoint.`,
+    ...o,
+  });
 
 export const activeOf = (...as: Anomaly[]) => new Map(as.map((a) => [anomalyKey(a), a]));
 
@@ -52,7 +89,12 @@ export function app(name: string, o: { pods?: number; nodeOf?: (i: number) => st
   const replicaSet: KubeObject = {
     apiVersion: "apps/v1",
     kind: "ReplicaSet",
-    metadata: { name: rs, namespace: ns, labels: { app: name, "pod-template-hash": hash }, ownerReferences: [{ apiVersion: "apps/v1", kind: "Deployment", name, uid: `uid-${name}`, controller: true }] },
+    metadata: {
+      name: rs,
+      namespace: ns,
+      labels: { app: name, "pod-template-hash": hash },
+      ownerReferences: [{ apiVersion: "apps/v1", kind: "Deployment", name, uid: `uid-${name}`, controller: true }],
+    },
     spec: { replicas: n },
   };
   const pods = Array.from({ length: n }, (_, i) =>
@@ -68,7 +110,17 @@ export function app(name: string, o: { pods?: number; nodeOf?: (i: number) => st
       },
     }),
   );
-  return [dep, replicaSet, ...pods, service({ name, namespace: ns }), endpointSlice(name, Array.from({ length: n }, (_, i) => i < ready), { namespace: ns })];
+  return [
+    dep,
+    replicaSet,
+    ...pods,
+    service({ name, namespace: ns }),
+    endpointSlice(
+      name,
+      Array.from({ length: n }, (_, i) => i < ready),
+      { namespace: ns },
+    ),
+  ];
 }
 
 export { node };

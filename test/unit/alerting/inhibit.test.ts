@@ -31,7 +31,12 @@ describe("inhibition", () => {
 
   test("a critical alert inhibits warnings on the same object only", () => {
     const cache = memCache(app("web", { ready: 1 }));
-    const { changes } = correlate(emptyIncidentState(), activeOf(podCrash("web-1"), deployUnready(), deployUnavailable(), endpointsEmpty()), cache, T0);
+    const { changes } = correlate(
+      emptyIncidentState(),
+      activeOf(podCrash("web-1"), deployUnready(), deployUnavailable(), endpointsEmpty()),
+      cache,
+      T0,
+    );
     const inhibited = inhibitions(changes[0]!.incident);
     expect([...inhibited]).toEqual([["Deployment/default/web/UnavailableReplica", "Deployment/default/web/UnreadyReplicaRatio"]]);
   });
@@ -40,7 +45,11 @@ describe("inhibition", () => {
     const d = new Driver(memCache(app("web", { ready: 0 })));
     const out = d.tick(activeOf(endpointsEmpty(), deployUnavailable(), deployUnready(), podCrash("web-1")), T0);
     expect(out[0]!.level).toBe("high-risk"); // the whole Deployment is down
-    expect(out[0]!.payload.alerts.map((a) => `${a.kind}:${a.reason}`)).toEqual(["Pod:CrashLoopBackOff", "Deployment:UnreadyReplicaRatio", "Endpoints:NoReadyAddress"]);
+    expect(out[0]!.payload.alerts.map((a) => `${a.kind}:${a.reason}`)).toEqual([
+      "Pod:CrashLoopBackOff",
+      "Deployment:UnreadyReplicaRatio",
+      "Endpoints:NoReadyAddress",
+    ]);
     expect(out[0]!.payload.title).toBe("[HIGH-RISK] CrashLoopBackOff on Pod default/web-1 and 2 related alerts (+1 suppressed)");
   });
 

@@ -31,7 +31,10 @@ describe("levels", () => {
   });
 
   test("a critical anomaly is strict", () => {
-    const i = incidentOf(app("web"), anomaly({ kind: "Deployment", name: "web", node: "", reason: "ProgressDeadlineExceeded", severity: "critical" }));
+    const i = incidentOf(
+      app("web"),
+      anomaly({ kind: "Deployment", name: "web", node: "", reason: "ProgressDeadlineExceeded", severity: "critical" }),
+    );
     expect(levelOf(i)).toEqual({ level: "strict", because: "critical ProgressDeadlineExceeded on Deployment web" });
   });
 
@@ -68,7 +71,11 @@ describe("levels", () => {
   });
 
   test("silenced anomalies do not escalate", () => {
-    const i = incidentOf(app("web"), podCrash("web-1"), anomaly({ kind: "Deployment", name: "web", node: "", reason: "ProgressDeadlineExceeded", severity: "critical" }));
+    const i = incidentOf(
+      app("web"),
+      podCrash("web-1"),
+      anomaly({ kind: "Deployment", name: "web", node: "", reason: "ProgressDeadlineExceeded", severity: "critical" }),
+    );
     const silence = createSilence({ matchers: "kind=Deployment", duration: "1h", createdBy: "ops", comment: "rollout in progress" }, T0);
     expect(assess(i, [], T0, testConfig()).level.level).toBe("strict");
     expect(assess(i, [silence], T0, testConfig()).level.level).toBe("light");
@@ -88,18 +95,34 @@ describe("alerting config", () => {
   });
 
   test("overrides, and a bad severity names the key", () => {
-    const cfg = alertingConfig(Config.with({ ALERT_GROUP_WAIT: "10s", ALERT_LEVEL_STRICT_SEVERITY: "Warning", ALERT_LEVEL_HIGH_RISK_KINDS: "Node", SLACK_ALERT_DISPATCH_INTERVAL: "1m" }), []);
+    const cfg = alertingConfig(
+      Config.with({
+        ALERT_GROUP_WAIT: "10s",
+        ALERT_LEVEL_STRICT_SEVERITY: "Warning",
+        ALERT_LEVEL_HIGH_RISK_KINDS: "Node",
+        SLACK_ALERT_DISPATCH_INTERVAL: "1m",
+      }),
+      [],
+    );
     expect(cfg.groupWaitMs).toBe(10_000);
     expect(cfg.levels.strictSeverity).toBe("warning");
     expect(cfg.levels.highRiskKinds).toEqual(["Node"]);
     expect(cfg.budgets.slack.refillEveryMs).toBe(60_000);
     expect(() => alertingConfig(Config.with({ ALERT_LEVEL_STRICT_SEVERITY: "loud" }), [])).toThrow(ConfigError);
-    expect(() => alertingConfig(Config.with({ ALERT_LEVEL_STRICT_SEVERITY: "loud" }), [])).toThrow(/ALERT_LEVEL_STRICT_SEVERITY="loud": expected info, warning or critical/);
+    expect(() => alertingConfig(Config.with({ ALERT_LEVEL_STRICT_SEVERITY: "loud" }), [])).toThrow(
+      /ALERT_LEVEL_STRICT_SEVERITY="loud": expected info, warning or critical/,
+    );
   });
 
   test("enabled channels need their flag and their essentials", () => {
     expect(enabledChannels(Config.with())).toEqual([]);
-    const all = Config.with({ SLACK_WEBHOOK_URL: "https://hooks.example/x", MAIL_SMTP_HOST: "smtp", MAIL_FROM: "a@b", MAIL_TO: "c@d", MQTT_URL: "mqtt://localhost" });
+    const all = Config.with({
+      SLACK_WEBHOOK_URL: "https://hooks.example/x",
+      MAIL_SMTP_HOST: "smtp",
+      MAIL_FROM: "a@b",
+      MAIL_TO: "c@d",
+      MQTT_URL: "mqtt://localhost",
+    });
     expect(enabledChannels(all)).toEqual(["slack", "email", "mqtt"]);
   });
 });

@@ -67,7 +67,18 @@ describe("pipeline", () => {
   test("payload: AlertGroupData exactly as docs/architecture.md", () => {
     const d = new Driver(memCache([node("pi-1", { ready: "False" })]), testConfig({ clusterId: "pi-cluster" }));
     const p = d.tick(activeOf(nodeDown()), T0)[0]!.payload;
-    expect(Object.keys(p).sort()).toEqual(["alertCount", "alerts", "clusterId", "fingerprint", "incidentId", "level", "namespaceList", "nodeList", "status", "title"]);
+    expect(Object.keys(p).sort()).toEqual([
+      "alertCount",
+      "alerts",
+      "clusterId",
+      "fingerprint",
+      "incidentId",
+      "level",
+      "namespaceList",
+      "nodeList",
+      "status",
+      "title",
+    ]);
     expect(Object.keys(p.alerts[0]!).sort()).toEqual(["kind", "message", "name", "namespace", "node", "reason", "severity", "time"]);
     expect(p).toMatchObject({ clusterId: "pi-cluster", level: "high-risk", status: "firing", alertCount: 1, nodeList: ["pi-1"], namespaceList: [] });
     expect(p.fingerprint).toMatch(/^[0-9a-f]{16}$/);
@@ -103,7 +114,8 @@ describe("pipeline", () => {
       if (update < 50) firing.set(pods[update]!, podCrash(pods[update]!, "pi-1", { message: `restart ${update}` }));
       else {
         const name = pods[Math.floor(random() * pods.length)]!;
-        if (firing.has(name) && random() < 0.3) firing.delete(name); // flapping: resolves...
+        if (firing.has(name) && random() < 0.3)
+          firing.delete(name); // flapping: resolves...
         else firing.set(name, podCrash(name, "pi-1", { message: `restart ${update}` })); // ...and fires again
       }
       if (update === 700) firing.set("node", nodeDown("pi-1")); // NodeNotReady fires ~40s in

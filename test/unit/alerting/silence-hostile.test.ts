@@ -5,7 +5,16 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { handleSilenceCommand, type SilenceCommandDeps } from "../../../src/alerting/silence-command.ts";
 import { SilenceStore } from "../../../src/alerting/silence-store.ts";
-import { createSilence, isSilenced, matcherMatches, parseMatchers, SilenceError, silenceSchema, tooBroad, type Silence } from "../../../src/alerting/silence.ts";
+import {
+  createSilence,
+  isSilenced,
+  matcherMatches,
+  parseMatchers,
+  SilenceError,
+  silenceSchema,
+  tooBroad,
+  type Silence,
+} from "../../../src/alerting/silence.ts";
 import { KubeClient } from "../../../src/kube/client.ts";
 import { loadConnection } from "../../../src/kube/kubeconfig.ts";
 import { silentLogger } from "../../../src/log.ts";
@@ -31,30 +40,61 @@ describe("silence input is strictly typed (issue 10 item 1)", () => {
     const p = problems(() => createSilence({ ...base, matchers: bad }, T0));
     expect(p).toHaveLength(1);
     expect(p[0]).toMatch(/^matchers\.0: value: .*string/);
-    for (const matchers of [[{ field: "name", value: { $ne: 1 } }], [{ field: "name", value: "a", negate: "yes" }], [{ field: "name", value: "a", extra: 1 }], "x" as never, [null], [["name", "a"]]]) {
+    for (const matchers of [
+      [{ field: "name", value: { $ne: 1 } }],
+      [{ field: "name", value: "a", negate: "yes" }],
+      [{ field: "name", value: "a", extra: 1 }],
+      "x" as never,
+      [null],
+      [["name", "a"]],
+    ]) {
       expect(problems(() => createSilence({ ...base, matchers: matchers as never }, T0)).length).toBeGreaterThan(0);
     }
   });
 
   test("a malformed silence already stored cannot break an alert cycle: ignored by the schema, harmless to the matcher", () => {
-    const stored = { id: "x1", matchers: [{ field: "namespace", value: 12345 }], startsAt: 0, endsAt: T0 * 2, createdBy: "x", comment: "t", createdAt: 0, updatedAt: 0 };
+    const stored = {
+      id: "x1",
+      matchers: [{ field: "namespace", value: 12345 }],
+      startsAt: 0,
+      endsAt: T0 * 2,
+      createdBy: "x",
+      comment: "t",
+      createdAt: 0,
+      updatedAt: 0,
+    };
     expect(silenceSchema.safeParse(stored).success).toBe(false);
     expect(() => isSilenced(target, [stored as unknown as Silence], T0)).not.toThrow();
     expect(matcherMatches({ field: "namespace", value: 12345 as never }, target)).toBe(false);
   });
 
   test("strings are bounded: a 5 MB comment, a long author or matcher value, control characters", () => {
-    expect(problems(() => createSilence({ ...base, matchers: "name=a", comment: "x".repeat(5_000_000) }, T0))).toEqual(["comment: at most 1024 characters (got 5000000)"]);
+    expect(problems(() => createSilence({ ...base, matchers: "name=a", comment: "x".repeat(5_000_000) }, T0))).toEqual([
+      "comment: at most 1024 characters (got 5000000)",
+    ]);
     expect(problems(() => createSilence({ ...base, matchers: "name=a", createdBy: "y".repeat(200) }, T0))[0]).toContain("createdBy: at most 128");
     expect(problems(() => createSilence({ ...base, matchers: `name=${"z".repeat(300)}` }, T0))[0]).toContain("matchers.0: value");
-    expect(problems(() => createSilence({ ...base, matchers: "name=a", comment: "ok\u001b[2Jcleared" }, T0))).toEqual(["comment: must not contain control characters"]);
-    expect(problems(() => createSilence({ ...base, matchers: Array.from({ length: 17 }, (_, i) => ({ field: "name", value: `n${i}` })) as never }, T0))[0]).toContain("at most 16");
+    expect(problems(() => createSilence({ ...base, matchers: "name=a", comment: "ok\u001b[2Jcleared" }, T0))).toEqual([
+      "comment: must not contain control characters",
+    ]);
+    expect(
+      problems(() => createSilence({ ...base, matchers: Array.from({ length: 17 }, (_, i) => ({ field: "name", value: `n${i}` })) as never }, T0))[0],
+    ).toContain("at most 16");
   });
 });
 
 describe("no silence matches everything, none lasts forever (issue 10 item 2)", () => {
   test("match-everything sets are refused, decided against synthetic alerts", () => {
-    for (const m of ["name=*", "name=?*", "namespace!=__nothing__", "reason!=X node!=Y", "name=** kind=*", "node!=pi-1", "name=*?*?*", "name=*e* namespace=*"]) {
+    for (const m of [
+      "name=*",
+      "name=?*",
+      "namespace!=__nothing__",
+      "reason!=X node!=Y",
+      "name=** kind=*",
+      "node!=pi-1",
+      "name=*?*?*",
+      "name=*e* namespace=*",
+    ]) {
       expect({ m, problems: problems(() => createSilence({ ...base, matchers: m }, T0)) }).toEqual({
         m,
         problems: ["matchers: would silence every alert; name at least one namespace, kind, name, reason or node"],
@@ -67,7 +107,8 @@ describe("no silence matches everything, none lasts forever (issue 10 item 2)", 
 
   test("durations: over SILENCE_MAX_DURATION, NaN, 1e300, negative and absurd text are refused", () => {
     const day = 86_400_000;
-    const p = (duration: unknown, maxDurationMs?: number) => problems(() => createSilence({ ...base, matchers: "name=a", duration: duration as never }, T0, { maxDurationMs }));
+    const p = (duration: unknown, maxDurationMs?: number) =>
+      problems(() => createSilence({ ...base, matchers: "name=a", duration: duration as never }, T0, { maxDurationMs }));
     expect(p("876000h")[0]).toContain("longer than SILENCE_MAX_DURATION");
     expect(p(1e300)[0]).toContain("longer than SILENCE_MAX_DURATION");
     expect(p(Number.NaN)[0]).toContain("expected a positive duration");
@@ -77,7 +118,9 @@ describe("no silence matches everything, none lasts forever (issue 10 item 2)", 
     expect(p("31d")[0]).toContain("longer than SILENCE_MAX_DURATION");
     expect(p("30d")).toEqual([]);
     expect(p("2d", day)[0]).toContain("longer than SILENCE_MAX_DURATION");
-    expect(problems(() => createSilence({ ...base, duration: undefined, matchers: "name=a", endsAt: 1e300 }, T0))[0]).toContain("longer than SILENCE_MAX_DURATION");
+    expect(problems(() => createSilence({ ...base, duration: undefined, matchers: "name=a", endsAt: 1e300 }, T0))[0]).toContain(
+      "longer than SILENCE_MAX_DURATION",
+    );
     expect(problems(() => createSilence({ ...base, matchers: "name=a", startsAt: T0 + 400 * day }, T0))[0]).toContain("startsAt: at most");
   });
 });
@@ -111,7 +154,13 @@ describe("the store and the MQTT command handler (real API simulator)", () => {
     const results: unknown[] = [];
     const now = Date.now();
     const deps: SilenceCommandDeps = {
-      verifier: new CommandVerifier({ keys: [key], maxAgeMs: 60_000, sink: { reject: (s) => refused.push(s) }, source: "mqtt.command", clock: () => now }),
+      verifier: new CommandVerifier({
+        keys: [key],
+        maxAgeMs: 60_000,
+        sink: { reject: (s) => refused.push(s) },
+        source: "mqtt.command",
+        clock: () => now,
+      }),
       store,
       sink: { reject: (s) => refused.push(s) },
       log: silentLogger,
@@ -134,7 +183,9 @@ describe("the store and the MQTT command handler (real API simulator)", () => {
     // a payload claiming an author, a non-string matcher, a century: refused, answered, nothing stored
     const before = (await store.list()).length;
     expect(await send({ action: "add", matchers: "name=x", duration: "1h", comment: "c", createdBy: "ceo" }).result).toMatchObject({ ok: false });
-    expect(await send({ action: "add", matchers: [{ field: "namespace", value: 12345 }], duration: "1h", comment: "t" }).result).toMatchObject({ ok: false });
+    expect(await send({ action: "add", matchers: [{ field: "namespace", value: 12345 }], duration: "1h", comment: "t" }).result).toMatchObject({
+      ok: false,
+    });
     expect(await send({ action: "add", matchers: "namespace!=__nothing__", duration: "876000h", comment: "t" }).result).toMatchObject({ ok: false });
     expect(await send({ action: "add", matchers: "name=x", duration: 1e300, comment: "t" }).result).toMatchObject({ ok: false });
     expect(await send({ action: "expire", id: "" }).result).toMatchObject({ ok: false });

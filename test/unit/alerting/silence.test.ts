@@ -1,5 +1,14 @@
 import { describe, expect, test } from "bun:test";
-import { createSilence, expireSilence, formatMatchers, isActive, isSilenced, parseMatchers, pruneSilences, SilenceError } from "../../../src/alerting/silence.ts";
+import {
+  createSilence,
+  expireSilence,
+  formatMatchers,
+  isActive,
+  isSilenced,
+  parseMatchers,
+  pruneSilences,
+  SilenceError,
+} from "../../../src/alerting/silence.ts";
 import { memCache, min, sec, T0 } from "../../support/fixtures.ts";
 import { activeOf, anomaly, app, Driver, podCrash } from "./helpers.ts";
 
@@ -79,14 +88,23 @@ describe("silence model", () => {
       "createdBy: required (who is silencing)",
       "comment: required (why, for the audit trail)",
     ]);
-    expect(errorsOf(() => silence("name=*"))).toEqual(["matchers: would silence every alert; name at least one namespace, kind, name, reason or node"]);
-    expect(errorsOf(() => silence("kind=Pod", { duration: "soon" }))).toEqual(['duration: expected a positive duration such as "30m" or "2h", got "soon"', "endsAt: required (or a duration)"]);
-    expect(errorsOf(() => silence("kind=Pod", { duration: undefined, endsAt: T0 - 1, startsAt: T0 - min(5) }))).toEqual(["endsAt: must be in the future"]);
-    expect(errorsOf(() => silence("kind=Pod", { duration: undefined, endsAt: T0 + 1, startsAt: T0 + 2 }))).toEqual(["endsAt: must be after startsAt"]);
-    expect(errorsOf(() => silence("kind=Pod", { endsAt: T0 + min(5) }))).toEqual(["duration: give either endsAt or duration, not both"]);
-    expect(errorsOf(() => createSilence({ matchers: [{ field: "colour" as never, value: "red" }], duration: 1000, createdBy: "a", comment: "b" }, T0))).toEqual([
-      'matchers: unknown field "colour" (expected namespace, kind, name, reason or node)',
+    expect(errorsOf(() => silence("name=*"))).toEqual([
+      "matchers: would silence every alert; name at least one namespace, kind, name, reason or node",
     ]);
+    expect(errorsOf(() => silence("kind=Pod", { duration: "soon" }))).toEqual([
+      'duration: expected a positive duration such as "30m" or "2h", got "soon"',
+      "endsAt: required (or a duration)",
+    ]);
+    expect(errorsOf(() => silence("kind=Pod", { duration: undefined, endsAt: T0 - 1, startsAt: T0 - min(5) }))).toEqual([
+      "endsAt: must be in the future",
+    ]);
+    expect(errorsOf(() => silence("kind=Pod", { duration: undefined, endsAt: T0 + 1, startsAt: T0 + 2 }))).toEqual([
+      "endsAt: must be after startsAt",
+    ]);
+    expect(errorsOf(() => silence("kind=Pod", { endsAt: T0 + min(5) }))).toEqual(["duration: give either endsAt or duration, not both"]);
+    expect(
+      errorsOf(() => createSilence({ matchers: [{ field: "colour" as never, value: "red" }], duration: 1000, createdBy: "a", comment: "b" }, T0)),
+    ).toEqual(['matchers: unknown field "colour" (expected namespace, kind, name, reason or node)']);
   });
 });
 

@@ -16,7 +16,18 @@ function note(incidentId: string, seq: number, channel: Channel = "slack", level
     channel,
     level,
     createdAt: T0,
-    payload: { title: `${incidentId} #${seq}`, nodeList: [], namespaceList: [], alertCount: 0, alerts: [], clusterId: "c", level, status: "firing", incidentId, fingerprint: `${seq}` },
+    payload: {
+      title: `${incidentId} #${seq}`,
+      nodeList: [],
+      namespaceList: [],
+      alertCount: 0,
+      alerts: [],
+      clusterId: "c",
+      level,
+      status: "firing",
+      incidentId,
+      fingerprint: `${seq}`,
+    },
   };
 }
 

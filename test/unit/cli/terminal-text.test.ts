@@ -37,7 +37,13 @@ describe("termText", () => {
 
 describe("every printer uses it", () => {
   test("renderTable: numbers, objects and null in cells print; escapes removed", () => {
-    const out = renderTable(["A", "B", "C"], [[5, { x: 1 }, null], ["\u001b[31mred", "ok", "tail\u001b]0;t\u0007"]]);
+    const out = renderTable(
+      ["A", "B", "C"],
+      [
+        [5, { x: 1 }, null],
+        ["\u001b[31mred", "ok", "tail\u001b]0;t\u0007"],
+      ],
+    );
     expect(out.split("\n")).toEqual(["A    B        C", '5    {"x":1}  ', "red  ok       tail"]);
   });
 
@@ -49,13 +55,17 @@ describe("every printer uses it", () => {
       status: "firing",
       title: "t\u001b]0;pwned\u0007",
       alertCount: "3",
-      alerts: [{ time: 1, severity: 9, kind: "Pod", namespace: "ns", name: { o: 1 }, node: 5, reason: "R\u009b1m", message: "m\u001b[31m\nFORGED" }, null],
+      alerts: [
+        { time: 1, severity: 9, kind: "Pod", namespace: "ns", name: { o: 1 }, node: 5, reason: "R\u009b1m", message: "m\u001b[31m\nFORGED" },
+        null,
+      ],
       nodeList: "not-a-list",
     } as unknown as AlertGroupData;
     for (const colour of [false, true]) {
       const lines = [...alertLines(g, colour), incidentLine(g, colour)];
       for (const l of lines) {
         // With colour on, only our own SGR sequences remain.
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: removing our own ESC sequences is the point
         expect(l.replace(/\u001b\[\d+m/g, "")).not.toMatch(CONTROL);
         expect(l).not.toContain("pwned");
       }

@@ -81,7 +81,9 @@ describe("config", () => {
   });
 
   test("unreadable config file is reported by name", () => {
-    expect(() => Config.load({ env: { NEURO_CONFIG_FILE: "/nonexistent/nc.env" } })).toThrow(/NEURO_CONFIG_FILE=\/nonexistent\/nc.env: cannot read \(ENOENT\)/);
+    expect(() => Config.load({ env: { NEURO_CONFIG_FILE: "/nonexistent/nc.env" } })).toThrow(
+      /NEURO_CONFIG_FILE=\/nonexistent\/nc.env: cannot read \(ENOENT\)/,
+    );
   });
 
   test("durations and env files", () => {

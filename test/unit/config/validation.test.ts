@@ -33,11 +33,14 @@ const of = (type: KeyDecl["type"]) => SCHEMA.filter((k) => k.type === type);
 
 describe("config validation: the issue's reproductions", () => {
   test("MQTT_URL must be mqtt://, mqtts://, ws:// or wss:// with a host", () => {
-    expect(only({ MQTT_URL: "mqtt//host:1883" })).toBe('MQTT_URL="mqtt//host:1883": expected a URL with scheme mqtt://, mqtts://, ws:// or wss:// and a host');
+    expect(only({ MQTT_URL: "mqtt//host:1883" })).toBe(
+      'MQTT_URL="mqtt//host:1883": expected a URL with scheme mqtt://, mqtts://, ws:// or wss:// and a host',
+    );
     expect(only({ MQTT_URL: "mqtt://" })).toContain("the host is missing");
     expect(only({ MQTT_URL: "mqtt:host" })).toContain("the host is missing");
     expect(only({ MQTT_URL: "http://broker:1883" })).toContain("not http://");
-    for (const ok of ["mqtt://broker:1883", "mqtts://broker:8883", "ws://broker:9001/mqtt", "wss://[::1]:443", " mqtt://broker "]) expect(problems({ MQTT_URL: ok })).toEqual([]);
+    for (const ok of ["mqtt://broker:1883", "mqtts://broker:8883", "ws://broker:9001/mqtt", "wss://[::1]:443", " mqtt://broker "])
+      expect(problems({ MQTT_URL: ok })).toEqual([]);
     expect(Config.load({ env: { MQTT_URL: " mqtt://broker " } }).str("MQTT_URL")).toBe("mqtt://broker");
   });
 
@@ -56,7 +59,11 @@ describe("config validation: the issue's reproductions", () => {
       expect(only({ [key]: keyOnly })).toContain("no complete CERTIFICATE block");
       expect(problems({ [key]: PEM })).toEqual([]);
     }
-    expect(of("file").map((k) => k.key).sort()).toEqual(["MAIL_SMTP_CA_FILE", "MQTT_CA_FILE"]);
+    expect(
+      of("file")
+        .map((k) => k.key)
+        .sort(),
+    ).toEqual(["MAIL_SMTP_CA_FILE", "MQTT_CA_FILE"]);
   });
 
   test("an unreadable CA file is refused (when not root: root reads anything)", () => {
@@ -108,7 +115,9 @@ describe("config validation: every key of every type", () => {
   test("every duration key refuses its maximum plus one second and a value past 2^31 ms, naming the bound", () => {
     for (const decl of of("duration")) {
       const over = formatDuration(decl.max! + 1000);
-      expect(only({ [decl.key]: over })).toBe(`${decl.key}=${JSON.stringify(over)}: expected a duration such as "500ms", "7s", "5m" or "1h30m" of at most ${formatDuration(decl.max!)}`);
+      expect(only({ [decl.key]: over })).toBe(
+        `${decl.key}=${JSON.stringify(over)}: expected a duration such as "500ms", "7s", "5m" or "1h30m" of at most ${formatDuration(decl.max!)}`,
+      );
       expect(only({ [decl.key]: "25d" })).toContain("of at most");
       expect(only({ [decl.key]: "1e300" })).toContain("expected a duration");
       expect(only({ [decl.key]: "9".repeat(400) })).toContain("of at most");
@@ -142,13 +151,17 @@ describe("config validation: every key of every type", () => {
     expect(only({ AGENT_NODE_NAME: "pi+1" })).toContain("one MQTT topic level");
     expect(only({ LEADER_LEASE_NAME: "Neuro_Controller" })).toContain("Kubernetes object name");
     expect(only({ LEADER_LEASE_NAMESPACE: "kube.system" })).toContain("Kubernetes namespace name");
-    expect(only({ MAIL_TO: "ops@example.org, not-an-address" })).toBe('MAIL_TO="ops@example.org, not-an-address" (item 2): expected an email address ("ops@example.org" or "Ops <ops@example.org>")');
+    expect(only({ MAIL_TO: "ops@example.org, not-an-address" })).toBe(
+      'MAIL_TO="ops@example.org, not-an-address" (item 2): expected an email address ("ops@example.org" or "Ops <ops@example.org>")',
+    );
     expect(only({ ALERT_LEVEL_HIGH_RISK_KINDS: "Node,node" })).toContain("(item 2)");
     expect(only({ AGENT_SOCKET_MODE: "rw-rw----" })).toContain("octal file mode");
     expect(only({ NEURO_HTTP_ADDR: "localhost" })).toContain("expected host:port");
     expect(only({ NEURO_HTTP_ADDR: "127.0.0.1:99999" })).toContain("expected host:port");
     expect(only({ MAIL_TO: Array.from({ length: 101 }, (_, i) => `u${i}@example.org`).join(",") })).toContain("at most 100 items");
-    expect(problems({ MAIL_FROM: "NeuroController <nc@example.org>", MAIL_TO: "a@example.org,b@example.org", NEURO_HTTP_ADDR: "[::1]:9873" })).toEqual([]);
+    expect(
+      problems({ MAIL_FROM: "NeuroController <nc@example.org>", MAIL_TO: "a@example.org,b@example.org", NEURO_HTTP_ADDR: "[::1]:9873" }),
+    ).toEqual([]);
   });
 
   test("relations between keys: renew < lease, retry < renew, min backoff <= max, ttl <= ttl max", () => {
@@ -171,14 +184,19 @@ describe("config files and unknown keys", () => {
     writeFileSync(secret, "s3cret-pass\n");
     writeFileSync(file, "MQTT_ULR=mqtt://broker:1883\nCLUSTER_ID=pi\n");
     const c = Config.load({ env: { NEURO_CONFIG_FILE: file, MAIL_PASWORD: "x", PATH: "/bin", MAIL_PASSWORD_FILE: secret } });
-    expect(c.warnings).toEqual([`${file}: unknown key MQTT_ULR (ignored); did you mean MQTT_URL?`, "environment: unknown key MAIL_PASWORD (ignored); did you mean MAIL_PASSWORD?"]);
+    expect(c.warnings).toEqual([
+      `${file}: unknown key MQTT_ULR (ignored); did you mean MQTT_URL?`,
+      "environment: unknown key MAIL_PASWORD (ignored); did you mean MAIL_PASSWORD?",
+    ]);
     expect(Config.load({ env: { MQTT_URL: "mqtt://b", MAIL_PASSWORD_FILE: secret, HOME: "/root" } }).warnings).toEqual([]); // known keys, _FILE of a secret, not ours
   });
 
   test("a configuration or secret file far larger than any real one is refused before it is read", () => {
     const big = join(dir, "big");
     writeFileSync(big, "x".repeat((1 << 20) + 1));
-    expect(problems({ NEURO_CONFIG_FILE: big })).toEqual([`NEURO_CONFIG_FILE=${big}: cannot read (${(1 << 20) + 1} bytes, more than the ${1 << 20} allowed)`]);
+    expect(problems({ NEURO_CONFIG_FILE: big })).toEqual([
+      `NEURO_CONFIG_FILE=${big}: cannot read (${(1 << 20) + 1} bytes, more than the ${1 << 20} allowed)`,
+    ]);
     expect(only({ MAIL_PASSWORD_FILE: big })).toContain(`MAIL_PASSWORD_FILE=${big}: cannot read (`);
   });
 });

@@ -57,10 +57,20 @@ describe("evaluation tick", () => {
     const { plugins, counts } = counted();
     const h = harness(plugins);
     // Each condition began at T0 and is seen once, 10 s later; nothing changes afterwards.
-    h.apply("Pod", pod({ name: "slow", conditions: [condition("Ready", "False", 0, "ContainersNotReady")], containers: [container({ ready: false })] }), T0 + sec(10), "ADDED");
+    h.apply(
+      "Pod",
+      pod({ name: "slow", conditions: [condition("Ready", "False", 0, "ContainersNotReady")], containers: [container({ ready: false })] }),
+      T0 + sec(10),
+      "ADDED",
+    );
     h.apply("Node", node("pi-9", { ready: "Unknown", readySinceMs: 0 }), T0 + sec(10), "ADDED");
     h.apply("Service", service({ name: "lonely" }), T0 + sec(10), "ADDED");
-    h.apply("Deployment", deployment({ name: "short", replicas: 3, ready: 2, available: 2, conditions: [condition("Available", "False", 0)] }), T0 + sec(10), "ADDED");
+    h.apply(
+      "Deployment",
+      deployment({ name: "short", replicas: 3, ready: 2, available: 2, conditions: [condition("Available", "False", 0)] }),
+      T0 + sec(10),
+      "ADDED",
+    );
     expect(h.firing()).toEqual([]);
 
     const firedAt = new Map<string, number>();
@@ -111,7 +121,12 @@ describe("evaluation tick", () => {
 
   test("what time clears resolves on the tick: a crash out of its window, a Warning event too old", () => {
     const h = harness();
-    h.apply("Pod", pod({ name: "oom", containers: [container({ restartCount: 1, lastTerminated: { reason: "OOMKilled", exitCode: 137, finishedMs: 0 } })] }), T0 + sec(1), "ADDED");
+    h.apply(
+      "Pod",
+      pod({ name: "oom", containers: [container({ restartCount: 1, lastTerminated: { reason: "OOMKilled", exitCode: 137, finishedMs: 0 } })] }),
+      T0 + sec(1),
+      "ADDED",
+    );
     h.apply("Event", event({ name: "web-1.backoff", lastMs: 0 }), T0 + sec(1), "ADDED");
     expect(h.firing()).toEqual(["Pod/default/oom/OOMKilled", "Pod/default/web-1/BackOff"]);
     const resolvedAt = new Map<string, number>();
@@ -128,7 +143,11 @@ describe("evaluation tick", () => {
 
   test("a plugin that does not report its time dependence is re-evaluated on every tick", () => {
     let calls = 0;
-    const widget: WatcherPlugin = { kind: "Widget", resources: [{ group: "x", version: "v1", plural: "widgets", kind: "Widget", namespaced: true }], evaluate: () => (calls++, []) };
+    const widget: WatcherPlugin = {
+      kind: "Widget",
+      resources: [{ group: "x", version: "v1", plural: "widgets", kind: "Widget", namespaced: true }],
+      evaluate: () => (calls++, []),
+    };
     const h = harness([...PLUGINS, widget]);
     h.apply("Widget", { metadata: { name: "w", namespace: "default" } }, T0, "ADDED");
     for (let i = 1; i <= 4; i++) h.evaluator.evaluateDue(T0 + i * TICK);
@@ -163,9 +182,13 @@ test("the due-only tick logs exactly what a full pass over every object logs (2 
     const full = harness();
     const due = harness();
     const log: Record<string, string[]> = { full: [], due: [] };
-    const watch = (name: "full" | "due", _c: Collector) => (t: Transition) => log[name]!.push(`${t.at} ${t.type} ${t.key} ${t.anomaly.eventTime} ${t.anomaly.message}`);
+    const watch = (name: "full" | "due", _c: Collector) => (t: Transition) =>
+      log[name]!.push(`${t.at} ${t.type} ${t.key} ${t.anomaly.eventTime} ${t.anomaly.message}`);
     // Transitions are recorded through a second collector-level hook: wrap observe/forget.
-    for (const [name, h] of [["full", full], ["due", due]] as const) {
+    for (const [name, h] of [
+      ["full", full],
+      ["due", due],
+    ] as const) {
       const c = h.collector;
       const hook = watch(name, c);
       const observe = c.observe.bind(c);
@@ -193,14 +216,38 @@ test("the due-only tick logs exactly what a full pass over every object logs (2 
           restarts.set(name, rc);
           const variant = pick(["ok", "notReady", "crash", "oom", "pending", "unschedulable", "evicted", "deleting", "delete"]);
           const p =
-            variant === "notReady" ? pod({ name, conditions: [condition("Ready", "False", since)], containers: [container({ ready: false, restartCount: rc })] })
-            : variant === "crash" ? pod({ name, conditions: [condition("Ready", "False", since)], containers: [container({ waiting: "CrashLoopBackOff", restartCount: rc })] })
-            : variant === "oom" ? pod({ name, containers: [container({ restartCount: rc, lastTerminated: { reason: "OOMKilled", exitCode: 137, finishedMs: since } })] })
-            : variant === "pending" ? pod({ name, phase: "Pending", createdMs: since, conditions: [condition("PodScheduled", "True", since)] })
-            : variant === "unschedulable" ? pod({ name, phase: "Pending", createdMs: since, conditions: [condition("PodScheduled", "False", since, "Unschedulable", "0/3 nodes")] })
-            : variant === "evicted" ? pod({ name, phase: "Failed", extra: { status: { reason: "Evicted", message: "low memory" } }, containers: [container({ terminated: { reason: "Error", exitCode: 137, finishedMs: since } })] })
-            : variant === "deleting" ? pod({ name, extra: { metadata: { deletionTimestamp: at(since) } } })
-            : pod({ name, containers: [container({ restartCount: rc })] });
+            variant === "notReady"
+              ? pod({ name, conditions: [condition("Ready", "False", since)], containers: [container({ ready: false, restartCount: rc })] })
+              : variant === "crash"
+                ? pod({
+                    name,
+                    conditions: [condition("Ready", "False", since)],
+                    containers: [container({ waiting: "CrashLoopBackOff", restartCount: rc })],
+                  })
+                : variant === "oom"
+                  ? pod({
+                      name,
+                      containers: [container({ restartCount: rc, lastTerminated: { reason: "OOMKilled", exitCode: 137, finishedMs: since } })],
+                    })
+                  : variant === "pending"
+                    ? pod({ name, phase: "Pending", createdMs: since, conditions: [condition("PodScheduled", "True", since)] })
+                    : variant === "unschedulable"
+                      ? pod({
+                          name,
+                          phase: "Pending",
+                          createdMs: since,
+                          conditions: [condition("PodScheduled", "False", since, "Unschedulable", "0/3 nodes")],
+                        })
+                      : variant === "evicted"
+                        ? pod({
+                            name,
+                            phase: "Failed",
+                            extra: { status: { reason: "Evicted", message: "low memory" } },
+                            containers: [container({ terminated: { reason: "Error", exitCode: 137, finishedMs: since } })],
+                          })
+                        : variant === "deleting"
+                          ? pod({ name, extra: { metadata: { deletionTimestamp: at(since) } } })
+                          : pod({ name, containers: [container({ restartCount: rc })] });
           if (variant === "delete") {
             apply("Pod", p, now, "DELETED");
             restarts.delete(name);
@@ -210,19 +257,63 @@ test("the due-only tick logs exactly what a full pass over every object logs (2 
         } else if (kind === "Deployment") {
           const ready = pick([3, 3, 2, 0]);
           const gen = pick([1, 2]);
-          apply("Deployment", deployment({ name, replicas: 3, ready, available: ready, generation: gen, observedGeneration: pick([1, gen]), conditions: [condition("Available", ready < 3 ? "False" : "True", since)] }), now);
+          apply(
+            "Deployment",
+            deployment({
+              name,
+              replicas: 3,
+              ready,
+              available: ready,
+              generation: gen,
+              observedGeneration: pick([1, gen]),
+              conditions: [condition("Available", ready < 3 ? "False" : "True", since)],
+            }),
+            now,
+          );
         } else if (kind === "Service") {
           apply("Service", service({ name }), now);
         } else if (kind === "EndpointSlice") {
-          apply("EndpointSlice", endpointSlice(name, pick([[true], [false], [], [true, false]]), { lastChangeMs: pick([undefined, since]) }), now, pick(["MODIFIED", "MODIFIED", "DELETED"]));
+          apply(
+            "EndpointSlice",
+            endpointSlice(name, pick([[true], [false], [], [true, false]]), { lastChangeMs: pick([undefined, since]) }),
+            now,
+            pick(["MODIFIED", "MODIFIED", "DELETED"]),
+          );
         } else if (kind === "Event") {
           eventCount++;
           const reason = pick(["BackOff", "Unhealthy", "FailedMount", "Started"]);
-          apply("Event", event({ name: `ev-${eventCount % 5}`, reason, type: reason === "Started" ? "Normal" : "Warning", count: 1 + (eventCount % 7), firstMs: since, lastMs: off - Math.floor(r() * sec(30)), involved: { kind: "Pod", name: pick(podNames), namespace: "default" } }), now);
+          apply(
+            "Event",
+            event({
+              name: `ev-${eventCount % 5}`,
+              reason,
+              type: reason === "Started" ? "Normal" : "Warning",
+              count: 1 + (eventCount % 7),
+              firstMs: since,
+              lastMs: off - Math.floor(r() * sec(30)),
+              involved: { kind: "Pod", name: pick(podNames), namespace: "default" },
+            }),
+            now,
+          );
         } else {
           const desired = 3;
           const ready = pick([3, 1]);
-          apply("DaemonSet", { apiVersion: "apps/v1", kind: "DaemonSet", metadata: { name, namespace: "default", generation: 1 }, status: { desiredNumberScheduled: desired, numberReady: ready, numberAvailable: ready, numberMisscheduled: pick([0, 0, 1]), observedGeneration: 1 } }, now);
+          apply(
+            "DaemonSet",
+            {
+              apiVersion: "apps/v1",
+              kind: "DaemonSet",
+              metadata: { name, namespace: "default", generation: 1 },
+              status: {
+                desiredNumberScheduled: desired,
+                numberReady: ready,
+                numberAvailable: ready,
+                numberMisscheduled: pick([0, 0, 1]),
+                observedGeneration: 1,
+              },
+            },
+            now,
+          );
         }
       }
       if ((now - start) % TICK === 0) {

@@ -40,10 +40,11 @@ test("10,000 pod updates leave the pools bounded and every distinct anomaly logg
     if (i % 100 === 0) {
       cleaner.clean(now);
       const r = reconcile(collector.desired(), logged, now, 60_000);
-      for (const l of r.lines) if (l.status === "firing") {
-        firingLines++;
-        distinctFired.add(l.key);
-      }
+      for (const l of r.lines)
+        if (l.status === "firing") {
+          firingLines++;
+          distinctFired.add(l.key);
+        }
       logged = r.logged;
     }
     maxRaw = Math.max(maxRaw, cleaner.rawSize);

@@ -89,7 +89,11 @@ describe("Cleaner", () => {
       const pod = `p${i % 3000}`; // 3,000 distinct pods, each updated ~3 times
       const flapping = i % 2 === 0; // every other update withdraws what the pod yielded
       const reasons = flapping ? [] : ["NotReady", `R${i % 7}`];
-      collector.observe(`Pod/default/${pod}`, reasons.map((reason) => anomaly({ name: pod, reason })), now);
+      collector.observe(
+        `Pod/default/${pod}`,
+        reasons.map((reason) => anomaly({ name: pod, reason })),
+        now,
+      );
       if (i % 250 === 0) collector.forget(`Pod/default/p${(i + 1) % 3000}`, now); // deletions
       if (now % cleanEvery < 7) pruned += cleaner.clean(now).prunedRaw;
       maxRaw = Math.max(maxRaw, cleaner.rawSize);

@@ -45,7 +45,12 @@ describe("Collector", () => {
     const cleaner = new Cleaner({ rawRetentionMs: 60_000, cleanedRetentionMs: 60_000, rawMax: 100 });
     const c = new Collector(cleaner, (t) => seen.push(t));
     c.observe("Pod/default/web-1", [anomaly(), anomaly({ reason: "HighRestartRate" })], T0);
-    expect(c.activeByReason()).toEqual(new Map([["NotReady", 1], ["HighRestartRate", 1]]));
+    expect(c.activeByReason()).toEqual(
+      new Map([
+        ["NotReady", 1],
+        ["HighRestartRate", 1],
+      ]),
+    );
     c.forget("Pod/default/web-1", T0 + 1);
     expect(types(seen)).toEqual([
       "firing:Pod/default/web-1/NotReady",

@@ -77,7 +77,9 @@ describe("correlate", () => {
       ["web-1", "Node//pi-1/NodeNotReady"],
     ]);
     expect(nodeIncident.scope.nodes).toEqual(["pi-1"]);
-    expect(changes.find((c) => c !== changes.find((x) => x.incident === nodeIncident))!.incident.members.map((m) => m.anomaly.name)).toEqual(["db-1"]);
+    expect(changes.find((c) => c !== changes.find((x) => x.incident === nodeIncident))!.incident.members.map((m) => m.anomaly.name)).toEqual([
+      "db-1",
+    ]);
   });
 
   test("Pods on a node the cache shows down are one incident before NodeNotReady fires; the node then becomes its root", () => {
@@ -109,7 +111,9 @@ describe("correlate", () => {
     const r4 = correlate(r3.state, activeOf(a2), cache, T0 + sec(20));
     expect(r4.changes.map((c) => [c.type, c.incident.id, c.joined, c.left])).toEqual([["updated", id, [], [anomalyKey(a1)]]]);
     const r5 = correlate(r4.state, new Map(), cache, T0 + sec(30));
-    expect(r5.changes.map((c) => [c.type, c.incident.id, c.incident.status, c.incident.resolvedAt])).toEqual([["resolved", id, "resolved", T0 + sec(30)]]);
+    expect(r5.changes.map((c) => [c.type, c.incident.id, c.incident.status, c.incident.resolvedAt])).toEqual([
+      ["resolved", id, "resolved", T0 + sec(30)],
+    ]);
     expect(r5.state.incidents).toEqual({});
     // Firing again later is a new incident with a new id.
     const r6 = correlate(r5.state, activeOf(a1), cache, T0 + min(5));

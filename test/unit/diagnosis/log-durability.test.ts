@@ -68,7 +68,10 @@ describe("pending lines in state.db", () => {
   test("bounded: the oldest are dropped and counted", () => {
     writeFileSync(join(tmp, "blocker"), "x");
     const a = open(join(tmp, "blocker", "log"));
-    a.writer.enqueue(["a", "b", "c", "d", "e", "f", "g"].map((n) => line(n)), T0);
+    a.writer.enqueue(
+      ["a", "b", "c", "d", "e", "f", "g"].map((n) => line(n)),
+      T0,
+    );
     expect([a.queue.size, a.queue.dropped]).toEqual([5, 2]);
     expect(a.queue.peek(10).map((r) => r.entry.anomaly.name)).toEqual(["c", "d", "e", "f", "g"]);
     a.store.close();

@@ -31,7 +31,19 @@ function allLines(dir: string, maxFiles: number): string[] {
 describe("cleaned_events.log format", () => {
   test("seed fields in seed order, plus status; time in RFC 3339 UTC seconds", () => {
     const text = formatLine(line("web-1"), T0 + 999);
-    expect(Object.keys(JSON.parse(text))).toEqual(["time", "eventTime", "kind", "namespace", "name", "node", "reason", "message", "severity", "category", "status"]);
+    expect(Object.keys(JSON.parse(text))).toEqual([
+      "time",
+      "eventTime",
+      "kind",
+      "namespace",
+      "name",
+      "node",
+      "reason",
+      "message",
+      "severity",
+      "category",
+      "status",
+    ]);
     expect(JSON.parse(text)).toMatchObject({ time: "2025-06-09T08:42:20Z", eventTime: "2025-06-09T08:42:05Z", status: "firing" });
     expect(rfc3339Seconds(Date.parse("2025-01-02T03:04:05.678Z"))).toBe("2025-01-02T03:04:05Z");
   });
@@ -122,7 +134,10 @@ describe("CleanedEventLog", () => {
     rmSync(blocker); // fixed: the directory can now be created
     const r2 = w.flush(T0 + 18_000);
     expect([r2.written, r2.pending, r2.error]).toEqual([2, 0, undefined]);
-    expect(r2.lines.map((l) => [l.name, l.time])).toEqual([["p1", "2025-06-09T08:42:38Z"], ["p2", "2025-06-09T08:42:38Z"]]); // time = when written
+    expect(r2.lines.map((l) => [l.name, l.time])).toEqual([
+      ["p1", "2025-06-09T08:42:38Z"],
+      ["p2", "2025-06-09T08:42:38Z"],
+    ]); // time = when written
     expect(allLines(dir, 2).map((l) => JSON.parse(l).name)).toEqual(["p1", "p2"]);
     expect(logged.map((l) => JSON.parse(l).level)).toEqual(["error", "info"]);
 
@@ -136,7 +151,10 @@ describe("CleanedEventLog", () => {
   test("pending buffer is bounded: oldest dropped and counted", () => {
     writeFileSync(join(tmp, "afile"), "");
     const w = new LogWriter({ dir: join(tmp, "afile", "sub"), maxBytes: 1 << 20, maxFiles: 2, pendingMax: 3 });
-    const r = w.append(["a", "b", "c", "d", "e"].map((n) => line(n)), T0);
+    const r = w.append(
+      ["a", "b", "c", "d", "e"].map((n) => line(n)),
+      T0,
+    );
     expect([r.pending, r.dropped]).toEqual([3, 2]);
   });
 

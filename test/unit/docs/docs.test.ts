@@ -11,7 +11,14 @@ const root = join(import.meta.dir, "../../..");
 const read = (p: string) => readFileSync(join(root, p), "utf8");
 
 /** Pages other branches of the same release add (docs index links them); drop an entry once its file exists. */
-const PAGES_ADDED_ELSEWHERE = ["docs/security.md", "docs/reliability.md", "docs/fuzzing.md", "docs/configuration-validation.md", "docs/real-apiserver.md", "docs/ci.md"];
+const PAGES_ADDED_ELSEWHERE = [
+  "docs/security.md",
+  "docs/reliability.md",
+  "docs/fuzzing.md",
+  "docs/configuration-validation.md",
+  "docs/real-apiserver.md",
+  "docs/ci.md",
+];
 
 /** GitHub's heading anchor: lower case, punctuation dropped, spaces to hyphens. */
 export function anchorOf(heading: string): string {
@@ -54,7 +61,9 @@ function brokenLinks(path: string): string[] {
 
 describe("documentation", () => {
   test("generated sections and the architecture picture are current (run `npm run docs`)", () => {
-    const stale = generated().filter((f) => f.next !== f.current).map((f) => f.path);
+    const stale = generated()
+      .filter((f) => f.next !== f.current)
+      .map((f) => f.path);
     expect(stale).toEqual([]);
   });
 

@@ -35,7 +35,12 @@ describe("logger", () => {
     const { log, parsed } = capture();
     const err = Object.assign(new Error("no such dir"), { code: "ENOENT" });
     log.error("failed", { err, level: "debug", msg: "spoof" });
-    expect(parsed()[0]).toEqual({ level: "error", time: "2025-06-09T08:42:20.000Z", msg: "failed", err: { name: "Error", message: "no such dir", code: "ENOENT" } });
+    expect(parsed()[0]).toEqual({
+      level: "error",
+      time: "2025-06-09T08:42:20.000Z",
+      msg: "failed",
+      err: { name: "Error", message: "no such dir", code: "ENOENT" },
+    });
   });
 
   test("secret values never appear, raw or JSON-escaped", () => {

@@ -29,9 +29,7 @@ describe("Prometheus text format", () => {
     const r = new Registry();
     const g = r.gauge("demo_g", "Line one\nback\\slash", ["a", "b"]);
     g.set({ a: 'say "hi"\nback\\slash', b: "x" }, 1.5);
-    expect(r.render()).toBe(
-      "# HELP demo_g Line one\\nback\\\\slash\n# TYPE demo_g gauge\n" + 'demo_g{a="say \\"hi\\"\\nback\\\\slash",b="x"} 1.5\n',
-    );
+    expect(r.render()).toBe("# HELP demo_g Line one\\nback\\\\slash\n# TYPE demo_g gauge\n" + 'demo_g{a="say \\"hi\\"\\nback\\\\slash",b="x"} 1.5\n');
   });
 
   test("special values, reset and validation", () => {

@@ -24,12 +24,20 @@ describe("HTTP server", () => {
   });
 
   test("hostname + port instead of addr", async () => {
-    server = startHttpServer({ hostname: "127.0.0.1", port: 0, registry: defineControllerMetrics().registry, ready: () => ({ ok: true, reasons: [] }) });
+    server = startHttpServer({
+      hostname: "127.0.0.1",
+      port: 0,
+      registry: defineControllerMetrics().registry,
+      ready: () => ({ ok: true, reasons: [] }),
+    });
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
   });
 
   test("/healthz is 503 when the process loop is not alive", async () => {
-    start(() => ({ ok: true, reasons: [] }), () => false);
+    start(
+      () => ({ ok: true, reasons: [] }),
+      () => false,
+    );
     expect((await fetch(`${server!.url}/healthz`)).status).toBe(503);
   });
 

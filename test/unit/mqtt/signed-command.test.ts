@@ -20,15 +20,20 @@ function verifier(opts: { keys?: string[]; now?: () => number; nonceCacheMax?: n
   });
   return { v, refused };
 }
-const cmd = (payload: Record<string, unknown> = { action: "expire", id: "abc" }, over: { key?: string; now?: number; nonce?: string; signer?: string } = {}) =>
-  signCommand("silence", payload, { key: over.key ?? KEY, signer: over.signer ?? "alice", now: over.now ?? T0, nonce: over.nonce });
+const cmd = (
+  payload: Record<string, unknown> = { action: "expire", id: "abc" },
+  over: { key?: string; now?: number; nonce?: string; signer?: string } = {},
+) => signCommand("silence", payload, { key: over.key ?? KEY, signer: over.signer ?? "alice", now: over.now ?? T0, nonce: over.nonce });
 
 describe("signed commands", () => {
   test("a correctly signed command is accepted once, with its signer and key id", () => {
     const { v, refused } = verifier();
     const env = cmd();
     const r = v.verify(JSON.stringify(env), "silence");
-    expect(r).toEqual({ ok: true, command: { kind: "silence", signer: "alice", kid: keyId(KEY), ts: T0, nonce: env.nonce, payload: { action: "expire", id: "abc" } } });
+    expect(r).toEqual({
+      ok: true,
+      command: { kind: "silence", signer: "alice", kid: keyId(KEY), ts: T0, nonce: env.nonce, payload: { action: "expire", id: "abc" } },
+    });
     expect(v.verify(JSON.stringify(env), "silence")).toMatchObject({ ok: false, refusal: "replayed" });
     expect(refused.map((x) => x.source)).toEqual(["mqtt.command.replayed"]);
   });
@@ -76,7 +81,16 @@ describe("signed commands", () => {
   test("the signature covers the canonical payload: key order does not matter, values do", () => {
     const { v } = verifier();
     const env = cmd({ b: 1, a: { y: [1, "2"], x: null } });
-    const reordered = { sig: env.sig, payload: { a: { x: null, y: [1, "2"] }, b: 1 }, nonce: env.nonce, ts: env.ts, signer: env.signer, kid: env.kid, kind: env.kind, v: env.v };
+    const reordered = {
+      sig: env.sig,
+      payload: { a: { x: null, y: [1, "2"] }, b: 1 },
+      nonce: env.nonce,
+      ts: env.ts,
+      signer: env.signer,
+      kid: env.kid,
+      kind: env.kind,
+      v: env.v,
+    };
     expect(v.verify(JSON.stringify(reordered), "silence").ok).toBe(true);
     expect(canonicalJson({ b: 1, a: [{ d: 1, c: 2 }] })).toBe('{"a":[{"c":2,"d":1}],"b":1}');
   });

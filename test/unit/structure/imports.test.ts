@@ -73,7 +73,15 @@ describe("src/ import graph", () => {
   test("the parser sees every kind of import (positive control)", () => {
     const text = `import a from "./a.ts";\nimport type { B } from "../b.ts";\nexport * from "./c.ts";\nexport { d } from "./d.ts";\nconst e = await import("./e.ts");\nimport "./f.ts";\nimport x from "zod";\n// import g from "./g.ts";`;
     expect(importsOf(join(srcDir, "x/y.ts"), text)).toEqual(["src/x/a.ts", "src/b.ts", "src/x/c.ts", "src/x/d.ts", "src/x/e.ts", "src/x/f.ts"]);
-    expect(cycles(new Map([["a", new Set(["b"])], ["b", new Set(["a"])], ["c", new Set(["a"])]]))).toEqual([["a", "b"]]);
+    expect(
+      cycles(
+        new Map([
+          ["a", new Set(["b"])],
+          ["b", new Set(["a"])],
+          ["c", new Set(["a"])],
+        ]),
+      ),
+    ).toEqual([["a", "b"]]);
     expect(edges.length).toBeGreaterThan(100);
   });
 
@@ -95,7 +103,9 @@ describe("src/ import graph", () => {
         if (!why.has(`${from}->${to}`)) why.set(`${from}->${to}`, `${e.from} imports ${t}`);
       }
     }
-    const found = cycles(graph).map((scc) => [...why].filter(([k]) => scc.some((a) => k.startsWith(`${a}->`)) && scc.includes(k.split("->")[1]!)).map(([, v]) => v));
+    const found = cycles(graph).map((scc) =>
+      [...why].filter(([k]) => scc.some((a) => k.startsWith(`${a}->`)) && scc.includes(k.split("->")[1]!)).map(([, v]) => v),
+    );
     expect(found).toEqual([]);
   });
 
@@ -105,7 +115,9 @@ describe("src/ import graph", () => {
   });
 
   test("the domain model imports nothing else from src/", () => {
-    const bad = edges.filter((e) => e.from.startsWith("src/model/")).flatMap((e) => e.to.filter((t) => !t.startsWith("src/model/")).map((t) => `${e.from} imports ${t}`));
+    const bad = edges
+      .filter((e) => e.from.startsWith("src/model/"))
+      .flatMap((e) => e.to.filter((t) => !t.startsWith("src/model/")).map((t) => `${e.from} imports ${t}`));
     expect(bad).toEqual([]);
   });
 
@@ -119,7 +131,11 @@ describe("src/ import graph", () => {
   test("SQL stays in src/store/: no other file opens the database or runs a query", () => {
     const bad = files
       .map((f) => [relative(root, f), readFileSync(f, "utf8")] as const)
-      .filter(([p, text]) => !p.startsWith("src/store/") && (/from "bun:sqlite"/.test(text) || /\.(query|prepare|exec)\(\s*[`"'](SELECT|INSERT|UPDATE|DELETE|CREATE|PRAGMA)/i.test(text)))
+      .filter(
+        ([p, text]) =>
+          !p.startsWith("src/store/") &&
+          (/from "bun:sqlite"/.test(text) || /\.(query|prepare|exec)\(\s*[`"'](SELECT|INSERT|UPDATE|DELETE|CREATE|PRAGMA)/i.test(text)),
+      )
       .map(([p]) => p);
     expect(bad).toEqual([]);
   });

@@ -7,7 +7,8 @@ const find = (a: Anomaly[], reason: string) => a.find((x) => x.reason === reason
 
 describe("Deployment UnavailableReplica", () => {
   test("fires after RULE_DEPLOYMENT_UNAVAILABLE_FOR from Available=False lastTransitionTime", () => {
-    const d = (sinceMs: number) => deployment({ replicas: 4, ready: 3, conditions: [condition("Available", "False", sinceMs, "MinimumReplicasUnavailable")] });
+    const d = (sinceMs: number) =>
+      deployment({ replicas: 4, ready: 3, conditions: [condition("Available", "False", sinceMs, "MinimumReplicasUnavailable")] });
     expect(find(evaluateDeployment(d(-sec(30)), ruleContext().ctx), "UnavailableReplica")).toBeUndefined();
     const a = find(evaluateDeployment(d(-min(2)), ruleContext().ctx), "UnavailableReplica")!;
     expect(a.eventTime).toBe(at(-min(2)));
@@ -44,13 +45,20 @@ describe("Deployment UnreadyReplicaRatio", () => {
   test("below the ratio does not fire", () => {
     const d = deployment({ replicas: 4, ready: 2, conditions: [condition("Available", "False", -min(10))] });
     expect(find(evaluateDeployment(d, ruleContext().ctx), "UnreadyReplicaRatio")).toBeUndefined();
-    expect(find(evaluateDeployment(d, ruleContext({ config: { DIAGNOSIS_UNREADY_REPLICA_PERCENT: "0.5" } }).ctx), "UnreadyReplicaRatio")!.message).toContain("2 of 4 replicas unready (50%, threshold 50%)");
+    expect(
+      find(evaluateDeployment(d, ruleContext({ config: { DIAGNOSIS_UNREADY_REPLICA_PERCENT: "0.5" } }).ctx), "UnreadyReplicaRatio")!.message,
+    ).toContain("2 of 4 replicas unready (50%, threshold 50%)");
   });
 });
 
 describe("Deployment rollout", () => {
   test("ProgressDeadlineExceeded is critical", () => {
-    const d = deployment({ conditions: [condition("Available", "True", -min(60)), condition("Progressing", "False", -min(3), "ProgressDeadlineExceeded", 'ReplicaSet "web-5d4" has timed out progressing.')] });
+    const d = deployment({
+      conditions: [
+        condition("Available", "True", -min(60)),
+        condition("Progressing", "False", -min(3), "ProgressDeadlineExceeded", 'ReplicaSet "web-5d4" has timed out progressing.'),
+      ],
+    });
     const a = find(evaluateDeployment(d, ruleContext().ctx), "ProgressDeadlineExceeded")!;
     expect(a.severity).toBe("critical");
     expect(a.message).toContain("timed out progressing");

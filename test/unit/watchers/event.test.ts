@@ -5,7 +5,10 @@ import { at, event, memCache, min, pod, ruleContext, sec } from "../../support/f
 describe("Warning events", () => {
   for (const reason of Object.keys(WARNING_REASONS).filter((r) => r !== "Unhealthy")) {
     test(`${reason} Warning fires about the involved object`, () => {
-      const [a] = evaluateEvent(event({ reason, message: "something broke", host: "pi-2", firstMs: -min(2), lastMs: -sec(5), count: 4 }), ruleContext().ctx);
+      const [a] = evaluateEvent(
+        event({ reason, message: "something broke", host: "pi-2", firstMs: -min(2), lastMs: -sec(5), count: 4 }),
+        ruleContext().ctx,
+      );
       expect(a).toMatchObject({ kind: "Pod", namespace: "default", name: "web-1", node: "pi-2", reason, category: "Event" });
       expect(a!.message).toContain("something broke");
       expect(a!.message).toContain("4 times");
@@ -35,7 +38,16 @@ describe("Warning events", () => {
   });
 
   test("series fields (eventTime + series.count/lastObservedTime) are understood", () => {
-    const e = event({ reason: "BackOff", extra: { firstTimestamp: null, lastTimestamp: null, count: undefined, eventTime: at(-min(20)), series: { count: 7, lastObservedTime: at(-sec(3)) } } });
+    const e = event({
+      reason: "BackOff",
+      extra: {
+        firstTimestamp: null,
+        lastTimestamp: null,
+        count: undefined,
+        eventTime: at(-min(20)),
+        series: { count: 7, lastObservedTime: at(-sec(3)) },
+      },
+    });
     const [a] = evaluateEvent(e, ruleContext().ctx);
     expect(a!.message).toContain("7 times");
     expect(a!.eventTime).toBe(at(-min(20)));
@@ -43,7 +55,8 @@ describe("Warning events", () => {
 });
 
 describe("Unhealthy needs RULE_EVENT_UNHEALTHY_COUNT within RULE_EVENT_UNHEALTHY_WINDOW", () => {
-  const unhealthy = (count: number, firstMs: number, lastMs: number) => event({ reason: "Unhealthy", message: "Readiness probe failed: HTTP probe failed with statuscode: 503", count, firstMs, lastMs });
+  const unhealthy = (count: number, firstMs: number, lastMs: number) =>
+    event({ reason: "Unhealthy", message: "Readiness probe failed: HTTP probe failed with statuscode: 503", count, firstMs, lastMs });
 
   test("2 occurrences in 40s do not fire; 3 do", () => {
     expect(evaluateEvent(unhealthy(2, 0, sec(10)), ruleContext().at(sec(10)))).toEqual([]);

@@ -6,10 +6,22 @@ import { at, condition, container, min, pod, ruleContext, sec } from "../../supp
 const reasons = (a: { reason: string }[]) => a.map((x) => x.reason).sort();
 
 describe("Pod stuck waiting reasons", () => {
-  for (const reason of ["CrashLoopBackOff", "CreateContainerError", "CreateContainerConfigError", "RunContainerError", "ContainerCannotRun", "ImagePullBackOff", "ErrImagePull", "InvalidImageName"]) {
+  for (const reason of [
+    "CrashLoopBackOff",
+    "CreateContainerError",
+    "CreateContainerConfigError",
+    "RunContainerError",
+    "ContainerCannotRun",
+    "ImagePullBackOff",
+    "ErrImagePull",
+    "InvalidImageName",
+  ]) {
     test(`${reason} on a container fires, names the container`, () => {
       const { ctx } = ruleContext();
-      const p = pod({ containers: [container({ name: "api", waiting: reason, restartCount: 2 })], conditions: [condition("ContainersReady", "False", -min(3)), condition("Ready", "False", -min(3))] });
+      const p = pod({
+        containers: [container({ name: "api", waiting: reason, restartCount: 2 })],
+        conditions: [condition("ContainersReady", "False", -min(3)), condition("Ready", "False", -min(3))],
+      });
       const [a, ...rest] = evaluatePod(p, ctx).filter((x) => x.reason === reason);
       expect(rest).toHaveLength(0);
       expect(a!.message).toContain("Container api");
@@ -71,7 +83,11 @@ describe("Pod recent crashes (lastState.terminated)", () => {
   });
 
   test("Completed (exit 0) is not a crash", () => {
-    const p = pod({ phase: "Succeeded", containers: [container({ terminated: { reason: "Completed", exitCode: 0, finishedMs: -sec(5) } })], conditions: [condition("Ready", "False", -sec(5), "PodCompleted")] });
+    const p = pod({
+      phase: "Succeeded",
+      containers: [container({ terminated: { reason: "Completed", exitCode: 0, finishedMs: -sec(5) } })],
+      conditions: [condition("Ready", "False", -sec(5), "PodCompleted")],
+    });
     expect(evaluatePod(p, ruleContext().ctx)).toEqual([]);
   });
 });
@@ -119,7 +135,11 @@ describe("Pod restart rate", () => {
 
 describe("Pod NotReady", () => {
   const unready = (sinceMs: number, phase = "Running") =>
-    pod({ phase, conditions: [condition("Ready", "False", sinceMs, "ContainersNotReady", "containers with unready status: [app]")], containers: [container({ ready: false })] });
+    pod({
+      phase,
+      conditions: [condition("Ready", "False", sinceMs, "ContainersNotReady", "containers with unready status: [app]")],
+      containers: [container({ ready: false })],
+    });
 
   test("fires after RULE_POD_NOT_READY_FOR from lastTransitionTime, not before", () => {
     const r = ruleContext();
@@ -149,7 +169,14 @@ describe("Pod Pending", () => {
 
   test("Unschedulable with the scheduler's message", () => {
     const { ctx } = ruleContext();
-    const p = pod({ phase: "Pending", node: "", createdMs: -min(10), conditions: [condition("PodScheduled", "False", -min(9), "Unschedulable", "0/3 nodes are available: 3 Insufficient memory.")], containers: [], extra: { spec: { nodeName: undefined } } });
+    const p = pod({
+      phase: "Pending",
+      node: "",
+      createdMs: -min(10),
+      conditions: [condition("PodScheduled", "False", -min(9), "Unschedulable", "0/3 nodes are available: 3 Insufficient memory.")],
+      containers: [],
+      extra: { spec: { nodeName: undefined } },
+    });
     const [a] = evaluatePod(p, ctx);
     expect(a!.reason).toBe("Unschedulable");
     expect(a!.message).toContain("Insufficient memory");
@@ -161,7 +188,11 @@ describe("Pod Pending", () => {
 describe("Pod eviction and deletion", () => {
   test("Evicted fires, then stops after RULE_POD_EVICTED_WINDOW", () => {
     const r = ruleContext();
-    const p = pod({ phase: "Failed", conditions: [condition("DisruptionTarget", "True", -min(2), "TerminationByKubelet")], extra: { status: { reason: "Evicted", message: "The node was low on resource: memory." } } });
+    const p = pod({
+      phase: "Failed",
+      conditions: [condition("DisruptionTarget", "True", -min(2), "TerminationByKubelet")],
+      extra: { status: { reason: "Evicted", message: "The node was low on resource: memory." } },
+    });
     const a = evaluatePod(p, r.at(0)).find((x) => x.reason === "Evicted")!;
     expect(a.message).toContain("low on resource: memory");
     expect(a.eventTime).toBe(at(-min(2)));
@@ -172,7 +203,10 @@ describe("Pod eviction and deletion", () => {
     const r = ruleContext();
     const crashing = { containers: [container({ waiting: "CrashLoopBackOff" })] };
     expect(evaluatePod(pod({ ...crashing, extra: { metadata: { deletionTimestamp: at(-sec(10)) } } }), r.at(0))).toEqual([]);
-    const stuck = evaluatePod(pod({ ...crashing, extra: { metadata: { deletionTimestamp: at(-min(6)), finalizers: ["example.com/cleanup"] } } }), r.at(0));
+    const stuck = evaluatePod(
+      pod({ ...crashing, extra: { metadata: { deletionTimestamp: at(-min(6)), finalizers: ["example.com/cleanup"] } } }),
+      r.at(0),
+    );
     expect(reasons(stuck)).toEqual(["StuckTerminating"]);
     expect(stuck[0]!.message).toContain("example.com/cleanup");
   });

@@ -10,7 +10,15 @@ describe("Service NoReadyAddress (EndpointSlices)", () => {
     expect(evaluateService(service(), r.at(0))).toEqual([]);
     expect(evaluateService(service(), r.at(sec(9)))).toEqual([]);
     const [a] = evaluateService(service(), r.at(sec(11)));
-    expect(a).toMatchObject({ kind: "Endpoints", namespace: "default", name: "web", reason: "NoReadyAddress", severity: "critical", category: "Endpoint", node: "" });
+    expect(a).toMatchObject({
+      kind: "Endpoints",
+      namespace: "default",
+      name: "web",
+      reason: "NoReadyAddress",
+      severity: "critical",
+      category: "Endpoint",
+      node: "",
+    });
     expect(a!.message).toContain("no running Pod matches its selector app=web");
     expect(a!.eventTime).toBe(at(0));
     expect(evaluateService(service(), r.at(sec(30)))[0]!.eventTime).toBe(at(0));
@@ -76,7 +84,10 @@ describe("Services that are never flagged", () => {
 
 describe("Endpoints plugin", () => {
   test("watches EndpointSlices first, then core Endpoints", () => {
-    expect(endpointsPlugin.resources.map((x) => `${x.group}/${x.version}/${x.plural}`)).toEqual(["discovery.k8s.io/v1/endpointslices", "/v1/endpoints"]);
+    expect(endpointsPlugin.resources.map((x) => `${x.group}/${x.version}/${x.plural}`)).toEqual([
+      "discovery.k8s.io/v1/endpointslices",
+      "/v1/endpoints",
+    ]);
   });
   test("raises nothing itself and affects the Service it belongs to", () => {
     const slice = endpointSlice("web", []);

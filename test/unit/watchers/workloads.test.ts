@@ -9,9 +9,30 @@ import { evaluateStatefulSet } from "../../../src/watchers/statefulset.ts";
 import { at, condition, memCache, merge, min, pod, ruleContext, sec } from "../../support/fixtures.ts";
 
 const meta = (name: string) => ({ name, namespace: "default", uid: `uid-${name}`, generation: 1, creationTimestamp: at(-min(600)) });
-const statefulSet = (replicas: number, ready: number): KubeObject => ({ kind: "StatefulSet", metadata: meta("db"), spec: { replicas }, status: { observedGeneration: 1, replicas, readyReplicas: ready, availableReplicas: ready } });
+const statefulSet = (replicas: number, ready: number): KubeObject => ({
+  kind: "StatefulSet",
+  metadata: meta("db"),
+  spec: { replicas },
+  status: { observedGeneration: 1, replicas, readyReplicas: ready, availableReplicas: ready },
+});
 const daemonSet = (desired: number, ready: number, extra: object = {}): KubeObject =>
-  merge({ kind: "DaemonSet", metadata: meta("agent"), spec: {}, status: { observedGeneration: 1, desiredNumberScheduled: desired, currentNumberScheduled: desired, numberReady: ready, numberAvailable: ready, numberUnavailable: desired - ready, numberMisscheduled: 0 } }, extra);
+  merge(
+    {
+      kind: "DaemonSet",
+      metadata: meta("agent"),
+      spec: {},
+      status: {
+        observedGeneration: 1,
+        desiredNumberScheduled: desired,
+        currentNumberScheduled: desired,
+        numberReady: ready,
+        numberAvailable: ready,
+        numberUnavailable: desired - ready,
+        numberMisscheduled: 0,
+      },
+    },
+    extra,
+  );
 const owned = (kind: string, name: string) => ({ ownerReferences: [{ apiVersion: "apps/v1", kind, name, uid: `uid-${name}`, controller: true }] });
 
 describe("StatefulSet", () => {
@@ -29,7 +50,12 @@ describe("StatefulSet", () => {
 
 describe("DaemonSet", () => {
   test("unavailable daemon Pods fire after the threshold and name the nodes", () => {
-    const bad = pod({ name: "agent-x", node: "pi-3", conditions: [condition("Ready", "False", -min(5))], extra: { metadata: owned("DaemonSet", "agent") } });
+    const bad = pod({
+      name: "agent-x",
+      node: "pi-3",
+      conditions: [condition("Ready", "False", -min(5))],
+      extra: { metadata: owned("DaemonSet", "agent") },
+    });
     const good = pod({ name: "agent-y", node: "pi-1", extra: { metadata: owned("DaemonSet", "agent") } });
     const r = ruleContext({ cache: memCache([bad, good]) });
     expect(evaluateDaemonSet(daemonSet(4, 3), r.at(0))).toEqual([]);
@@ -55,9 +81,17 @@ describe("DaemonSet", () => {
 });
 
 describe("Job", () => {
-  const job = (cond?: ReturnType<typeof condition>): KubeObject => ({ kind: "Job", metadata: meta("backup"), spec: { backoffLimit: 4 }, status: { failed: 5, conditions: cond ? [cond] : [] } });
+  const job = (cond?: ReturnType<typeof condition>): KubeObject => ({
+    kind: "Job",
+    metadata: meta("backup"),
+    spec: { backoffLimit: 4 },
+    status: { failed: 5, conditions: cond ? [cond] : [] },
+  });
   test("Failed=True raises JobFailed with the BackoffLimitExceeded details", () => {
-    const [a] = evaluateJob(job(condition("Failed", "True", -min(1), "BackoffLimitExceeded", "Job has reached the specified backoff limit")), ruleContext().ctx);
+    const [a] = evaluateJob(
+      job(condition("Failed", "True", -min(1), "BackoffLimitExceeded", "Job has reached the specified backoff limit")),
+      ruleContext().ctx,
+    );
     expect(a).toMatchObject({ kind: "Job", name: "backup", reason: "JobFailed", category: "Condition" });
     expect(a!.message).toContain("BackoffLimitExceeded: 5 failed Pods, backoffLimit 4");
     expect(a!.eventTime).toBe(at(-min(1)));
@@ -65,13 +99,18 @@ describe("Job", () => {
   test("running or complete jobs, and RULE_JOB_FAILED=false, raise nothing", () => {
     expect(evaluateJob(job(), ruleContext().ctx)).toEqual([]);
     expect(evaluateJob(job(condition("Complete", "True", -min(1))), ruleContext().ctx)).toEqual([]);
-    expect(evaluateJob(job(condition("Failed", "True", -min(1), "BackoffLimitExceeded")), ruleContext({ config: { RULE_JOB_FAILED: "false" } }).ctx)).toEqual([]);
+    expect(
+      evaluateJob(job(condition("Failed", "True", -min(1), "BackoffLimitExceeded")), ruleContext({ config: { RULE_JOB_FAILED: "false" } }).ctx),
+    ).toEqual([]);
   });
 });
 
 describe("ReplicaSet ownership", () => {
   const rs: KubeObject = { kind: "ReplicaSet", metadata: { ...meta("web-5d4f8"), ...owned("Deployment", "web") } };
-  const webPod = pod({ name: "web-5d4f8-abcde", extra: { metadata: { labels: { "pod-template-hash": "5d4f8" }, ...owned("ReplicaSet", "web-5d4f8") } } });
+  const webPod = pod({
+    name: "web-5d4f8-abcde",
+    extra: { metadata: { labels: { "pod-template-hash": "5d4f8" }, ...owned("ReplicaSet", "web-5d4f8") } },
+  });
 
   test("Pod -> ReplicaSet -> Deployment through the cache", () => {
     const cache = memCache([rs]);
