@@ -20,24 +20,8 @@ export interface Channel {
   close(): Promise<void>;
 }
 
-/** Worth trying again later; `retryAfterMs` is the receiver's own hint (Slack's Retry-After). */
-export class RetryableError extends Error {
-  constructor(
-    message: string,
-    readonly retryAfterMs?: number,
-  ) {
-    super(message);
-    this.name = "RetryableError";
-  }
-}
-
-/** Retrying cannot help: the notification is dead-lettered (kept in the outbox with the reason). */
-export class PermanentError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "PermanentError";
-  }
-}
+export { PermanentError, RetryableError } from "../model/delivery.ts";
+import { RetryableError } from "../model/delivery.ts";
 
 /** Rejects with a RetryableError when `signal` aborts, so a stalled receiver cannot hold a worker forever. */
 export function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined, what: string): Promise<T> {

@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { redact, silentLogger, type Logger } from "../log.ts";
-import { RetryableError } from "../channels/types.ts";
+import { RetryableError } from "../model/delivery.ts";
 import { mqttTopics, topicMatches, type MqttTopics } from "./topics.ts";
 
 export interface MqttConnectionOptions {
