@@ -30,10 +30,20 @@ export interface KeyDecl<K extends string = string, T extends KeyType = KeyType>
   maxLength?: number;
   /** list: maximum number of items (default MAX_LIST_ITEMS). */
   maxItems?: number;
+  /**
+   * duration: never used as a timer delay (only compared with timestamps), so `max` may exceed
+   * MAX_TIMER_MS. Every other duration is capped there: setTimeout turns anything longer into 1 ms.
+   */
+  notTimer?: boolean;
 }
 
 /** setTimeout/setInterval clamp anything above 2^31-1 ms to 1 ms: no duration may exceed it. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** The largest accepted value of a duration key (see KeyDecl.notTimer). */
+export function durationMax(decl: KeyDecl): number {
+  return decl.notTimer ? (decl.max ?? MAX_TIMER_MS) : Math.min(decl.max ?? MAX_TIMER_MS, MAX_TIMER_MS);
+}
 export const MAX_TEXT_LENGTH = 4096;
 export const MAX_LIST_ITEMS = 100;
 
@@ -142,7 +152,7 @@ export const SCHEMA = [
   d("alerting", "ALERT_LEVEL_HIGH_RISK_MIN_PODS", "int", "5", "An incident involving at least this many distinct Pods is high-risk.", { min: 1, max: 10_000 }),
   d("alerting", "ALERT_LEVEL_HIGH_RISK_WORKLOAD_DOWN", "bool", "true", "An incident in which a whole Deployment/StatefulSet/DaemonSet has no ready replica is high-risk."),
   d("alerting", "ALERT_EMAIL_MAX_PER_HOUR", "int", "20", "Email budget: a token bucket of this size refilled at this many per hour. Notifications over budget are delayed and merged, never dropped.", { min: 1, max: 3600 }),
-  d("alerting", "SILENCE_MAX_DURATION", "duration", "30d", "Longest a silence may last; longer (or unparsable) durations are refused, from the CLI and over MQTT alike.", { min: 60_000, max: 366 * 86_400_000 }),
+  d("alerting", "SILENCE_MAX_DURATION", "duration", "30d", "Longest a silence may last; longer (or unparsable) durations are refused, from the CLI and over MQTT alike.", { min: 60_000, max: 366 * 86_400_000, notTimer: true }),
   d("alerting", "ALERT_MQTT_MAX_PER_MINUTE", "int", "60", "MQTT alert budget: a token bucket of this size refilled at this many per minute. Over budget: delayed and merged, never dropped.", { min: 1, max: 6000 }),
 
   // --- rules ---

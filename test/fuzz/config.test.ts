@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { Config, ConfigError } from "../../src/config/load.ts";
-import { MAX_LIST_ITEMS, MAX_TEXT_LENGTH, MAX_TIMER_MS, SCHEMA, type KeyDecl } from "../../src/config/schema.ts";
+import { durationMax, MAX_LIST_ITEMS, MAX_TEXT_LENGTH, SCHEMA, type KeyDecl } from "../../src/config/schema.ts";
 import { ensureCerts } from "../../src/sim/certs.ts";
 
 const SEED = 0x10c0f16;
@@ -39,7 +39,7 @@ function assertWithinBounds(cfg: Config): void {
     };
     switch (decl.type) {
       case "duration":
-        if (!inRange(decl.min, Math.min(decl.max!, MAX_TIMER_MS))) fail("out of bounds");
+        if (!inRange(decl.min, durationMax(decl))) fail("out of bounds");
         break;
       case "int":
         if (!inRange(decl.min, decl.max) || !Number.isInteger(v)) fail("out of bounds or not whole");

@@ -107,13 +107,24 @@ describe("config validation: every key of every type", () => {
   test("every duration, number and size has an upper bound; no duration bound exceeds a timer's 2^31-1 ms", () => {
     for (const decl of SCHEMA.filter((k) => ["duration", "int", "float", "size"].includes(k.type))) {
       expect(`${decl.key} max=${decl.max}`).not.toBe(`${decl.key} max=undefined`);
-      if (decl.type === "duration") expect(decl.max!).toBeLessThanOrEqual(MAX_TIMER_MS);
+      // Only a duration that is never a timer delay (compared with timestamps only) may go past it.
+      if (decl.type === "duration" && !decl.notTimer) expect(decl.max!).toBeLessThanOrEqual(MAX_TIMER_MS);
       expect(decl.max!).toBeGreaterThanOrEqual(decl.min ?? 0);
     }
   });
 
+  test("durations past a timer's range are declared only for keys never used as a timer delay", () => {
+    expect(
+      of("duration")
+        .filter((d) => (d.max ?? 0) > MAX_TIMER_MS)
+        .map((d) => d.key),
+    ).toEqual(["SILENCE_MAX_DURATION"]);
+    expect(problems({ SILENCE_MAX_DURATION: "30d" })).toEqual([]);
+    expect(only({ SILENCE_MAX_DURATION: "400d" })).toContain("of at most");
+  });
+
   test("every duration key refuses its maximum plus one second and a value past 2^31 ms, naming the bound", () => {
-    for (const decl of of("duration")) {
+    for (const decl of of("duration").filter((d) => !d.notTimer)) {
       const over = formatDuration(decl.max! + 1000);
       expect(only({ [decl.key]: over })).toBe(
         `${decl.key}=${JSON.stringify(over)}: expected a duration such as "500ms", "7s", "5m" or "1h30m" of at most ${formatDuration(decl.max!)}`,
