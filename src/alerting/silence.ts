@@ -8,7 +8,7 @@
 // (decided by testing the matchers against synthetic alerts, see tooBroad).
 import { describeIssues, z } from "../boundary/reject.ts";
 import { hashString } from "../model/fingerprint.ts";
-import { parseDuration } from "../config/load.ts";
+import { parseDuration } from "../config/units.ts";
 import type { Anomaly } from "../model/anomaly.ts";
 
 export const SILENCE_FIELDS = ["namespace", "kind", "name", "reason", "node"] as const;

@@ -1,7 +1,7 @@
 import { termText } from "../boundary/terminal.ts";
 import { readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { parseDuration } from "../config/load.ts";
+import { parseDuration } from "../config/units.ts";
 import { startDemoCluster } from "../sim/demo-cluster.ts";
 import { ControllerRuntime } from "../controller/runtime.ts";
 import { loadConnection } from "../kube/kubeconfig.ts";

@@ -1,6 +1,7 @@
 import { TraceAggregator, type AggregatedSpan } from "../trace/aggregate.ts";
 import { parseSpanBatch } from "../trace/types.ts";
-import { Config, ConfigError, parseDuration } from "../config/load.ts";
+import { Config, ConfigError } from "../config/load.ts";
+import { parseDuration } from "../config/units.ts";
 import { MqttConnection } from "../mqtt/connection.ts";
 import { cliClientIdSuffix, mqttOptionsFromConfig } from "../mqtt/options.ts";
 import { configOverrides, CONFIG_FLAGS_HELP, stringFlag, UsageError } from "./args.ts";

@@ -1,6 +1,6 @@
 // What each key accepts, in words, generated from its declaration: the configuration table in the docs
 // (scripts/gen-docs.ts) and docs/configuration-validation.md say exactly what the loader enforces.
-import { formatDuration, formatSize } from "./load.ts";
+import { formatDuration, formatSize } from "./units.ts";
 import { durationMax, MAX_LIST_ITEMS, MAX_TEXT_LENGTH, MAX_TIMER_MS, type KeyDecl } from "./schema.ts";
 
 const orList = (items: readonly string[]) => (items.length < 2 ? items.join("") : `${items.slice(0, -1).join(", ")} or ${items.at(-1)}`);

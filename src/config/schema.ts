@@ -1,5 +1,5 @@
 // Every configuration key, declared once: name, type, default, bounds, doc.
-// docs/configuration.md's table (npm run docs), `check-config` and the loader's zod schema (src/config/load.ts)
+// docs/configuration.md's table (npm run docs), `check-config` and the loader's zod schema (src/config/value-schema.ts)
 // are generated from this list; `ConfigKey` and the typed accessors make a misspelled key a compile error.
 
 export type KeyType = "duration" | "int" | "float" | "ratio" | "bool" | "string" | "list" | "size" | "hostport" | "url" | "enum" | "file";

@@ -1,6 +1,7 @@
 // The controller: informers → rules → collector/cleaner → cleaned_events.log, with leader
-// election, persisted state, API health and the HTTP endpoint. Wiring and the periodic cycles
-// only; the leader-only services, handover, external anomalies and gauges have their own rooms.
+// election, persisted state, API health and the HTTP endpoint. Wiring, start and stop only; leadership,
+// discovery, the output (write and alert) cycles, the leader-only services, handover, external anomalies
+// and gauges have their own rooms.
 import { hostname } from "node:os";
 import { join } from "node:path";
 import type { Config } from "../config/load.ts";
@@ -12,16 +13,10 @@ import { defineControllerMetrics } from "../http/metrics.ts";
 import { startHttpServer } from "../http/server.ts";
 import { KubeClient } from "../kube/client.ts";
 import { CountingRejectSink } from "../boundary/reject.ts";
-import { chooseResource, verifyKubernetes } from "../kube/discovery.ts";
 import { ApiHealthMonitor } from "../kube/health.ts";
 import type { Connection } from "../kube/kubeconfig.ts";
-import { NotKubernetesError } from "../kube/schemas.ts";
 import { Informer } from "../kube/informer.ts";
-import { abortableSleep } from "../kube/abortable-sleep.ts";
-import { LeaderElector } from "../kube/leader.ts";
 import { ApiOutageLog } from "../kube/outage.ts";
-import { parseTime } from "../kube/objects.ts";
-import { anomalyKey } from "../model/anomaly.ts";
 import type { Logger } from "../log.ts";
 import { STATE_FILE_NAME } from "../store/db.ts";
 import { StoreLogQueue } from "../store/log-queue.ts";
@@ -30,12 +25,15 @@ import { PLUGINS } from "../watchers/registry.ts";
 import { SilenceStore } from "../alerting/silence-store.ts";
 import { AlertingRuntime } from "./alerting-runtime.ts";
 import { TrimmedCache } from "./cache-trim.ts";
+import { ClusterDiscovery } from "./cluster-discovery.ts";
 import { Caches, Evaluator } from "./evaluator.ts";
 import { API_SOURCE, apiUnreachable, LatencyAnomalies } from "./external-anomalies.ts";
 import { publishGauges } from "./gauges.ts";
 import { Handover } from "./handover.ts";
 import { LeaderServices } from "./leader-services.ts";
-import { activeSet, LogOutput } from "./log-output.ts";
+import { Leadership } from "./leadership.ts";
+import { LogOutput } from "./log-output.ts";
+import { OutputCycles } from "./output-cycles.ts";
 import { SharedLoggedState } from "./shared-state.ts";
 import { ruleSettings } from "../watchers/settings.ts";
 import { traceBridgeOptionsFromConfig } from "../trace/bridge.ts";
@@ -65,24 +63,18 @@ export class ControllerRuntime {
   private readonly store: StateStore;
   private readonly writer: LogWriter;
   private readonly health: ApiHealthMonitor;
-  private readonly leader?: LeaderElector;
+  private readonly leadership: Leadership;
+  private readonly output: OutputCycles;
   private readonly timers: ReturnType<typeof setInterval>[] = [];
   private http?: { url: string; stop(): Promise<void> };
-  private leading: boolean;
   /** Quiet retries: one warning per API outage, one summary when it ends. */
   readonly outage: ApiOutageLog;
-  /** The API server was unreachable before any leader was seen (start-up): nobody else can report it. */
-  private apiLostBeforeLeader = false;
-  private everLed = false;
-  private servicesOn = false;
-  private writing = false;
   private stopped = false;
   private readonly abort = new AbortController();
   private readonly log: LogOutput;
   /** Discovery finished (the server is Kubernetes and the informers exist); until then not ready. */
   private discovered = false;
-  /** Why discovery has not finished (unreachable, or a server that is not Kubernetes). */
-  private discoveryProblem?: string;
+  private readonly discovery: ClusterDiscovery;
   private readonly now: () => number;
 
   constructor(private readonly opts: RuntimeOptions) {
@@ -110,9 +102,10 @@ export class ControllerRuntime {
           error: String(err),
         });
       },
-      (a) => this.loggedSince(a),
+      (a) => this.leadership.loggedSince(a),
     );
     this.outage = new ApiOutageLog(logger, this.now);
+    this.discovery = new ClusterDiscovery(this.client, logger, this.outage, this.abort.signal);
     this.latency = new LatencyAnomalies(this.collector, config.ms("RULE_EVENT_MAX_AGE"));
     this.store = StateStore.open(config.str("NEURO_STATE_DIR"), {
       recoverCorrupt: true,
@@ -140,44 +133,53 @@ export class ControllerRuntime {
         onHandlerError: (subscription) => this.metrics.handlerErrors.inc({ handler: `mqtt:${subscription}` }),
       },
     );
-    const identity = config.str("LEADER_IDENTITY") || `${hostname()}-${process.pid}`;
     // Named after the node (stable across restarts), not the process: one LogWriteFailing per node's log.
     this.log = new LogOutput(this.store, this.writer, this.collector, this.metrics, config.str("LEADER_IDENTITY") || hostname(), opts.onLogged);
-    this.leading = !config.bool("LEADER_ELECTION");
-    if (config.bool("LEADER_ELECTION")) {
-      this.leader = new LeaderElector(this.client, {
-        name: leaseName,
-        namespace: ns,
-        identity,
-        leaseDurationMs: config.ms("LEADER_LEASE_DURATION"),
-        renewDeadlineMs: config.ms("LEADER_RENEW_DEADLINE"),
-        retryPeriodMs: config.ms("LEADER_RETRY_PERIOD"),
-        onStartedLeading: ({ resumed }) => {
-          // Resumed: nobody else wrote the Lease since our last renewal, so nobody else led: our
-          // local state (lines logged while the API was away included) is still the truth.
-          logger.info(resumed ? "resumed leading (no other leader in between)" : "became leader", { identity });
-          if (!resumed) this.handover.newTerm();
-          this.leading = true;
-          this.everLed = true;
-          this.metrics.isLeader.set(1);
-          this.syncServices();
-        },
-        onStoppedLeading: (why) => {
-          if (why === "stopped") logger.info("leadership handed back", { identity });
-          else if (why === "taken") logger.warn("lost leadership to another controller; standing by", { identity });
-          else logger.warn("lost leadership: lease not renewed within LEADER_RENEW_DEADLINE; stopped acting, standing by", { identity });
-          this.leading = false;
-          this.metrics.isLeader.set(0);
-          this.syncServices();
-        },
-        onNewLeader: (holder: string) => logger.info("leader is", { holder }),
-        onError: (e) => {
-          if (this.outage.failed("lease", e))
-            this.health.checkNow(); // evidence now, while this leader may still act
-          else if (!this.stopped) logger.warn("lease renewal failed", { error: String(e) });
-        },
-      });
-    }
+    this.leadership = new Leadership({
+      client: this.client,
+      config,
+      logger,
+      metrics: this.metrics,
+      store: this.store,
+      handover: this.handover,
+      leaderServices: this.leaderServices,
+      stopped: () => this.stopped,
+      onLeaseError: (e) => {
+        if (this.outage.failed("lease", e))
+          this.health.checkNow(); // evidence now, while this leader may still act
+        else if (!this.stopped) logger.warn("lease renewal failed", { error: String(e) });
+      },
+      onSeeded: () => this.evaluator.evaluateAll(this.now()),
+    });
+    this.output = new OutputCycles({
+      config,
+      logger,
+      now: this.now,
+      store: this.store,
+      log: this.log,
+      collector: this.collector,
+      alerting: this.alerting,
+      caches: this.caches,
+      outage: this.outage,
+      leadership: this.leadership,
+      synced: () => this.synced,
+      stopped: () => this.stopped,
+      withdrawContradictedOutage: () => this.withdrawContradictedOutage(),
+      // After the write, so the gauges show what is still pending now.
+      afterWrite: () =>
+        publishGauges(this.metrics, {
+          cleaner: this.cleaner,
+          collector: this.collector,
+          writer: this.writer,
+          alerting: this.alerting,
+          informers: this.informers,
+          leading: this.leadership.isLeader,
+          store: this.store,
+          now: this.now(),
+          kube: this.client.stats,
+          sharedStateDropped: this.sharedState.lastDropped,
+        }),
+    });
     this.health = new ApiHealthMonitor(this.client, {
       intervalMs: config.ms("KUBERNETES_API_HEALTH_CHECK_INTERVAL"),
       onChange: (ok: boolean, detail: string) => this.onApiHealth(ok, detail),
@@ -189,7 +191,7 @@ export class ControllerRuntime {
   }
 
   get isLeader(): boolean {
-    return this.leading;
+    return this.leadership.isLeader;
   }
 
   get synced(): boolean {
@@ -219,18 +221,10 @@ export class ControllerRuntime {
       logger.warn("cannot check cleaned_events.log at start-up; will retry at the first write", { error: String(e) });
     }
     this.health.start();
-    this.syncServices();
-    this.every(config.ms("DIAGNOSIS_WRITE_INTERVAL"), () => void this.writeCycle());
-    this.every(config.ms("DIAGNOSIS_ALERT_DISPATCH_INTERVAL"), () => void this.alertCycle());
-    await this.discoverWithRetry("checking the API server", () => verifyKubernetes(this.client));
-    for (const plugin of PLUGINS) {
-      if (this.stopped) return;
-      const ref = await this.discoverWithRetry("discovery", () => chooseResource(this.client, plugin.resources));
-      if (this.stopped) return;
-      if (!ref) {
-        logger.warn("kind not served by this API server; its rules are off", { kind: plugin.kind });
-        continue;
-      }
+    this.leadership.syncServices();
+    this.every(config.ms("DIAGNOSIS_WRITE_INTERVAL"), () => void this.output.writeCycle());
+    this.every(config.ms("DIAGNOSIS_ALERT_DISPATCH_INTERVAL"), () => void this.output.alertCycle());
+    const discovered = await this.discovery.discover(PLUGINS, (ref) => {
       const informer = new Informer(this.client, ref, {
         cache: new TrimmedCache(),
         logger,
@@ -244,11 +238,11 @@ export class ControllerRuntime {
       });
       this.caches.register(ref.kind, informer.cache);
       this.informers.push(informer);
-    }
+    });
+    if (!discovered) return;
     this.discovered = true;
-    this.discoveryProblem = undefined;
     for (const informer of this.informers) informer.start();
-    this.leader?.start();
+    this.leadership.elector?.start();
     this.every(config.ms("NEURO_EVALUATE_INTERVAL"), () => this.evaluateTick());
     this.every(config.ms("DIAGNOSIS_CLEAN_INTERVAL"), () => this.cleaner.clean(this.now()));
     logger.info("controller started", { server: this.opts.connection.server, informers: this.informers.map((i) => i.ref.plural) });
@@ -264,46 +258,16 @@ export class ControllerRuntime {
     if (this.latency.size) this.latency.refresh(now);
   }
 
-  /**
-   * Discovery fails while the API server is away, or while something that is not Kubernetes answers
-   * at its address: keep trying rather than exiting, and say why in /readyz until it succeeds.
-   */
-  private async discoverWithRetry<T>(what: string, fn: () => Promise<T>): Promise<T | null> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await fn();
-      } catch (e) {
-        if (this.stopped) return null;
-        const waitMs = Math.min(30_000, 500 * 2 ** attempt);
-        this.discoveryProblem = `${what} failed: ${(e as Error)?.message ?? e}`;
-        if (e instanceof NotKubernetesError) this.opts.logger.error(`${what} failed; retrying`, { error: String(e), retryInMs: waitMs });
-        else if (!this.outage.failed("discovery", e)) this.opts.logger.warn(`${what} failed; retrying`, { error: String(e), retryInMs: waitMs });
-        await abortableSleep(waitMs, this.abort.signal);
-        if (this.stopped) return null;
-      }
-    }
-  }
-
   private every(ms: number, fn: () => void): void {
     if (this.stopped) return;
     this.timers.push(setInterval(fn, ms));
-  }
-
-  /** The leader-only services (channels, trace bridge) run exactly while this controller acts. */
-  private syncServices(): void {
-    const on = this.acting && !this.stopped;
-    if (on === this.servicesOn) return;
-    this.servicesOn = on;
-    this.leaderServices.set(on);
   }
 
   /** APIServerUnreachable comes only from failed health checks (evidence), and resolves on their success. */
   private onApiHealth(ok: boolean, detail: string): void {
     const now = this.now();
     if (ok) this.outage.answered();
-    // Nobody has been seen leading since start-up, so nobody else will report this outage.
-    this.apiLostBeforeLeader = !ok && this.leader !== undefined && !this.everLed && !this.leader.leader;
-    this.syncServices();
+    this.leadership.apiHealthChanged(ok);
     this.opts.logger[ok ? "info" : "error"](ok ? "API server reachable" : "API server unreachable", { detail });
     const anomaly = apiUnreachable(this.opts.config.str("CLUSTER_ID"), this.opts.connection.server, detail, now);
     this.collector.observe(API_SOURCE, ok ? [] : [anomaly], now);
@@ -320,13 +284,6 @@ export class ControllerRuntime {
     this.health.checkNow();
   }
 
-  /** RuleContext.loggedSince: only once this term's logged set is the truth (seeded), and only while acting. */
-  private loggedSince(a: Parameters<typeof anomalyKey>[0]): number | undefined {
-    if (!this.leading || (this.leader && !this.handover.isSeeded)) return undefined;
-    const entry = this.store.getLogged(anomalyKey(a));
-    return entry?.status === "firing" ? parseTime(entry.anomaly.eventTime) : undefined;
-  }
-
   /**
    * Not ready (503) while the controller cannot see the cluster. Degraded (still 200, reasons
    * listed) while it watches and decides correctly but an output is impaired — cleaned_events.log
@@ -335,7 +292,7 @@ export class ControllerRuntime {
    */
   private readiness(): { ok: boolean; reasons: string[]; degraded: string[] } {
     const reasons: string[] = [];
-    if (!this.discovered) reasons.push(this.discoveryProblem ?? "discovering the API server's resources");
+    if (!this.discovered) reasons.push(this.discovery.problem ?? "discovering the API server's resources");
     else if (this.informers.length === 0) reasons.push("the API server serves none of the watched kinds");
     for (const i of this.informers) if (!i.synced) reasons.push(`informer ${i.ref.plural} not synced`);
     if (!this.health.ok) reasons.push(`API server unreachable: ${this.health.lastError ?? "not checked yet"}`);
@@ -344,93 +301,6 @@ export class ControllerRuntime {
     if (log) degraded.push(log);
     for (const [channel, why] of this.alerting.failedChannels) degraded.push(`alert channel ${channel} failed: ${why}`);
     return { ok: reasons.length === 0, reasons, degraded };
-  }
-
-  /**
-   * Only a leader that can prove its lease acts (logs, alerts, writes shared state): with election,
-   * until its renew deadline passes without a renewal — before any other node could acquire. One
-   * exception: an API server unreachable before any leader was ever seen (start-up) — nobody holds a
-   * lease then, and somebody must report the outage.
-   */
-  private get acting(): boolean {
-    return (this.leader ? this.leader.canAct() : this.leading) || this.apiLostBeforeLeader;
-  }
-
-  /**
-   * Once per term, before the new leader logs or alerts anything: adopt what the previous leader
-   * logged, then re-evaluate every object with that evidence (RuleContext.loggedSince) so anomalies
-   * it reported continue with their eventTime instead of resolving and firing again.
-   */
-  private async seedFromSharedState(): Promise<void> {
-    if (!this.leader || !this.leading) return;
-    if (await this.handover.seed()) this.evaluator.evaluateAll(this.now());
-  }
-
-  /**
-   * Decides what to log from the desired (active) and logged sets, appends the lines, then
-   * persists. Only the acting controller logs. Before every informer has synced only its own
-   * anomalies (API server, log writer) are decided: the rest of the active set is incomplete and
-   * would look like everything resolved.
-   */
-  async writeCycle(): Promise<void> {
-    if (this.writing) return;
-    this.writing = true;
-    try {
-      const now = this.now();
-      if (!this.acting) {
-        this.store.flush();
-        return;
-      }
-      await this.seedFromSharedState();
-      if (this.stopped) return; // stop() writes the last lines itself
-      this.withdrawContradictedOutage();
-      if (!this.acting) return; // the renew deadline passed while the shared state loaded
-      // Queued writes (handover seeds, bookmarks) first: the logged set read below must be the committed one.
-      this.store.flush();
-      const logged = this.log.loggedView();
-      // The collector's desired set is current at once; the cleaner's view lags until its next clean().
-      const active = activeSet(this.collector, logged, this.synced);
-      if (active) this.log.decide(active, logged, now, this.opts.config.ms("DIAGNOSIS_RETENTION_CLEANED_DURATION"));
-      this.log.flush(now);
-      this.store.flush();
-      if (this.leader?.canAct()) await this.handover.publish(now, AbortSignal.timeout(Math.max(1, this.leader.actWindowMs())));
-    } catch (e) {
-      if (!this.outage.failed("shared-state", e)) this.opts.logger.error("write cycle failed; will retry", { error: String(e) });
-    } finally {
-      this.writing = false;
-      // After the write, so the gauges show what is still pending now.
-      publishGauges(this.metrics, {
-        cleaner: this.cleaner,
-        collector: this.collector,
-        writer: this.writer,
-        alerting: this.alerting,
-        informers: this.informers,
-        leading: this.leading,
-        store: this.store,
-        now: this.now(),
-        kube: this.client.stats,
-        sharedStateDropped: this.sharedState.lastDropped,
-      });
-    }
-  }
-
-  /** Incidents and notifications from the active set, every DIAGNOSIS_ALERT_DISPATCH_INTERVAL. */
-  async alertCycle(): Promise<void> {
-    if (this.alerting.busy || !this.acting) return;
-    const active = activeSet(this.collector, this.log.loggedView(), this.synced);
-    if (!active) return;
-    this.alerting.busy = true;
-    try {
-      await this.seedFromSharedState();
-      if (this.stopped) return;
-      if (!this.acting) return;
-      const submitted = await this.alerting.tick(active, this.caches, this.now(), () => this.acting);
-      if (submitted > 0 && !this.stopped) this.store.flush(); // the incident ids behind those notifications must survive a crash
-    } catch (e) {
-      this.opts.logger.error("alert cycle failed; will retry", { error: String(e) });
-    } finally {
-      this.alerting.busy = false;
-    }
   }
 
   /**
@@ -446,38 +316,15 @@ export class ControllerRuntime {
     this.health.stop();
     // Without election nobody takes over: decide what is still undecided, as a last write cycle would.
     // With election the new leader decides it; deciding here after the release could log it twice.
-    if (!this.leader) this.decideLast();
-    await this.leader?.stop();
-    this.leading = false;
-    this.apiLostBeforeLeader = false;
-    this.servicesOn = false;
-    this.leaderServices.set(false);
+    if (!this.leadership.elector) this.output.decideLast();
+    await this.leadership.stop();
     await Promise.all([this.leaderServices.settled(), ...this.informers.map((i) => i.stop())]);
     await this.http?.stop();
     this.finalFlush();
   }
 
-  private decideLast(): void {
-    if (!this.synced) return;
-    try {
-      const logged = this.log.loggedView();
-      this.log.decide(this.collector.desired(), logged, this.now(), this.opts.config.ms("DIAGNOSIS_RETENTION_CLEANED_DURATION"));
-    } catch (e) {
-      this.opts.logger.error("cannot decide the last lines at shutdown; they are decided at the next start", { error: String(e) });
-    }
-  }
-
   /** Synchronous last words: lines already decided are written, queued state committed, state.db closed. Safe to call twice. */
   finalFlush(): void {
-    try {
-      this.log.flush(this.now());
-    } catch (e) {
-      this.opts.logger.error("final write of cleaned_events.log failed; lines stay pending in state.db", { error: String(e) });
-    }
-    try {
-      this.store.close();
-    } catch (e) {
-      this.opts.logger.error("cannot commit the last state changes", { error: String(e) });
-    }
+    this.output.finalFlush();
   }
 }

@@ -2,22 +2,13 @@
 // client certificate/key and insecure-skip-tls-verify work under Bun (fetch's `tls` option), at a few
 // MiB instead of the ~70 MiB @kubernetes/client-node costs.
 import { IGNORE_REJECTS, type RejectSink } from "../boundary/reject.ts";
+import { errorFromResponse, KubeApiError } from "./api-error.ts";
 import { MAX_FIELD_LENGTH, MAX_WATCH_LINE_LENGTH, truncateLongStrings } from "./bounds.ts";
 import type { Connection } from "./kubeconfig.ts";
 import { apiPath, type KubeObject, type ResourceRef, type WatchEvent } from "./types.ts";
 import { LineTooLongError, WatchLineReader } from "./lines.ts";
+import { fetchTls, type Query, type RequestOptions, requestHeaders, requestUrl } from "./request.ts";
 import { checkList } from "./schemas.ts";
-
-export type Query = Record<string, string | number | boolean | undefined>;
-
-export interface RequestOptions {
-  query?: Query;
-  body?: unknown;
-  contentType?: string;
-  signal?: AbortSignal;
-  /** Default 30 s; 0 = none. */
-  timeoutMs?: number;
-}
 
 export type PatchType = "merge" | "strategic" | "json";
 const PATCH_CONTENT_TYPE: Record<PatchType, string> = {
@@ -25,20 +16,6 @@ const PATCH_CONTENT_TYPE: Record<PatchType, string> = {
   strategic: "application/strategic-merge-patch+json",
   json: "application/json-patch+json",
 };
-
-/** Any failure talking to the API: non-2xx (status, reason from the Status body) or transport (status 0). */
-export class KubeApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly reason: string,
-    message: string,
-    readonly body?: unknown,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = "KubeApiError";
-  }
-}
 
 export interface ListOptions {
   namespace?: string;
@@ -106,27 +83,6 @@ export class KubeClient {
     return obj;
   }
 
-  private url(path: string, query?: Query): string {
-    let u = this.connection.server + (path.startsWith("/") ? path : `/${path}`);
-    if (query) {
-      const q = new URLSearchParams();
-      for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== "") q.set(k, String(v));
-      const s = q.toString();
-      if (s) u += (u.includes("?") ? "&" : "?") + s;
-    }
-    return u;
-  }
-
-  private headers(accept: string, contentType?: string): Record<string, string> {
-    const h: Record<string, string> = { Accept: accept, "User-Agent": this.userAgent };
-    if (contentType) h["Content-Type"] = contentType;
-    const { token, basic } = this.connection;
-    const t = typeof token === "function" ? token() : token;
-    if (t) h.Authorization = `Bearer ${t}`;
-    else if (basic) h.Authorization = `Basic ${Buffer.from(`${basic.username}:${basic.password}`).toString("base64")}`;
-    return h;
-  }
-
   /** The raw fetch with TLS and auth; transport failures become KubeApiError(0). */
   async send(method: string, path: string, opts: RequestOptions & { accept?: string } = {}): Promise<Response> {
     this.stats.requests++;
@@ -142,16 +98,12 @@ export class KubeClient {
       body = typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
       contentType ??= "application/json";
     }
-    const { ca, cert, key, rejectUnauthorized, serverName } = this.connection.tls;
-    const tls: Record<string, unknown> = { rejectUnauthorized };
-    if (ca) tls.ca = ca;
-    if (cert && key) Object.assign(tls, { cert, key });
-    if (serverName) tls.serverName = serverName;
-    const url = this.url(path, opts.query);
+    const tls = fetchTls(this.connection.tls);
+    const url = requestUrl(this.connection.server, path, opts.query);
     try {
       const resp = await fetch(url, {
         method,
-        headers: this.headers(opts.accept ?? "application/json", contentType),
+        headers: requestHeaders(this.connection, this.userAgent, opts.accept ?? "application/json", contentType),
         body,
         signal,
         tls,
@@ -171,21 +123,7 @@ export class KubeClient {
   /** Builds the error for a non-2xx response from its Status body. */
   async errorFrom(method: string, path: string, resp: Response): Promise<KubeApiError> {
     this.stats.errors++;
-    const text = await resp.text().catch(() => "");
-    let body: unknown = text;
-    let reason = resp.statusText || `HTTP ${resp.status}`;
-    let message = text.trim().slice(0, 500) || reason;
-    try {
-      const parsed = JSON.parse(text) as { kind?: string; reason?: string; message?: string };
-      body = parsed;
-      if (parsed && typeof parsed === "object") {
-        if (parsed.reason) reason = parsed.reason;
-        if (parsed.message) message = parsed.message;
-      }
-    } catch {
-      /* not JSON: keep the text */
-    }
-    return new KubeApiError(resp.status, reason, `${method} ${path}: ${resp.status} ${message}`, body);
+    return errorFromResponse(method, path, resp);
   }
 
   /** One request → parsed JSON (text when the answer is not JSON). Non-2xx → KubeApiError. */

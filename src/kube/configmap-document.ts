@@ -3,7 +3,8 @@
 // or two leaders during a hand-over) never lose each other's update. On a 409 the function is applied
 // again to a fresh read, as client-go's RetryOnConflict does.
 import { IGNORE_REJECTS, parseAt, type RejectSink, z } from "../boundary/reject.ts";
-import { KubeApiError, type KubeClient } from "./client.ts";
+import { KubeApiError } from "./api-error.ts";
+import type { KubeClient } from "./client.ts";
 
 /** The API server's limit for a whole object is 1 MiB (etcd); the data must stay well below it. */
 export const CONFIGMAP_DATA_MAX_BYTES = 1024 * 1024 - 64 * 1024;

@@ -1,6 +1,7 @@
 // Which resources this API server serves (e.g. EndpointSlices on K3s ≥ 1.21, Endpoints on older ones).
 import { describeIssues, type z } from "../boundary/reject.ts";
-import { KubeApiError, type KubeClient } from "./client.ts";
+import { KubeApiError } from "./api-error.ts";
+import type { KubeClient } from "./client.ts";
 import { APIResourceList, APIVersions, NotKubernetesError, VersionInfo } from "./schemas.ts";
 import type { ResourceRef } from "./types.ts";
 

@@ -3,7 +3,8 @@
 // lacks: restart with backoff on every error, relist with a consistent diff on 410, drop no-op
 // MODIFIEDs, and a stop() that emits no error.
 import { silentLogger, type Logger } from "../log.ts";
-import { KubeApiError, type KubeClient } from "./client.ts";
+import { KubeApiError } from "./api-error.ts";
+import type { KubeClient } from "./client.ts";
 import { abortableSleep } from "./abortable-sleep.ts";
 import type { OutageSink } from "./outage.ts";
 import { objectKey, type KubeObject, type ResourceRef, type WatchEvent } from "./types.ts";

@@ -8,7 +8,8 @@
 // successful write — a standby cannot acquire before leaseDuration after it SAW that write, and
 // leaseDuration > renewDeadline. Renewals are cut off at that deadline, so a stalled API server
 // cannot keep a leader acting past it.
-import { KubeApiError, type KubeClient } from "./client.ts";
+import { KubeApiError } from "./api-error.ts";
+import type { KubeClient } from "./client.ts";
 import { abortableSleep } from "./abortable-sleep.ts";
 
 export interface LeaseSpec {

@@ -2,7 +2,7 @@
 // the rest are only counted (per caller), and the first answer afterwards logs one summary. Without
 // it every informer logged each backoff retry: ~60 ECONNREFUSED warnings per 10 s of an apiserver restart.
 import type { Logger } from "../log.ts";
-import { KubeApiError } from "./client.ts";
+import { KubeApiError } from "./api-error.ts";
 
 /** No answer from the server (refused, reset, timed out) or a gateway in front of it that has none. */
 export function isUnreachable(e: unknown): boolean {

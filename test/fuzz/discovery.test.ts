@@ -4,7 +4,8 @@
 // The transport is replaced (named: AnswersClient) so 10,000 answers run in seconds; the real HTTP path
 // is tested in test/kube/not-kubernetes.test.ts.
 import { expect, test } from "bun:test";
-import { KubeApiError, KubeClient } from "../../src/kube/client.ts";
+import { KubeApiError } from "../../src/kube/api-error.ts";
+import { KubeClient } from "../../src/kube/client.ts";
 import { clearDiscoveryCache, servedResources, verifyKubernetes } from "../../src/kube/discovery.ts";
 import { NotKubernetesError } from "../../src/kube/schemas.ts";
 import { fc, fuzzAsync } from "./support.ts";

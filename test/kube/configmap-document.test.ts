@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { SilenceStore } from "../../src/alerting/silence-store.ts";
 import { SharedLoggedState, SHARED_STATE_MAX_BYTES, type SharedLoggedEntry } from "../../src/controller/shared-state.ts";
-import { KubeClient, type RequestOptions } from "../../src/kube/client.ts";
+import { KubeClient } from "../../src/kube/client.ts";
+import type { RequestOptions } from "../../src/kube/request.ts";
 import { ConfigMapDocument, ConfigMapTooLarge, dataBytes } from "../../src/kube/configmap-document.ts";
 import { loadConnection, type Connection } from "../../src/kube/kubeconfig.ts";
 import type { Simulator } from "../../src/sim/index.ts";

@@ -1,6 +1,6 @@
 // Quiet retries while the API server is away: one warning per outage, the rest counted, one summary.
 import { describe, expect, test } from "bun:test";
-import { KubeApiError } from "../../src/kube/client.ts";
+import { KubeApiError } from "../../src/kube/api-error.ts";
 import { ApiOutageLog, isUnreachable } from "../../src/kube/outage.ts";
 import { createLogger } from "../../src/log.ts";
 

@@ -2,7 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Config, ConfigError, parseDuration, parseEnvFile } from "../../../src/config/load.ts";
+import { Config, ConfigError, parseEnvFile } from "../../../src/config/load.ts";
+import { parseDuration } from "../../../src/config/units.ts";
 import { channelStatus } from "../../../src/config/effective.ts";
 import { SCHEMA } from "../../../src/config/schema.ts";
 

@@ -6,7 +6,8 @@ import { describe, expect, test } from "bun:test";
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Config, ConfigError, formatDuration } from "../../../src/config/load.ts";
+import { Config, ConfigError } from "../../../src/config/load.ts";
+import { formatDuration } from "../../../src/config/units.ts";
 import { MAX_TIMER_MS, SCHEMA, type KeyDecl } from "../../../src/config/schema.ts";
 import { ensureCerts } from "../../../src/sim/certs.ts";
 
