@@ -63,6 +63,20 @@ export class LogOutput {
 }
 
 /**
+ * What a leader that could not load the shared state yet (the API went away right after it took the
+ * Lease) may decide: only the controller's own anomalies (API server, log writer) are added, and
+ * everything it logged as firing stays firing. Other anomalies wait for the previous leader's
+ * logged set, without which they could repeat or falsely resolve its lines.
+ */
+export function ownActiveSet(collector: Collector, logged: ReadonlyMap<string, LoggedEntry>): Map<string, Anomaly> | undefined {
+  if (!collector.hasSource(API_SOURCE) && !collector.hasSource(LOG_SOURCE)) return undefined;
+  const partial = new Map<string, Anomaly>();
+  for (const [key, e] of logged) if (e.status === "firing") partial.set(key, e.anomaly);
+  for (const source of [API_SOURCE, LOG_SOURCE]) for (const [key, a] of collector.fromSource(source)) partial.set(key, a);
+  return partial;
+}
+
+/**
  * What to reconcile and alert on. Before every informer has synced the active set is incomplete, so
  * only the controller's own anomalies (API server, log writer) may be added; everything already
  * logged as firing is kept firing rather than resolved by mistake. Undefined: nothing to do yet.

@@ -9,7 +9,7 @@ import type { StateStore } from "../store/state-store.ts";
 import type { AlertingRuntime } from "./alerting-runtime.ts";
 import type { Caches } from "./evaluator.ts";
 import type { Leadership } from "./leadership.ts";
-import { activeSet, type LogOutput } from "./log-output.ts";
+import { activeSet, type LogOutput, ownActiveSet } from "./log-output.ts";
 
 export interface OutputParts {
   config: Config;
@@ -53,7 +53,17 @@ export class OutputCycles {
         store.flush();
         return;
       }
-      await leadership.seedFromSharedState();
+      // The shared state may be out of reach (the API went away right after this controller took the
+      // Lease): it still reports its own anomalies — the outage first of all — while its Lease holds.
+      let seeded = true;
+      try {
+        await leadership.seedFromSharedState();
+      } catch (e) {
+        seeded = false;
+        if (!this.parts.outage.failed("shared-state", e)) {
+          this.parts.logger.warn("cannot load the shared state; logging only this controller's own anomalies until it can", { error: String(e) });
+        }
+      }
       if (this.parts.stopped()) return; // stop() writes the last lines itself
       this.parts.withdrawContradictedOutage();
       if (!leadership.acting) return; // the renew deadline passed while the shared state loaded
@@ -61,11 +71,11 @@ export class OutputCycles {
       store.flush();
       const logged = log.loggedView();
       // The collector's desired set is current at once; the cleaner's view lags until its next clean().
-      const active = activeSet(this.parts.collector, logged, this.parts.synced());
+      const active = seeded ? activeSet(this.parts.collector, logged, this.parts.synced()) : ownActiveSet(this.parts.collector, logged);
       if (active) log.decide(active, logged, now, this.parts.config.ms("DIAGNOSIS_RETENTION_CLEANED_DURATION"));
       log.flush(now);
       store.flush();
-      await leadership.publish(now);
+      if (seeded) await leadership.publish(now);
     } catch (e) {
       if (!this.parts.outage.failed("shared-state", e)) this.parts.logger.error("write cycle failed; will retry", { error: String(e) });
     } finally {
@@ -78,12 +88,18 @@ export class OutputCycles {
   async alertCycle(): Promise<void> {
     const { alerting, leadership } = this.parts;
     if (alerting.busy || !leadership.acting) return;
-    const active = activeSet(this.parts.collector, this.parts.log.loggedView(), this.parts.synced());
-    if (!active) return;
     alerting.busy = true;
     try {
-      await leadership.seedFromSharedState();
+      let seeded = true;
+      try {
+        await leadership.seedFromSharedState();
+      } catch {
+        seeded = false; // said by the write cycle; alert on what this controller alone can know
+      }
       if (this.parts.stopped()) return;
+      const logged = this.parts.log.loggedView();
+      const active = seeded ? activeSet(this.parts.collector, logged, this.parts.synced()) : ownActiveSet(this.parts.collector, logged);
+      if (!active) return;
       if (!leadership.acting) return;
       const submitted = await alerting.tick(active, this.parts.caches, this.parts.now(), () => leadership.acting);
       if (submitted > 0 && !this.parts.stopped()) this.parts.store.flush(); // the incident ids behind those notifications must survive a crash

@@ -94,6 +94,11 @@ export class Collector {
     return this.activeByKey.size;
   }
 
+  /** What `sourceKey` currently yields (key -> anomaly), empty when nothing. */
+  fromSource(sourceKey: string): ReadonlyMap<string, Anomaly> {
+    return this.bySource.get(sourceKey) ?? new Map();
+  }
+
   /** Whether `sourceKey` currently yields at least one anomaly. */
   hasSource(sourceKey: string): boolean {
     return this.bySource.has(sourceKey);
