@@ -1,4 +1,5 @@
 import { parseJsonAt, z, type RejectSink } from "../boundary/reject.ts";
+import { termText } from "../boundary/terminal.ts";
 import { Config, ConfigError } from "../config/load.ts";
 import { alertLines, incidentLine } from "../channels/alert-lines.ts";
 import { channelConfigProblems } from "../channels/from-config.ts";
@@ -10,12 +11,24 @@ import { EXIT, type Command } from "./command.ts";
 
 /** Published AlertGroupData is at most a few hundred alerts; 1 MiB leaves room. */
 export const ALERT_PAYLOAD_MAX_BYTES = 1024 * 1024;
-const text = z.string().max(16 * 1024);
+/**
+ * A printed field: whoever can publish may put a number, a boolean or an object where a string
+ * belongs; it is printed as text (bounded) rather than refusing the whole incident.
+ */
+const asText = (v: unknown) => (v === null || v === undefined ? undefined : typeof v === "object" ? JSON.stringify(v) : String(v));
+const text = z.preprocess(asText, z.string().max(16 * 1024));
+const optText = z.preprocess(
+  asText,
+  z
+    .string()
+    .max(16 * 1024)
+    .optional(),
+);
 /** The fields the CLI prints, type-checked (other fields pass through to --json untouched). */
 export const alertGroupViewSchema = z.looseObject({
   status: text,
   incidentId: text,
-  clusterId: text.optional(),
+  clusterId: optText,
   level: text,
   title: text,
   alertCount: z.number().int().nonnegative(),
@@ -27,19 +40,19 @@ export const alertGroupViewSchema = z.looseObject({
         severity: text,
         kind: text,
         name: text,
-        namespace: text.optional(),
-        node: text.optional(),
+        namespace: optText,
+        node: optText,
         reason: text,
         message: text,
       }),
     )
-    .max(1000),
+    .max(1000)
+    .default([]),
 });
 
-/** Strings printed to a terminal: control characters (escape sequences) replaced. */
+/** Strings printed to a terminal: escape sequences and control characters removed (the one termText). */
 function printable<T>(v: T): T {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping them is the point
-  if (typeof v === "string") return v.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, "\uFFFD") as T;
+  if (typeof v === "string") return termText(v) as T;
   if (Array.isArray(v)) return v.map(printable) as T;
   if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, printable(x)])) as T;
   return v;

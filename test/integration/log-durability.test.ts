@@ -88,9 +88,10 @@ for (const flavor of FLAVORS) {
       const env = {
         ...ALERT_ENV,
         SLACK_WEBHOOK_URL: slack.url,
-        // Invalid at run time: this channel must fail alone.
+        // A broker that is down: this channel's notifications wait in the outbox, the others go on.
+        // (Settings invalid when read are refused at start-up; a channel that breaks after that fails
+        // alone: test/channels/isolation.test.ts.)
         MQTT_URL: "mqtt://127.0.0.1:1",
-        MQTT_CA_FILE: join(base, "no-such-ca.pem"),
       };
       let ctl = await ControllerProcess.start(flavor, sim.kubeconfig(), env, dirs);
       try {
@@ -106,8 +107,6 @@ for (const flavor of FLAVORS) {
         });
         expect(r.status).toBe(200);
         expect(r.body.status).toBe("degraded");
-        expect(r.body.degraded.some((d) => d.startsWith("alert channel mqtt failed") && d.includes("MQTT_CA_FILE"))).toBe(true);
-        expect(await metricLine(ctl, "neurocontroller_channel_up", 'channel="mqtt"')).toBe(0);
         expect(await metricLine(ctl, "neurocontroller_channel_up", 'channel="slack"')).toBe(1);
         // The working channel still gets the alerts, the log outage among them.
         await waitFor(() => slack.delivered().some((p) => JSON.stringify(p.body).includes("LogWriteFailing")), {

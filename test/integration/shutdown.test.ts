@@ -212,7 +212,8 @@ current-context: c
         message: () => `APIServerUnreachable at Slack (stderr: ${ctl.stderr.slice(-1500)})`,
       });
       await ctl.line({ kind: "Cluster", reason: "APIServerUnreachable", status: "firing" });
-      expect(ctl.stderr).toContain("discovery failed; retrying");
+      // One warning per outage (quiet retries), naming the discovery step that waits.
+      expect(ctl.stderr).toContain("API server not answering; retrying quietly until it does");
       const ready = await fetch(`${ctl.url}/readyz`, { headers: { accept: "application/json" } });
       expect(ready.status).toBe(503);
       expect(JSON.stringify(await ready.json())).toContain("API server unreachable");
