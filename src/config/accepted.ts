@@ -1,7 +1,7 @@
 // What each key accepts, in words, generated from its declaration: the configuration table in the docs
 // (scripts/gen-docs.ts) and docs/configuration-validation.md say exactly what the loader enforces.
 import { formatDuration, formatSize } from "./load.ts";
-import { MAX_LIST_ITEMS, MAX_TEXT_LENGTH, MAX_TIMER_MS, type KeyDecl } from "./schema.ts";
+import { MAX_LIST_ITEMS, MAX_TEXT_LENGTH, MAX_TIMER_MS, durationMax, type KeyDecl } from "./schema.ts";
 
 const orList = (items: readonly string[]) => (items.length < 2 ? items.join("") : `${items.slice(0, -1).join(", ")} or ${items.at(-1)}`);
 
@@ -17,7 +17,7 @@ export function acceptedValues(decl: KeyDecl): string {
     .join("; ");
   switch (decl.type) {
     case "duration":
-      return `duration ${range(formatDuration, decl.min, Math.min(decl.max ?? MAX_TIMER_MS, MAX_TIMER_MS))}`;
+      return `duration ${range(formatDuration, decl.min, durationMax(decl))}`;
     case "int":
     case "float":
       return `${decl.type === "int" ? "whole number" : "number"} ${range(String, decl.min, decl.max)}`;

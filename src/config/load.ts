@@ -9,6 +9,7 @@ import {
   MAX_LIST_ITEMS,
   MAX_TEXT_LENGTH,
   MAX_TIMER_MS,
+  durationMax,
   SCHEMA,
   SCHEMA_BY_KEY,
   type BoolKey,
@@ -170,7 +171,7 @@ function valueSchema(decl: KeyDecl): z.ZodType<Value, string> {
   };
   switch (decl.type) {
     case "duration":
-      return parsed(parseDuration).pipe(bounds(formatDuration, decl.min, Math.min(decl.max ?? MAX_TIMER_MS, MAX_TIMER_MS)));
+      return parsed(parseDuration).pipe(bounds(formatDuration, decl.min, durationMax(decl)));
     case "int":
       return parsed((s) => (/^\s*-?\d+\s*$/.test(s) ? Number(s) : undefined)).pipe(bounds(String, decl.min, decl.max));
     case "float":

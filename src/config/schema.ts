@@ -15,6 +15,8 @@ export interface KeyDecl<K extends string = string, T extends KeyType = KeyType>
   /** Inclusive bounds for numeric, size and duration types (ms for durations, bytes for sizes). */
   min?: number;
   max?: number;
+  /** duration: a limit compared against, never a timer's delay, so it may exceed MAX_TIMER_MS (up to max). */
+  limitOnly?: boolean;
   /** enum: the accepted values (compared case-insensitively, stored lower-case). */
   values?: readonly string[];
   /** url: accepted schemes, without the colon (default http and https). */
@@ -34,6 +36,10 @@ export interface KeyDecl<K extends string = string, T extends KeyType = KeyType>
 
 /** setTimeout/setInterval clamp anything above 2^31-1 ms to 1 ms: no duration may exceed it. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
+/** A duration key's upper bound: its declared max, capped at MAX_TIMER_MS unless it is a limit only. */
+export function durationMax(decl: KeyDecl): number {
+  return decl.limitOnly ? (decl.max ?? MAX_TIMER_MS) : Math.min(decl.max ?? MAX_TIMER_MS, MAX_TIMER_MS);
+}
 export const MAX_TEXT_LENGTH = 4096;
 export const MAX_LIST_ITEMS = 100;
 
@@ -142,7 +148,7 @@ export const SCHEMA = [
   d("alerting", "ALERT_LEVEL_HIGH_RISK_MIN_PODS", "int", "5", "An incident involving at least this many distinct Pods is high-risk.", { min: 1, max: 10_000 }),
   d("alerting", "ALERT_LEVEL_HIGH_RISK_WORKLOAD_DOWN", "bool", "true", "An incident in which a whole Deployment/StatefulSet/DaemonSet has no ready replica is high-risk."),
   d("alerting", "ALERT_EMAIL_MAX_PER_HOUR", "int", "20", "Email budget: a token bucket of this size refilled at this many per hour. Notifications over budget are delayed and merged, never dropped.", { min: 1, max: 3600 }),
-  d("alerting", "SILENCE_MAX_DURATION", "duration", "30d", "Longest a silence may last; longer (or unparsable) durations are refused, from the CLI and over MQTT alike.", { min: 60_000, max: 366 * 86_400_000 }),
+  d("alerting", "SILENCE_MAX_DURATION", "duration", "30d", "Longest a silence may last; longer (or unparsable) durations are refused, from the CLI and over MQTT alike.", { min: 60_000, max: 366 * 86_400_000, limitOnly: true }),
   d("alerting", "ALERT_MQTT_MAX_PER_MINUTE", "int", "60", "MQTT alert budget: a token bucket of this size refilled at this many per minute. Over budget: delayed and merged, never dropped.", { min: 1, max: 6000 }),
 
   // --- rules ---
