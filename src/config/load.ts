@@ -8,7 +8,6 @@ import { z } from "../boundary/reject.ts";
 import {
   MAX_LIST_ITEMS,
   MAX_TEXT_LENGTH,
-  MAX_TIMER_MS,
   durationMax,
   SCHEMA,
   SCHEMA_BY_KEY,
