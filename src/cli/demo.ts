@@ -36,7 +36,9 @@ Starts the Kubernetes API simulator (HTTPS, client-certificate auth) with a heal
 a story — a crash loop, an image pull failure, a node going NotReady, a deployment and its service
 losing every ready replica, an OOM kill — and runs the controller against it. Every line the
 controller writes to cleaned_events.log is printed as it happens, so you see anomalies fire and
-resolve within a minute.
+resolve within a minute. After the story the cluster stays healthy (one line says so) until the end.
+NEURO_DEMO_STORY_SPEED plays the story faster (2 = twice as fast). The demo cluster is private to this
+process, so no leader is elected (LEADER_ELECTION is ignored).
 
 Files go to DIR: by default $NEURO_STATE_DIR/demo when NEURO_STATE_DIR is configured (environment,
 --config file or --state-dir; under systemd /var/lib/neurocontroller/demo), else
