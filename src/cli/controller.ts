@@ -93,9 +93,6 @@ function guardProcess(logger: ReturnType<typeof createLogger>, count: (what: str
     count("unhandled-rejection");
     logger.error("unhandled promise rejection", { error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) });
   };
-  // A dependency's deprecation notice (mqtt.js calls url.parse) is for developers, and as a raw
-  // non-JSON line it would break the one-JSON-object-per-line journal contract.
-  process.noDeprecation = true;
   process.on("uncaughtException", onException);
   process.on("unhandledRejection", onRejection);
   return () => {

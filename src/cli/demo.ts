@@ -23,9 +23,6 @@ const DEMO_DEFAULTS: Record<string, string> = {
   RULE_ENDPOINTS_EMPTY_FOR: "3s",
   RULE_EVENT_MAX_AGE: "15s",
   RULE_POD_RESTART_WINDOW: "15s",
-  LEADER_LEASE_DURATION: "5s",
-  LEADER_RENEW_DEADLINE: "4s",
-  LEADER_RETRY_PERIOD: "1s",
   NEURO_HTTP_ADDR: "127.0.0.1:0",
   NEURO_LOG_LEVEL: "warn",
 };
@@ -39,7 +36,9 @@ Starts the Kubernetes API simulator (HTTPS, client-certificate auth) with a heal
 a story — a crash loop, an image pull failure, a node going NotReady, a deployment and its service
 losing every ready replica, an OOM kill — and runs the controller against it. Every line the
 controller writes to cleaned_events.log is printed as it happens, so you see anomalies fire and
-resolve within a minute.
+resolve within a minute. After the story the cluster stays healthy (one line says so) until the end.
+NEURO_DEMO_STORY_SPEED plays the story faster (2 = twice as fast). The demo cluster is private to this
+process, so no leader is elected (LEADER_ELECTION is ignored).
 
 Files go to DIR: by default $NEURO_STATE_DIR/demo when NEURO_STATE_DIR is configured (environment,
 --config file or --state-dir; under systemd /var/lib/neurocontroller/demo), else
@@ -99,6 +98,17 @@ function placeholderNotes(env: Record<string, string | undefined>): string[] {
 
 const DEMO_MAX_MS = 86_400_000;
 
+export const STORY_FINISHED =
+  "story finished — the cluster is healthy now; Ctrl-C to stop, or `neurocontroller scan --kubeconfig …` on your own cluster";
+
+/**
+ * No leader election, whatever the node's configuration says: the demo cluster lives inside this process
+ * and no other controller can reach it, so a Lease elects nobody — and a pause of this one event loop
+ * longer than the renew deadline (a suspended laptop, Ctrl-Z, a busy Pi) used to read as "lost
+ * leadership; standing by", a warning about nothing.
+ */
+const DEMO_FORCED = { LEADER_ELECTION: "false" };
+
 /** What the fallback demo must not do with its made-up anomalies: alert the user's real channels. */
 const FALLBACK_CHANNELS_OFF = { ENABLE_SLACK_ALERT: "false", ENABLE_EMAIL_ALERT: "false", ENABLE_MQTT_ALERT: "false" };
 
@@ -120,7 +130,7 @@ export async function runDemo(args: ParsedArgs, opts: { keepRunning: boolean; fa
   // The demo's directories win over --log-dir/--state-dir (they were taken into account above).
   const flags = new Map([...args.flags].filter(([k]) => k !== "log-dir" && k !== "state-dir"));
   const env: Record<string, string | undefined> = { ...DEMO_DEFAULTS, ...process.env, NEURO_LOG_DIR: logDir, NEURO_STATE_DIR: stateDir };
-  const config = loadCommandConfig({ ...args, flags }, env, fallback ? FALLBACK_CHANNELS_OFF : {});
+  const config = loadCommandConfig({ ...args, flags }, env, fallback ? { ...DEMO_FORCED, ...FALLBACK_CHANNELS_OFF } : DEMO_FORCED);
   const tty = process.stdout.isTTY === true;
   // Every demo starts a fresh simulated cluster, so what an earlier demo logged means nothing now.
   rmSync(stateDir, { recursive: true, force: true });
@@ -142,8 +152,14 @@ export async function runDemo(args: ParsedArgs, opts: { keepRunning: boolean; fa
     },
   });
   await runtime.start();
+  const cyan = (text: string) => (tty ? `\x1b[36m${text}\x1b[0m` : text);
   const story = playStory(demoStory(cluster.sim.store), {
-    onStep: (s) => console.log(`${tty ? "\x1b[36m" : ""}── t+${Math.round(s.atMs / 1000)}s ${s.description}${tty ? "\x1b[0m" : ""}`),
+    speed: config.num("NEURO_DEMO_STORY_SPEED"),
+    onStep: (s) => console.log(cyan(`── t+${Math.round(s.atMs / 1000)}s ${s.description}`)),
+  });
+  // The cluster stays as the story left it (healthy) for as long as the controller runs.
+  void story.done.then((finished) => {
+    if (finished) console.log(cyan(STORY_FINISHED));
   });
   if (opts.keepRunning) await waitForSignal();
   else await Promise.race([waitForSignal(), Bun.sleep(durationMs)]);

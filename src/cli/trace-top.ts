@@ -48,7 +48,7 @@ Subscribes to <prefix>/spans/+ on MQTT_URL and prints, every interval, the sysca
 time spent per trace (TRACE = first 16 hex digits of the trace id). --once prints one table and exits.
 
 ${CONFIG_FLAGS_HELP}`,
-  flags: ["interval", "limit"],
+  flags: ["interval", "limit", "once"],
   booleanFlags: ["once"],
   async run(args) {
     if (args.positionals[0] !== "top") throw new UsageError("the only trace subcommand is 'top'");

@@ -130,6 +130,7 @@ export const SCHEMA = [
   d("runtime", "NEURO_LOG_MAX_FILES", "int", "5", "Rotated cleaned_events.log files kept (cleaned_events.log.1 … .N).", { min: 1, max: 100 }),
   d("runtime", "NEURO_LOG_LEVEL", "enum", "info", "Level of the controller's own log on stderr: debug, info, warn or error.", { values: ["debug", "info", "warn", "error"] }),
   d("runtime", "NEURO_HTTP_ADDR", "hostport", "127.0.0.1:9873", "Listen address of /healthz, /readyz and /metrics (host:port; port 0 disables)."),
+  d("runtime", "NEURO_DEMO_STORY_SPEED", "float", "1", "How fast the built-in demo cluster's story plays (2 = twice as fast; the story lasts about 60s at 1). Only the demo reads it.", { min: 0.1, max: 100 }),
   d("runtime", "NEURO_EVALUATE_INTERVAL", "duration", "5s", "How often the objects whose rules wait on time (a duration to reach, a window to pass) are re-evaluated, so those anomalies fire and clear without new events. Watch events are evaluated at once.", { min: 100, max: H }),
   d("runtime", "NEURO_SHUTDOWN_TIMEOUT", "duration", "10s", "Upper bound on a clean stop (SIGTERM/SIGINT): the leader Lease is released first, then pending cleaned_events.log lines and state are written; whatever is still in flight after this is abandoned (it stays in state.db and is resumed at the next start).", { min: 1000, max: 300_000 }),
   d("runtime", "NEURO_RAW_POOL_MAX", "int", "10000", "Upper bound on raw anomaly records kept in memory, whatever the event rate.", { min: 100, max: 1_000_000 }),

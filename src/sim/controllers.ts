@@ -60,27 +60,36 @@ export function syncDeployment(store: SimStore, ns: string, name: string): void 
   const sets = all(store, "replicasets", ns).filter((rs) => controllerOf(rs)?.uid === d.metadata.uid);
   let replicas = 0;
   let ready = 0;
+  let available = 0;
+  let wanted = 0;
   for (const rs of sets) {
     replicas += rs.status?.replicas ?? 0;
     ready += rs.status?.readyReplicas ?? 0;
+    available += rs.status?.availableReplicas ?? 0;
+    wanted += rs.spec?.replicas ?? 0;
   }
+  // Like the deployment controller: updated = the newest revision's Pods, unavailable = every
+  // ReplicaSet's wanted Pods minus the available ones (old and new revisions alike).
+  const revision = (o: KubeObject) => Number(o.metadata.annotations?.["deployment.kubernetes.io/revision"] ?? 0);
+  const newest = sets.reduce<KubeObject | undefined>((best, rs) => (!best || revision(rs) > revision(best) ? rs : best), undefined);
+  const unavailable = Math.max(0, wanted - available);
   const want = d.spec?.replicas ?? 1;
   const now = store.timestamp();
   store.patchStatus("deployments", ns, name, (s) => {
     s.observedGeneration = d.metadata.generation;
     s.replicas = replicas;
-    s.updatedReplicas = replicas;
+    s.updatedReplicas = newest?.status?.replicas ?? 0;
     s.readyReplicas = ready;
-    s.availableReplicas = ready;
-    if (ready < want) s.unavailableReplicas = want - ready;
+    s.availableReplicas = available;
+    if (unavailable > 0) s.unavailableReplicas = unavailable;
     else delete s.unavailableReplicas;
-    const available = ready >= want - maxUnavailable(d, want);
+    const minimum = available >= want - maxUnavailable(d, want);
     s.conditions = setCondition(
       s.conditions ?? [],
       "Available",
-      available ? "True" : "False",
-      available ? "MinimumReplicasAvailable" : "MinimumReplicasUnavailable",
-      available ? "Deployment has minimum availability." : "Deployment does not have minimum availability.",
+      minimum ? "True" : "False",
+      minimum ? "MinimumReplicasAvailable" : "MinimumReplicasUnavailable",
+      minimum ? "Deployment has minimum availability." : "Deployment does not have minimum availability.",
       now,
     );
   });

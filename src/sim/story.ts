@@ -101,7 +101,8 @@ export function demoStory(store: SimStore): StoryStep[] {
 }
 
 export interface StoryRun {
-  done: Promise<void>;
+  /** true once every step ran; false when stop() skipped the rest. */
+  done: Promise<boolean>;
   stop(): void;
 }
 
@@ -115,10 +116,11 @@ export function playStory(steps: StoryStep[], opts: { clock?: StoryClock; speed?
     for (const step of [...steps].sort((a, b) => a.atMs - b.atMs)) {
       const wait = start + step.atMs / speed - clock.now();
       if (wait > 0) await clock.sleep(wait);
-      if (stopped) return;
+      if (stopped) return false;
       step.apply();
       opts.onStep?.(step);
     }
+    return true;
   })();
   return { done, stop: () => void (stopped = true) };
 }

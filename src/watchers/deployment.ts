@@ -8,14 +8,17 @@ const KIND = "Deployment";
 
 export function deploymentCounts(d: KubeObject): ReplicaCounts {
   const desired: number = d.spec?.replicas ?? 1;
-  const ready: number = d.status?.readyReplicas ?? 0;
   const available: number = d.status?.availableReplicas ?? 0;
+  // Available Pods are ready ones; servers before readyReplicas existed report only availableReplicas.
+  const ready: number = Math.max(d.status?.readyReplicas ?? 0, available);
   const unavailable: number = d.status?.unavailableReplicas ?? Math.max(0, desired - available);
   const availableCond = findCondition(d, "Available");
   return {
     desired,
     ready,
     unavailable,
+    total: d.status?.replicas,
+    updated: d.status?.updatedReplicas,
     noun: "replica",
     shortSince: availableCond?.status === "False" ? parseTime(availableCond.lastTransitionTime) : undefined,
   };
@@ -31,7 +34,7 @@ function progressDeadline(d: KubeObject): Anomaly[] {
       severity: "critical",
       category: "Condition",
       since,
-      message: `Rollout is stuck: ${c.message ?? "progress deadline exceeded"}. Check the new ReplicaSet's Pods (image, crashes, probes, quota); kubectl rollout undo reverts it.`,
+      message: `Rollout is stuck: ${(c.message ?? "progress deadline exceeded").replace(/\.+$/, "")}. Check the new ReplicaSet's Pods (image, crashes, probes, quota); kubectl rollout undo reverts it.`,
     }),
   ];
 }

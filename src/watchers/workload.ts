@@ -2,13 +2,16 @@
 // too few ready replicas for too long, and a spec change the controller has not picked up.
 import type { KubeObject } from "../kube/types.ts";
 import type { Anomaly, RuleContext } from "./types.ts";
-import { activeSince, anomalyFor, creationTime, formatAge, lastWriteTime, lasted, loggedStart, undatedLasting } from "./util.ts";
+import { activeSince, anomalyFor, creationTime, formatAge, lastWriteTime, lasted, loggedStart, plural, undatedLasting } from "./util.ts";
 
 export interface ReplicaCounts {
   desired: number;
   ready: number;
   /** Replicas not available (ready for minReadySeconds), as the controller reports it. */
   unavailable: number;
+  /** Pods of every revision (Deployment status.replicas) and those on the current template (updatedReplicas), if known. */
+  total?: number;
+  updated?: number;
   /** What one replica is called in messages: "replica", "daemon Pod". */
   noun: string;
   /** Object timestamp bounding when the shortfall began (Available=False transition), if any. */
@@ -29,7 +32,6 @@ export function unavailableReplicas(obj: KubeObject, kind: string, c: ReplicaCou
   if (since === undefined) return [];
   if (!undated && !lasted(ctx, since, ctx.settings.deploymentUnavailableForMs)) return [];
   const lasting = undatedLasting(ctx.now, undated, since, bound, "status writes");
-  const missing = Math.max(c.desired - c.ready, c.unavailable);
   return [
     anomalyFor(obj, kind, {
       reason: "UnavailableReplica",
@@ -37,10 +39,30 @@ export function unavailableReplicas(obj: KubeObject, kind: string, c: ReplicaCou
       category: "Warning",
       since,
       message:
-        `${kind} has ${missing} of ${c.desired} ${c.noun}s unavailable (${c.ready} ready)${lasting}.` +
+        `${shortfall(kind, c, lasting)}.` +
         `${c.detail ? ` ${c.detail}` : ""} Check its Pods for image pull failures, crashes, failing probes or unschedulable Pods.`,
     }),
   ];
+}
+
+/**
+ * What is short, in counts that add up. `unavailable` counts Pods of every revision: during a rollout the
+ * new template's Pods are short while old ones still serve, so "1 of 1 unavailable (1 ready)" would be
+ * true of neither; and Pods ready but not yet available are waiting out minReadySeconds.
+ */
+export function shortfall(kind: string, c: ReplicaCounts, lasting = ""): string {
+  const old = c.total !== undefined && c.updated !== undefined ? Math.max(0, c.total - c.updated) : 0;
+  if (old > 0 && c.total !== undefined && c.updated !== undefined)
+    return (
+      `${kind} rollout has not finished (wants ${plural(c.desired, c.noun)}): ${c.updated} updated, ${old} old still running; ` +
+      `${c.unavailable} of ${plural(c.total, "Pod")} unavailable${lasting}, ${c.ready} ready`
+    );
+  const missing = Math.max(0, c.desired - c.ready);
+  if (c.unavailable <= missing) return `${kind} has ${missing} of ${c.desired} ${c.noun}s unavailable (${c.ready} ready)${lasting}`;
+  // More unavailable than missing: some are ready but not yet available, or surplus Pods (scaling down).
+  const pods = Math.max(c.total ?? c.desired, c.unavailable);
+  const why = pods > c.desired ? `${pods} Pods for ${c.desired} desired` : "ready for less than minReadySeconds";
+  return `${kind} wants ${plural(c.desired, c.noun)}: ${c.ready} ready, but ${c.unavailable} of ${plural(pods, "Pod")} not available (${why})${lasting}`;
 }
 
 /** UnreadyReplicaRatio: unready/desired ≥ DIAGNOSIS_UNREADY_REPLICA_PERCENT for DIAGNOSIS_UNREADY_THRESHOLD_DURATION. */

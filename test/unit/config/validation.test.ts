@@ -105,7 +105,7 @@ describe("config validation: the issue's reproductions", () => {
 });
 
 describe("config validation: every key of every type", () => {
-  test("every duration, number and size has an upper bound; no duration bound exceeds a timer's 2^31-1 ms", () => {
+  test("every duration, number and size has an upper bound; no timer duration bound exceeds a timer's 2^31-1 ms", () => {
     for (const decl of SCHEMA.filter((k) => ["duration", "int", "float", "size"].includes(k.type))) {
       expect(`${decl.key} max=${decl.max}`).not.toBe(`${decl.key} max=undefined`);
       // Only a duration that is never a timer delay (compared with timestamps only) may go past it.
