@@ -65,7 +65,7 @@ ${CONFIG_FLAGS_HELP}`,
       }
       throw e;
     }
-    log.info("agent running", { node: agent.topics.spans });
+    log.info("agent running", { spansTopic: agent.topics.spans, bindTopic: agent.topics.bind });
     const signal = await new Promise<string>((resolve) => {
       process.once("SIGTERM", () => resolve("SIGTERM"));
       process.once("SIGINT", () => resolve("SIGINT"));

@@ -186,7 +186,7 @@ describe("ansible/site.yml against a systemd container", () => {
       throw new Error(`agent ${agent.stdout.trim()}:\n${journal.stdout}`);
     }
     const agentLog = await c!.exec(["journalctl", "-u", "neurocontroller-agent.service", "--no-pager", "-o", "cat"]);
-    expect(agentLog.stdout).toContain("connected to the broker"); // the container's mosquitto, with the role's credentials
+    expect(agentLog.stdout).toContain("connected to the MQTT broker"); // the container's mosquitto, with the role's credentials
     const mem = await c!.systemctl("show", "-p", "MemoryMax", "-p", "CPUQuotaPerSecUSec", "neurocontroller.slice");
     expect(mem.stdout).toContain("MemoryMax=268435456");
     expect(mem.stdout).toContain("CPUQuotaPerSecUSec=200ms");
@@ -199,15 +199,19 @@ describe("ansible/site.yml against a systemd container", () => {
     expect(conf.stdout).toContain("max_queued_messages 10000");
     expect(conf.stdout).toContain(`listener ${mqttPort}`);
     const acl = await c!.exec(["cat", "/etc/mosquitto/neurocontroller.acl"]);
-    expect(acl.stdout).toContain(`user ${READER.name}\ntopic read ${PREFIX}/#`);
-    expect(acl.stdout).toContain(`topic readwrite ${PREFIX}/#`);
+    // Least privilege (docs/security.md): the reader reads what the controller publishes; the controller
+    // account writes its own topics only.
+    expect(acl.stdout).toContain(`user ${READER.name}\ntopic read ${PREFIX}/alerts\n`);
+    expect(acl.stdout).toContain(`user neurocontroller\ntopic write ${PREFIX}/alerts\n`);
+    expect(acl.stdout).not.toContain(`topic readwrite ${PREFIX}/#`);
     const denied = Bun.spawn(["mosquitto_pub", ...mqttArgs(READER.name, "wrong"), "-t", `${PREFIX}/x`, "-m", "x"], {
       stdout: "pipe",
       stderr: "pipe",
     });
     expect(await denied.exited).not.toBe(0);
-    // The read-only user subscribes to the whole prefix from the host (the container's broker).
-    sub = Bun.spawn(["mosquitto_sub", ...mqttArgs(READER.name, READER.password), "-t", `${PREFIX}/#`, "-v", "-q", "1"], {
+    // The read-only user subscribes to what it may read, from the host (the container's broker).
+    const topics = ["alerts", "status", "incidents/#"].flatMap((t) => ["-t", `${PREFIX}/${t}`]);
+    sub = Bun.spawn(["mosquitto_sub", ...mqttArgs(READER.name, READER.password), ...topics, "-v", "-q", "1"], {
       stdout: "pipe",
       stderr: "pipe",
     });

@@ -54,7 +54,7 @@ for i in $(seq 1 240); do
   s=$(systemctl is-active neurocontroller.service)
   a=$(systemctl is-active neurocontroller-agent.service)
   [ "$s" = active ] && [ "$a" = active ] && [ -s /var/lib/neurocontroller/demo/log/cleaned_events.log ] \
-    && journalctl -u neurocontroller-agent.service -o cat --no-pager | grep -q 'connected to the broker' && break
+    && journalctl -u neurocontroller-agent.service -o cat --no-pager | grep -q 'connected to the MQTT broker' && break
   sleep 1
 done
 sync
@@ -69,7 +69,7 @@ why=$(journalctl -u neurocontroller-agent.service -o cat --no-pager | grep -m1 '
 echo "NEURO-JOURNAL $(journalctl -u neurocontroller.service -o cat --no-pager | grep -v -e '^──' -e 'FIRING' -e 'RESOLVED' | head -8 | tr '\n' '|' | cut -c1-600)"
 # the node's default broker: units that failed, the broker's listeners, the agent's connection to it
 echo "NEURO-FAILED [$(systemctl --failed --plain --no-legend | awk '{print $1}' | tr '\n' ' ')]"
-echo "NEURO-BROKER mosquitto=$(systemctl is-active mosquitto.service) listen=[$(ss -Hltn 'sport = :1883' | awk '{print $4}' | tr '\n' ' ')] mqtt_url=$(sed -n 's/^MQTT_URL=//p' /etc/neurocontroller/neurocontroller.env) agent_restarts=$(systemctl show -p NRestarts --value neurocontroller-agent.service) agent_connected=$(journalctl -u neurocontroller-agent.service -o cat --no-pager | grep -c 'connected to the broker') controller_connected=$(journalctl -u neurocontroller.service -o cat --no-pager | grep -c 'connected to the MQTT broker')"
+echo "NEURO-BROKER mosquitto=$(systemctl is-active mosquitto.service) listen=[$(ss -Hltn 'sport = :1883' | awk '{print $4}' | tr '\n' ' ')] mqtt_url=$(sed -n 's/^MQTT_URL=//p' /etc/neurocontroller/neurocontroller.env) agent_restarts=$(systemctl show -p NRestarts --value neurocontroller-agent.service) agent_connected=$(journalctl -u neurocontroller-agent.service -o cat --no-pager | grep -c 'connected to the MQTT broker') controller_connected=$(journalctl -u neurocontroller.service -o cat --no-pager | grep -c 'connected to the MQTT broker')"
 echo "NEURO-MARKER controller=$s restarts=$(systemctl show -p NRestarts --value neurocontroller.service) agent=$a hostname=$(hostname) env=$(stat -c %a /etc/neurocontroller/neurocontroller.env) cluster=$(sed -n 's/^CLUSTER_ID=//p' /etc/neurocontroller/neurocontroller.env) cgroup=$(stat -fc %T /sys/fs/cgroup) slice_mem=$(systemctl show -p MemoryMax --value neurocontroller.slice) events=$(wc -l </var/lib/neurocontroller/demo/log/cleaned_events.log) real_log=$(cat /var/log/neurocontroller/cleaned_events.log 2>/dev/null | wc -l) agent_reason=[$why]"
 `;
 
