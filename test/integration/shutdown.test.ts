@@ -94,10 +94,13 @@ for (const flavor of FLAVORS) {
       writeFileSync(garbageFile, GARBAGE.filter((g) => typeof g === "string").join("\n") + "\n");
       const flooders = ["spans/node-x", "silences/set"].map((topic) =>
         Bun.spawn(
+          // Own process group (setsid), killed as a group below; and the loop ends by itself once
+          // mosquitto_pub is gone (cat fails on the closed pipe), so nothing outlives the test.
           [
+            "setsid",
             "sh",
             "-c",
-            `while :; do cat ${garbageFile}; done | mosquitto_pub -h 127.0.0.1 -p ${broker.port} -u ${broker.username} -P ${broker.password} -l -q 0 -t neurocontroller/flood/${topic}`,
+            `while cat ${garbageFile}; do :; done | mosquitto_pub -h 127.0.0.1 -p ${broker.port} -u ${broker.username} -P ${broker.password} -l -q 0 -t neurocontroller/flood/${topic}`,
           ],
           {
             stdout: "ignore",
@@ -106,7 +109,13 @@ for (const flavor of FLAVORS) {
         ),
       );
       cleanups.push(() => {
-        for (const f of flooders) f.kill("SIGKILL");
+        for (const f of flooders) {
+          try {
+            process.kill(-f.pid, "SIGKILL");
+          } catch {
+            f.kill("SIGKILL");
+          }
+        }
       });
       // The leader is receiving the flood (rejected commands counted) and still alive.
       const rejected = async () =>
