@@ -1,8 +1,10 @@
-// /healthz, /readyz and /metrics on one small Bun.serve listener (default 127.0.0.1:9873).
-// Liveness and readiness are separate on purpose: a standby controller or one waiting for its
-// informers to sync is alive (do not restart it) but not ready.
+// /healthz, /readyz and /metrics on one small Bun.serve listener (default 127.0.0.1:9873), plus the
+// routes features register (OTLP intake, audit webhook, status page): each route owns its own
+// authentication and body limits (see routes.ts). Liveness and readiness are separate on purpose: a
+// standby controller or one waiting for its informers to sync is alive (do not restart it) but not ready.
 import type { Registry } from "./metrics.ts";
 import { METRICS_CONTENT_TYPE } from "./metrics.ts";
+import { findRoute, type HttpRoute } from "./routes.ts";
 
 export interface Readiness {
   ok: boolean;
@@ -20,6 +22,8 @@ export interface HttpServerOptions {
   ready: () => Readiness;
   /** Liveness of the process loop (e.g. last tick recent enough). Default: always alive. */
   alive?: () => boolean;
+  /** Feature routes, matched before the built-in probes' 404; see routes.ts. */
+  routes?: readonly HttpRoute[];
 }
 
 export interface HttpServer {
@@ -54,7 +58,9 @@ export function startHttpServer(opts: HttpServerOptions): HttpServer {
   const server = Bun.serve({
     hostname,
     port,
-    fetch(req) {
+    fetch(req, srv) {
+      const route = opts.routes?.length ? findRoute(opts.routes, req) : undefined;
+      if (route) return route.handle(req, { remoteAddress: srv.requestIP(req)?.address ?? "" });
       if (req.method !== "GET" && req.method !== "HEAD") return text("method not allowed\n", 405, { allow: "GET, HEAD" });
       try {
         switch (new URL(req.url).pathname) {
