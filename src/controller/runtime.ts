@@ -21,6 +21,8 @@ import type { Logger } from "../log.ts";
 import { STATE_FILE_NAME } from "../store/db.ts";
 import { StoreLogQueue } from "../store/log-queue.ts";
 import { StateStore } from "../store/state-store.ts";
+import { ActionHistory } from "../store/action-history.ts";
+import { ActionJournal } from "../actions/journal.ts";
 import { PLUGINS } from "../watchers/registry.ts";
 import { SilenceStore } from "../alerting/silence-store.ts";
 import { AlertingRuntime } from "./alerting-runtime.ts";
@@ -55,6 +57,8 @@ export class ControllerRuntime {
   readonly evaluator: Evaluator;
   readonly metrics = defineControllerMetrics();
   readonly alerting: AlertingRuntime;
+  /** Every action decision (healing, SLO, operator commands): history, log, listeners (docs/actions.md). */
+  readonly actions: ActionJournal;
   readonly informers: Informer[] = [];
   private readonly latency: LatencyAnomalies;
   private readonly leaderServices: LeaderServices;
@@ -117,6 +121,10 @@ export class ControllerRuntime {
         ),
     });
     this.store.onBadRow = (table, key, error) => logger.warn("unreadable row in state.db skipped", { table, key, error, path: this.store.path });
+    this.actions = new ActionJournal(
+      new ActionHistory(this.store.db, (id, error) => this.store.badRow("action_history", id, error)),
+      logger.child({ component: "actions" }),
+    );
     this.writer = LogWriter.fromConfig(config, logger, new StoreLogQueue(this.store));
     const ns = config.str("LEADER_LEASE_NAMESPACE");
     const leaseName = config.str("LEADER_LEASE_NAME");

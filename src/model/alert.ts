@@ -1,6 +1,8 @@
 // The alerting contracts. AlertGroupData is an external contract (docs/architecture.md): the one JSON format
 // every channel renders and MQTT publishes — keep it exactly as documented.
+import type { ActionRecord } from "./action.ts";
 import type { Severity } from "./anomaly.ts";
+import type { LikelyTrigger } from "./incident.ts";
 
 export type AlertLevel = "light" | "strict" | "high-risk";
 export type Channel = "slack" | "email" | "mqtt";
@@ -33,6 +35,10 @@ export interface AlertGroupData {
   incidentId: string;
   /** Fingerprint of this notification's content: incident id, status and the alerts' fingerprints. */
   fingerprint: string;
+  /** Optional: the change that most likely triggered the incident (docs/changes.md). */
+  trigger?: LikelyTrigger;
+  /** Optional: set when this notification announces an action of ours instead of an incident (docs/actions.md). */
+  action?: ActionRecord;
 }
 
 /** What the pipeline hands to the outbox; persisted before it is sent. */

@@ -32,6 +32,23 @@ export interface Incident {
   scope: IncidentScope;
   /** Set when the incident closed because its anomalies joined another incident. */
   mergedInto?: string;
+  /** The change that most likely triggered it (change tracking, docs/changes.md); absent when none was found. */
+  trigger?: LikelyTrigger;
+}
+
+/** A recorded change ranked as the likely trigger of an incident. */
+export interface LikelyTrigger {
+  /** "Started 2 min after Deployment web was updated by kube-admin (kubectl): image web:1.4 → web:1.5" */
+  summary: string;
+  /** RFC 3339: when the change happened. */
+  time: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  /** Who made it: the authenticated user (audit webhook) or the field manager. */
+  actor?: string;
+  /** "object" | "owner" | "config" | "node": how the changed object relates to the incident. */
+  relation: string;
 }
 
 export type IncidentChangeType = "opened" | "updated" | "resolved";
