@@ -76,7 +76,7 @@ log "local broker: the Ansible broker role's templates on 127.0.0.1 (image/broke
 ANSIBLE_NOCOLOR=1 ANSIBLE_STDOUT_CALLBACK=default ansible-playbook -i localhost, -c local "$HERE/broker-playbook.yml" \
   -e "image_root=$ROOT" >"$WORK/broker-playbook.log" 2>&1 || { cat "$WORK/broker-playbook.log" >&2; exit 1; }
 chgrp "$(awk -F: '$1 == "mosquitto" { print $3 }' "$ROOT/etc/group")" "$ROOT/etc/mosquitto/neurocontroller.acl"
-install -D -m 0644 "$HERE/files/60-neurocontroller-perf.conf" "$ROOT/etc/sysctl.d/60-neurocontroller-perf.conf"
+install -D -m 0644 "$HERE/../ansible/roles/neurocontroller_base/files/60-neurocontroller-perf.conf" "$ROOT/etc/sysctl.d/60-neurocontroller-perf.conf"
 for u in neurocontroller.service neurocontroller-agent.service; do
   install -D -m 0644 "$HERE/files/local-broker.conf" "$ROOT/etc/systemd/system/$u.d/local-broker.conf"
 done

@@ -166,6 +166,9 @@ describe("ansible/site.yml against a systemd container", () => {
     const port = new URL(sim.url).port;
     expect(kc.stdout).toContain(`server: https://localhost:${port}`);
     expect(kc.stdout).not.toContain("127.0.0.1");
+    // the agent's tracepoints need perf_event_paranoid <= 2 with CAP_PERFMON only (Debian's default is 3)
+    const sysctl = await c!.exec(["cat", "/etc/sysctl.d/60-neurocontroller-perf.conf"]);
+    expect(sysctl.stdout).toMatch(/^kernel\.perf_event_paranoid = 2$/m);
   });
 
   test("units active; slice carries the node budget", async () => {
