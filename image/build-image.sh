@@ -3,6 +3,7 @@
 #
 #   sudo image/build-image.sh [--out FILE] [--binary PATH] [--units DIR] [--cache DIR]
 #                             [--overlay DIR] [--compress]
+#   sudo image/build-image.sh --rootfs-only [--cache DIR]   (stage 1 only: fills the cache, e.g. ahead of time in CI)
 #
 # Stages:
 #   1. the root filesystem: one mmdebstrap --arch=arm64 run (packages unpacked by the host, maintainer
@@ -23,6 +24,7 @@ UNITS=$REPO/systemd
 CACHE=${NEURO_IMAGE_CACHE:-/var/cache/neurocontroller/image}
 OVERLAY=""
 COMPRESS=0
+ROOTFS_ONLY=0
 while [ $# -gt 0 ]; do
   case $1 in
     --out) OUT=$2; shift 2 ;;
@@ -31,6 +33,7 @@ while [ $# -gt 0 ]; do
     --cache) CACHE=$2; shift 2 ;;
     --overlay) OVERLAY=$2; shift 2 ;;
     --compress) COMPRESS=1; shift ;;
+    --rootfs-only) ROOTFS_ONLY=1; shift ;;
     -h|--help) sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -45,6 +48,14 @@ for t in mmdebstrap:mmdebstrap ansible-playbook:ansible-core qemu-aarch64-static
   command -v "${t%%:*}" >/dev/null || need+=("${t#*:}")
 done
 [ ${#need[@]} -eq 0 ] || { echo "missing tools: apt-get install ${need[*]}" >&2; exit 1; }
+if [ "$ROOTFS_ONLY" = 1 ]; then
+  mkdir -p "$CACHE"
+  exec 9>"$CACHE/.lock"
+  flock 9
+  enable_binfmt
+  build_rootfs "$CACHE"
+  exit 0
+fi
 [ -x "$BINARY" ] || { echo "no arm64 binary at $BINARY (npm run build)" >&2; exit 1; }
 for u in neurocontroller.service neurocontroller-agent.service neurocontroller.slice; do
   [ -f "$UNITS/$u" ] || { echo "missing unit $UNITS/$u" >&2; exit 1; }
