@@ -124,6 +124,9 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   const root = pino(
     {
       ...ecs,
+      // ecs-pino-format's per-line `log` formatter only copies the object to pull out err/req/res and an
+      // APM agent's ids; ecsFields() already did the ECS mapping, so the line is serialised without a copy.
+      formatters: { level: ecs.formatters?.level, bindings: ecs.formatters?.bindings },
       level: parseLevel(opts.level),
       base: {},
       timestamp: () => `,"@timestamp":"${new Date(clock()).toISOString()}"`,
