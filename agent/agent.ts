@@ -93,7 +93,7 @@ export class Agent {
       defaultTtlMs: opts.bindTtlMs,
       maxTtlMs: opts.bindTtlMaxMs,
       onEnd: (b, reason) => {
-        log.debug("binding ended", { traceId: b.traceId, id: b.id, reason });
+        log.debug("binding ended", { traceId: b.traceId, spanId: b.spanId, id: b.id, reason }); // trace.id/span.id in the ECS line
         this.flushSoon(); // a finished request's spans should not wait a whole interval
       },
     });

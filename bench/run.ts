@@ -2,7 +2,7 @@
 // Drives the COMPILED binary (builds it when dist/ lacks it) inside a cgroup with the appliance
 // budget, runs workloads (a)–(e), writes bench/results/<profile>-<date>.json and latest.md, and
 // exits 1 when any budget is broken (see bench/README.md).
-//   bun bench/run.ts [--profile short|full] [--skip spans,ceiling,agent]
+//   bun bench/run.ts [--profile short|full] [--skip spans,ceiling,logging,agent]   (logging alone: bun bench/logging.ts)
 import { existsSync, readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
@@ -10,6 +10,7 @@ import { removeStaleCgroups, verifyEnforcement } from "./lib/cgroup.ts";
 import { runControllerBench, type ControllerProfile } from "./lib/controller-bench.ts";
 import { checks, markdown, writeResults } from "./lib/report.ts";
 import { runSpanTransport } from "./span-transport.ts";
+import { runLoggingBench } from "./logging.ts";
 import { createCgroup } from "./lib/cgroup.ts";
 
 const argv = process.argv.slice(2);
@@ -130,6 +131,12 @@ if (!skip.has("ceiling")) {
   log(`evaluation tick: ${JSON.stringify(result.evaluateCost)}`);
   result.cacheMemory = last([join(import.meta.dir, "cache-memory.ts")]);
   log(`cache memory: ${JSON.stringify(result.cacheMemory)}`);
+}
+
+if (!skip.has("logging")) {
+  log("logging: the old hand-written logger vs pino + ECS, 200,000 lines each in its own process");
+  result.logging = runLoggingBench(200_000);
+  log(`logging: ${JSON.stringify(result.logging)}`);
 }
 
 if (agentOk) {

@@ -1,9 +1,15 @@
-// The controller's own structured log: one JSON object per line on stderr
-// {"level","time","msg",...fields}. No dependency (pino transports break in a compiled binary).
+// The controller's and agent's own structured log: one ECS JSON object per line on stderr, written by pino
+// with @elastic/ecs-pino-format ({"log.level","@timestamp",...,"message"}), so Filebeat / Elastic Agent
+// ingest it without custom parsing (docs/logging.md). Lines are written synchronously from the logging
+// thread: pino's worker-thread transports do not work inside a compiled binary.
 // A redaction pass over every finished line is the safety net that keeps secret config values
 // (SMTP password, Slack webhook URL, ...) out of the log even when they sneak into an error message.
 import type { Config } from "./config/load.ts";
+import { ecsFormat } from "@elastic/ecs-pino-format";
+import pino from "pino";
 import { SCHEMA } from "./config/schema.ts";
+import { ecsFields } from "./log-ecs.ts";
+import { VERSION } from "./version.ts";
 
 export type Level = "debug" | "info" | "warn" | "error";
 export type Fields = Record<string, unknown>;
@@ -23,8 +29,10 @@ export interface LoggerOptions {
   secrets?: string[];
   /** Where finished lines go (without newline handling: the line ends with "\n"). Default: stderr. */
   write?: (line: string) => void;
-  /** Wall clock for the `time` field; injectable for tests. */
+  /** Wall clock for the `@timestamp` field; injectable for tests. */
   clock?: () => number;
+  /** ECS `service.name` (and `event.dataset`). Default "neurocontroller". */
+  service?: string;
 }
 
 const RANK: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -101,46 +109,42 @@ function urlCredentials(text: string, secretUrl: boolean): string[] {
   return out;
 }
 
-// Errors do not survive JSON.stringify (all their fields are non-enumerable).
-function plain(value: unknown): unknown {
-  if (value instanceof Error) {
-    const e = value as NodeJS.ErrnoException;
-    return { name: e.name, message: e.message, ...(e.code ? { code: e.code } : {}) };
-  }
-  if (typeof value === "bigint") return value.toString();
-  return value;
+let stderrDestination: pino.DestinationStream | undefined;
+/** One synchronous writer on fd 2 per process (sonic-boom, sync: a line is out before the call returns). */
+function stderrLine(line: string): void {
+  stderrDestination ??= pino.destination({ fd: 2, sync: true });
+  stderrDestination.write(line);
 }
 
 export function createLogger(opts: LoggerOptions = {}): Logger {
-  const min = RANK[parseLevel(opts.level)];
   const secrets = opts.secrets ?? [];
-  const write = opts.write ?? ((line: string) => void process.stderr.write(line));
+  const write = opts.write ?? stderrLine;
   const clock = opts.clock ?? Date.now;
+  const ecs = ecsFormat({ serviceName: opts.service ?? "neurocontroller", serviceVersion: VERSION, apmIntegration: false, convertErr: false });
+  const root = pino(
+    {
+      ...ecs,
+      // ecs-pino-format's per-line `log` formatter only copies the object to pull out err/req/res and an
+      // APM agent's ids; ecsFields() already did the ECS mapping, so the line is serialised without a copy.
+      formatters: { level: ecs.formatters?.level, bindings: ecs.formatters?.bindings },
+      level: parseLevel(opts.level),
+      base: {},
+      timestamp: () => `,"@timestamp":"${new Date(clock()).toISOString()}"`,
+    },
+    { write: secrets.length ? (line: string) => write(redact(line, secrets)) : write },
+  );
 
-  const make = (base: Fields): Logger => {
-    const emit = (level: Level, msg: string, fields?: Fields) => {
-      if (RANK[level] < min) return;
-      const record: Fields = { level, time: new Date(clock()).toISOString(), msg };
-      for (const [k, v] of Object.entries({ ...base, ...fields })) {
-        if (k !== "level" && k !== "time" && k !== "msg") record[k] = plain(v);
-      }
-      let line: string;
-      try {
-        line = JSON.stringify(record);
-      } catch {
-        line = JSON.stringify({ level, time: record.time, msg, fields: "<unserialisable>" });
-      }
-      write(redact(line, secrets) + "\n");
-    };
-    return {
-      debug: (m, f) => emit("debug", m, f),
-      info: (m, f) => emit("info", m, f),
-      warn: (m, f) => emit("warn", m, f),
-      error: (m, f) => emit("error", m, f),
-      child: (f) => make({ ...base, ...f }),
-    };
-  };
-  return make({});
+  // Levels below the threshold get a no-op, so a disabled debug line costs no field rewriting.
+  const off = () => {};
+  const on = (level: Level) => root.isLevelEnabled(level);
+  const wrap = (p: pino.Logger): Logger => ({
+    debug: on("debug") ? (m, f) => (f ? p.debug(ecsFields(f), m) : p.debug(m)) : off,
+    info: on("info") ? (m, f) => (f ? p.info(ecsFields(f), m) : p.info(m)) : off,
+    warn: on("warn") ? (m, f) => (f ? p.warn(ecsFields(f), m) : p.warn(m)) : off,
+    error: (m, f) => (f ? p.error(ecsFields(f), m) : p.error(m)),
+    child: (f) => wrap(p.child(ecsFields(f))),
+  });
+  return wrap(root);
 }
 
 /** Discards everything: the default for components constructed without a logger (tests). */

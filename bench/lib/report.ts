@@ -120,6 +120,15 @@ export function checks(r: Record<string, any>): Check[] {
       "reported",
       null,
     );
+  const logging = r.logging;
+  if (logging?.new)
+    add(
+      "log lines: pino + ECS vs the old hand-written logger",
+      `${f(logging.new.linesPerSec)} vs ${f(logging.old.linesPerSec)} lines/s; ${f(logging.new.cpuUsPerLine, 2)} vs ${f(logging.old.cpuUsPerLine, 2)} µs CPU/line; ` +
+        `RSS +${f(logging.rssLoadDeltaMiB, 1)} MiB to load, ${f(logging.new.bytesPerLine)} vs ${f(logging.old.bytesPerLine)} bytes/line`,
+      "reported",
+      null,
+    );
   if (r.ceiling)
     add(
       "throughput ceiling, one core",

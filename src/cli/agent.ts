@@ -54,7 +54,7 @@ ${CONFIG_FLAGS_HELP}`,
       console.error("agent: MQTT_URL is not set: spans go to the controller over MQTT (e.g. MQTT_URL=mqtt://controller:1883)");
       return EXIT.usage;
     }
-    const log = createLogger({ level: config.str("NEURO_LOG_LEVEL"), secrets: secretsOf(config) });
+    const log = createLogger({ level: config.str("NEURO_LOG_LEVEL"), secrets: secretsOf(config), service: "neurocontroller-agent" });
     let agent: Agent;
     try {
       agent = await Agent.start(agentOptionsFromConfig(config, log));

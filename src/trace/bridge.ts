@@ -16,6 +16,9 @@ import { exportToApm, type ApmTarget } from "./apm.ts";
 import { exportToOtlp, parseHeaderList, type OtlpTarget } from "./otlp.ts";
 import { parseSpanBatch } from "./types.ts";
 
+/** Slow spans logged per export (the rest are still counted and alerted; a flood must not flood the log). */
+const SLOW_SPAN_LOG_MAX = 10;
+
 export interface TraceBridgeOptions {
   mqttUrl: string;
   mqttUsername?: string;
@@ -111,6 +114,25 @@ export class TraceBridge {
     return this.exporting;
   }
 
+  /** One line per slow span, carrying its trace.id/span.id so Kibana links the log to the trace (first few per export). */
+  private logSlowSpans(spans: AggregatedSpan[]): void {
+    const threshold = this.opts.alertThresholdNs;
+    if (!(threshold > 0)) return;
+    let logged = 0;
+    for (const s of spans) {
+      if (s.maxNs < threshold || logged++ >= SLOW_SPAN_LOG_MAX) continue;
+      const ms = Math.round(s.maxNs / 1e4) / 100;
+      this.log.info("slow syscall in a traced span", {
+        traceId: s.traceId,
+        spanId: s.parentId,
+        tracedService: s.service,
+        syscall: s.syscall,
+        maxMs: ms,
+        node: s.node,
+      });
+    }
+  }
+
   private async exportOnce(spans: AggregatedSpan[]): Promise<void> {
     if (!spans.length) return;
     this.stats.exports++;
@@ -130,6 +152,7 @@ export class TraceBridge {
       );
     await Promise.all(jobs);
     this.stats.spansExported += spans.length;
+    this.logSlowSpans(spans);
     const anomalies = syscallLatencyAnomalies(spans, this.opts.alertThresholdNs);
     if (anomalies.length) this.opts.onAnomalies?.(anomalies);
   }

@@ -52,7 +52,7 @@ function start(args: string[], env: Record<string, string>) {
 
 /** Lines that read as a fault to a new user. */
 function alarming(text: string): string[] {
-  return text.split("\n").filter((l) => /"level":"(warn|error)"/.test(l) || /DeprecationWarning|\[DEP\d+\]|\(node:\d+\)/.test(l));
+  return text.split("\n").filter((l) => /"log\.level":"(warn|error)"/.test(l) || /DeprecationWarning|\[DEP\d+\]|\(node:\d+\)/.test(l));
 }
 
 const readyz = (port: number) =>
@@ -110,7 +110,7 @@ describe(`first run with no cluster (${flavor})`, () => {
     expect(seen.out).toContain(STORY_FINISHED);
     expect(seen.out).toMatch(/\d+ anomalies fired, \d+ resolved/);
     // Warnings about the configuration stay (e.g. MQTT_COMMAND_KEY unset: the user can act on it).
-    expect(alarming(seen.out + seen.err).filter((l) => !l.includes('"level":"warn"'))).toEqual([]);
+    expect(alarming(seen.out + seen.err).filter((l) => !l.includes('"log.level":"warn"'))).toEqual([]);
   }, 60_000);
 
   test("the other first commands print no deprecation notice", async () => {

@@ -151,8 +151,8 @@ for (const flavor of FLAVORS) {
           .split("\n")
           .filter(Boolean)
           .map((l) => JSON.parse(l))
-          .find((o) => o.msg.startsWith("state.db was corrupt"));
-        expect(err?.level).toBe("error");
+          .find((o) => o.message.startsWith("state.db was corrupt"));
+        expect(err?.["log.level"]).toBe("error");
         expect(err?.movedTo).toBe(join(dirs.stateDir, aside[0]!));
         expect(err?.path).toBe(join(dirs.stateDir, "state.db"));
         const pod = seeded.deployments[5]!.pods[2]!;

@@ -16,12 +16,12 @@ describe("ApiOutageLog", () => {
   test("60 refused calls from several sources: one warning, then one summary with the counts", () => {
     const { lines, clock, log } = setup();
     for (let i = 0; i < 60; i++) expect(log.failed(i % 2 ? "pods" : "lease", refused())).toBe(true);
-    expect(lines.map((l) => l.msg)).toEqual(["API server not answering; retrying quietly until it does"]);
+    expect(lines.map((l) => l.message)).toEqual(["API server not answering; retrying quietly until it does"]);
     expect(log.inOutage).toBe(true);
     clock.t += 47_000;
     log.answered();
     log.answered(); // the other sources answering too: no second summary
-    expect(lines.map((l) => l.msg)).toEqual(["API server not answering; retrying quietly until it does", "API server answering again"]);
+    expect(lines.map((l) => l.message)).toEqual(["API server not answering; retrying quietly until it does", "API server answering again"]);
     expect(lines[1]).toMatchObject({ outageMs: 47_000, failedCalls: 60, bySource: { lease: 30, pods: 30 } });
     expect(log.failed("pods", refused())).toBe(true); // a new outage warns again
     expect(lines).toHaveLength(3);

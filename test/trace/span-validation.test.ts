@@ -133,8 +133,8 @@ describe("trace bridge and MQTT handlers under malformed input (real mosquitto)"
       message: () => `later messages delivered, both errors counted: ${JSON.stringify({ got, errors })}`,
     });
     expect(errors.sort()).toEqual(["nc/h1/a TypeError: glob.replace is not a function", "nc/h1/b Error: async boom"]);
-    const logged = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === "MQTT message handler failed");
-    expect(logged.map((l) => l.error).sort()).toEqual(["Error: async boom", "TypeError: glob.replace is not a function"]);
+    const logged = lines.map((l) => JSON.parse(l)).filter((l) => l.message === "MQTT message handler failed");
+    expect(logged.map((l) => l.error.message).sort()).toEqual(["Error: async boom", "TypeError: glob.replace is not a function"]);
     await conn.close();
   });
 });

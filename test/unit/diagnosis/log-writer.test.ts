@@ -124,11 +124,11 @@ describe("CleanedEventLog", () => {
     expect(r1.error?.code).toBe("ENOTDIR");
     w.append([line("p2")], T0 + 6000);
     w.flush(T0 + 12_000);
-    const errors = logged.map((l) => JSON.parse(l)).filter((o) => o.level === "error");
+    const errors = logged.map((l) => JSON.parse(l)).filter((o) => o["log.level"] === "error");
     expect(errors.length).toBe(1);
-    expect(errors[0].msg).toContain(join(dir, LOG_FILE_NAME));
-    expect(errors[0].msg).toContain("ENOTDIR");
-    expect(errors[0].msg).toContain("NEURO_LOG_DIR");
+    expect(errors[0].message).toContain(join(dir, LOG_FILE_NAME));
+    expect(errors[0].message).toContain("ENOTDIR");
+    expect(errors[0].message).toContain("NEURO_LOG_DIR");
     expect(w.errorCount).toBe(3);
 
     rmSync(blocker); // fixed: the directory can now be created
@@ -139,13 +139,13 @@ describe("CleanedEventLog", () => {
       ["p2", "2025-06-09T08:42:38Z"],
     ]); // time = when written
     expect(allLines(dir, 2).map((l) => JSON.parse(l).name)).toEqual(["p1", "p2"]);
-    expect(logged.map((l) => JSON.parse(l).level)).toEqual(["error", "info"]);
+    expect(logged.map((l) => JSON.parse(l)["log.level"])).toEqual(["error", "info"]);
 
     // A new streak reports again.
     rmSync(dir, { recursive: true });
     writeFileSync(dir, "blocked again");
     w.append([line("p3")], T0 + 24_000);
-    expect(logged.filter((l) => JSON.parse(l).level === "error").length).toBe(2);
+    expect(logged.filter((l) => JSON.parse(l)["log.level"] === "error").length).toBe(2);
   });
 
   test("pending buffer is bounded: oldest dropped and counted", () => {
