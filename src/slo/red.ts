@@ -32,7 +32,7 @@ export interface RedWindowsOptions {
   slotMs?: number;
   /** The longest window a query can ask for (default 1 h); longer queries are clamped to it. */
   windowMs?: number;
-  /** Services tracked at once (default 64); the least recently recorded is evicted past it. */
+  /** Services tracked at once (default 16); the least recently recorded is evicted past it. */
   maxServices?: number;
 }
 
@@ -52,7 +52,7 @@ interface ServiceState {
 
 export const DEFAULT_SLOT_MS = 10_000;
 export const DEFAULT_WINDOW_MS = 3_600_000;
-export const DEFAULT_MAX_SERVICES = 64;
+export const DEFAULT_MAX_SERVICES = 16;
 
 /** A stable map key; "/" cannot appear in namespace or deployment names. */
 export const serviceId = (k: ServiceKey): string => `${k.namespace}/${k.deployment ?? ""}/${k.service}`;
@@ -68,6 +68,7 @@ export class RedWindows {
   /** Spans older than the ring could hold when they were recorded (dropped). */
   tooOld = 0;
   private readonly byId = new Map<string, ServiceState>();
+  private allocatedSlots = 0;
 
   constructor(opts: RedWindowsOptions = {}) {
     this.slotMs = Math.max(1, Math.floor(opts.slotMs ?? DEFAULT_SLOT_MS));
@@ -128,9 +129,7 @@ export class RedWindows {
 
   /** Time slots holding a histogram, across all services: at most maxServices × slotsPerService. */
   retainedBuckets(): number {
-    let n = 0;
-    for (const s of this.byId.values()) for (const slot of s.slots) if (slot) n++;
-    return n;
+    return this.allocatedSlots;
   }
 
   /** The bound of retainedBuckets(), and so of memory (each slot is BUCKETS × 4 bytes plus a few numbers). */
@@ -151,8 +150,9 @@ export class RedWindows {
       return state;
     }
     if (this.byId.size >= this.maxServices) {
-      const oldest = this.byId.keys().next().value as string;
+      const [oldest, evicted] = this.byId.entries().next().value as [string, ServiceState];
       this.byId.delete(oldest);
+      for (const slot of evicted.slots) if (slot) this.allocatedSlots--;
       this.evictions++;
     }
     const copy: ServiceKey = { service: key.service, namespace: key.namespace };
@@ -168,6 +168,7 @@ export class RedWindows {
     if (!slot) {
       slot = { index, requests: 0, errors: 0, latency: new Uint32Array(BUCKETS) };
       state.slots[at] = slot;
+      this.allocatedSlots++;
       return slot;
     }
     if (slot.index === index) return slot;

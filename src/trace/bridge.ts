@@ -14,7 +14,7 @@ import { TraceAggregator, type AggregatedSpan } from "./aggregate.ts";
 import { syscallLatencyAnomalies } from "./alert.ts";
 import { exportToApm, type ApmTarget } from "./apm.ts";
 import { exportToOtlp, parseHeaderList, type OtlpTarget } from "./otlp.ts";
-import { parseSpanBatch } from "./types.ts";
+import { parseSpanBatch, type SpanBatch } from "./types.ts";
 
 export interface TraceBridgeOptions {
   mqttUrl: string;
@@ -36,6 +36,8 @@ export interface TraceBridgeOptions {
   rejects?: RejectSink;
   /** Exceptions caught in the message handler (counted by the controller). */
   onHandlerError?: (filter: string, error: unknown) => void;
+  /** Every accepted batch (the OTLP intake joins its syscall spans to services by trace id). */
+  onBatch?: (batch: SpanBatch) => void;
 }
 
 export function traceBridgeOptionsFromConfig(cfg: Config, log?: Logger): TraceBridgeOptions | undefined {
@@ -92,6 +94,7 @@ export class TraceBridge {
         const batch = parseSpanBatch(payload, { sink: counted, topicNode: topics.nodeOf(topic) ?? "" });
         if (!batch) return;
         this.stats.batches++;
+        this.opts.onBatch?.(batch);
         if (this.aggregator.ingest(batch)) void this.exportNow();
       })
       .catch((e) => this.log.warn("cannot subscribe to the span topics", { error: String(e) }));
