@@ -54,6 +54,7 @@ export class OtlpIntake {
   private readonly requests: Counter;
   private readonly spans: Counter;
   private readonly gauges: { services: Gauge; buckets: Gauge; evictions: Gauge };
+  private readonly syscallSpans: Counter;
 
   constructor(private readonly opts: OtlpIntakeOptions) {
     const windows = { slotMs: opts.slotMs, windowMs: opts.windowMs, maxServices: opts.maxServices };
@@ -65,6 +66,11 @@ export class OtlpIntake {
     this.spans = r.counter(
       "neurocontroller_otlp_spans_total",
       "Spans received over OTLP, per outcome: recorded (entry spans in the RED windows), other (non-entry spans: trace id only), rejected (invalid).",
+      ["outcome"],
+    );
+    this.syscallSpans = r.counter(
+      "neurocontroller_otlp_syscall_spans_total",
+      "Agent syscall spans joined to an OTLP service by trace id (joined), or dropped while waiting for their trace's entry span (dropped).",
       ["outcome"],
     );
     this.gauges = {
@@ -191,6 +197,8 @@ export class OtlpIntake {
   }
 
   private publishGauges(): void {
+    this.syscallSpans.advanceTo(this.join.stats.joined, { outcome: "joined" });
+    this.syscallSpans.advanceTo(this.join.stats.pendingDropped, { outcome: "dropped" });
     this.gauges.services.set(this.red.services().length);
     this.gauges.buckets.set(this.red.retainedBuckets() + this.syscalls.retainedBuckets());
     this.gauges.evictions.set(this.red.evictions + this.syscalls.evictions);
