@@ -35,7 +35,16 @@ export interface OtlpIntakeOptions {
   rejects: RejectSink;
   /** Where the intake's counters and gauges are registered (the controller's /metrics). */
   registry: Registry;
+  /** Receive time (tests inject one); span end times ahead of it by more than MAX_CLOCK_SKEW_MS are clamped to it. */
+  clock?: () => number;
 }
+
+/**
+ * A sender's clock may run ahead a little; a span "ending" further in the future than this is counted
+ * as ending now, so a wrong clock (or a hostile sender) cannot push a service's windows ahead of time and
+ * make every real span look too old.
+ */
+export const MAX_CLOCK_SKEW_MS = 60_000;
 
 type Result = "ok" | "partial" | "malformed" | "too_large" | "unauthorized" | "unsupported_media_type" | "method_not_allowed";
 
@@ -60,7 +69,7 @@ export class OtlpIntake {
     const windows = { slotMs: opts.slotMs, windowMs: opts.windowMs, maxServices: opts.maxServices };
     this.red = new RedWindows(windows);
     this.syscalls = new RedWindows(windows);
-    this.join = new SyscallJoin(this.syscalls);
+    this.join = new SyscallJoin(this.syscalls, { clock: opts.clock });
     const r = opts.registry;
     this.requests = r.counter("neurocontroller_otlp_requests_total", "OTLP/HTTP trace requests on /v1/traces, per result.", ["result"]);
     this.spans = r.counter(
@@ -146,9 +155,10 @@ export class OtlpIntake {
 
   private accept(decoded: DecodedRequest, json: boolean): Response {
     let recorded = 0;
+    const now = (this.opts.clock ?? Date.now)();
     for (const s of decoded.spans) {
       if (!s.entry) continue;
-      this.red.record(s.service, s.durationMs, s.error, s.endTimeMs);
+      this.red.record(s.service, s.durationMs, s.error, s.endTimeMs > now + MAX_CLOCK_SKEW_MS ? now : s.endTimeMs);
       this.join.entrySpan(s.traceId, s.service);
       recorded++;
     }

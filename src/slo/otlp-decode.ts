@@ -116,8 +116,15 @@ function fixed64(v: Fixed64): bigint | undefined {
 }
 
 // OTLP/JSON (the protobuf JSON mapping with hex ids and integer enums): 64-bit integers may be
-// strings or numbers.
-const uint64 = z.union([z.string().regex(/^\d{1,20}$/, "expected decimal nanoseconds"), z.number().int().nonnegative()]);
+// strings or numbers (a number of nanoseconds is past 2^53 and has lost its last digits: harmless here).
+const uint64 = z.union([
+  z.string().regex(/^\d{1,20}$/, "expected decimal nanoseconds"),
+  z
+    .number()
+    .nonnegative()
+    .max(2 ** 64),
+]);
+const toBigInt = (v: string | number | undefined) => (v === undefined ? undefined : BigInt(typeof v === "number" ? Math.trunc(v) : v));
 const anyValue = z.object({ stringValue: z.string().optional() }).nullish();
 const keyValue = z.object({ key: z.string(), value: anyValue });
 const jsonSpan = z.object({
@@ -149,8 +156,8 @@ export function decodeJson(req: z.output<typeof otlpJsonRequestSchema>): Decoded
         traceId: (s.traceId ?? "").toLowerCase(),
         root: !s.parentSpanId,
         kind: s.kind ?? 0,
-        start: s.startTimeUnixNano === undefined ? undefined : BigInt(s.startTimeUnixNano),
-        end: s.endTimeUnixNano === undefined ? undefined : BigInt(s.endTimeUnixNano),
+        start: toBigInt(s.startTimeUnixNano),
+        end: toBigInt(s.endTimeUnixNano),
         statusCode: s.status?.code ?? 0,
       })),
     );

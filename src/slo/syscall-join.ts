@@ -17,6 +17,8 @@ export interface SyscallJoinOptions {
   maxPendingTraces?: number;
   /** Syscall observations kept per pending trace (default 32; more are counted as dropped). */
   maxPendingPerTrace?: number;
+  /** Receive time: an end time more than a minute ahead of it counts as now (a wrong agent clock). */
+  clock?: () => number;
 }
 
 interface Pending {
@@ -31,6 +33,7 @@ export class SyscallJoin {
   private readonly maxTraces: number;
   private readonly maxPendingTraces: number;
   private readonly maxPendingPerTrace: number;
+  private readonly clock: () => number;
 
   constructor(
     private readonly syscalls: RedWindows,
@@ -39,6 +42,7 @@ export class SyscallJoin {
     this.maxTraces = Math.max(1, opts.maxTraces ?? 4096);
     this.maxPendingTraces = Math.max(1, opts.maxPendingTraces ?? 1024);
     this.maxPendingPerTrace = Math.max(1, opts.maxPendingPerTrace ?? 32);
+    this.clock = opts.clock ?? Date.now;
   }
 
   /** An OTLP entry span: remember its trace's service, and record syscall spans that waited for it. */
@@ -54,9 +58,11 @@ export class SyscallJoin {
 
   /** Syscall spans from an agent batch: recorded under their trace's service, or kept until it is known. */
   syscallSpans(spans: readonly SyscallSpan[]): void {
+    const now = this.clock();
     for (const s of spans) {
       const durationMs = s.maxNs / 1e6;
-      const endTimeMs = Number(BigInt(s.endUnixNano) / 1_000_000n);
+      const ended = Number(BigInt(s.endUnixNano) / 1_000_000n);
+      const endTimeMs = ended > now + 60_000 ? now : ended;
       const service = this.traces.get(s.traceId);
       if (service) {
         this.syscalls.record(service, durationMs, false, endTimeMs);

@@ -176,6 +176,34 @@ describe("refusals are answered and counted", () => {
     expect(intake.red.query({ service: "partial", namespace: "" }, 60_000, Date.now()).requests).toBe(1);
   });
 
+  test("a span from a clock far ahead counts as ending now and does not push real spans out of the windows", async () => {
+    const now = BigInt(Date.now()) * 1_000_000n;
+    const future = now + 80n * 365n * 86_400_000_000_000n;
+    const body = (endNs: bigint) => ({
+      resourceSpans: [
+        {
+          resource: { attributes: [{ key: "service.name", value: { stringValue: "skewed" } }] },
+          scopeSpans: [
+            {
+              spans: [
+                {
+                  traceId: "1af7651916cd43dd8448eb211c80319c",
+                  kind: 2,
+                  startTimeUnixNano: String(endNs - 1_000_000n),
+                  endTimeUnixNano: String(endNs),
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    });
+    expect((await post(JSON.stringify(body(future)), { "content-type": "application/json" })).status).toBe(200);
+    expect((await post(JSON.stringify(body(now)), { "content-type": "application/json" })).status).toBe(200);
+    expect(intake.red.query({ service: "skewed", namespace: "" }, 60_000, Date.now()).requests).toBe(2);
+    expect(intake.red.tooOld).toBe(0);
+  });
+
   test("protobuf answers are ExportTraceServiceResponse; wrong media types → 415, other methods → 405", async () => {
     const ok = await post(new Uint8Array(0), { "content-type": "application/x-protobuf" });
     expect(ok.status).toBe(200);
