@@ -46,7 +46,10 @@ export interface OtlpIntakeOptions {
  */
 export const MAX_CLOCK_SKEW_MS = 60_000;
 
-type Result = "ok" | "partial" | "malformed" | "too_large" | "unauthorized" | "unsupported_media_type" | "method_not_allowed";
+type Result = "ok" | "partial" | "malformed" | "too_large" | "unauthorized" | "unsupported_media_type" | "method_not_allowed" | "busy";
+
+/** Requests decoded at once; more are answered 429 (OTLP senders retry it after Retry-After). */
+export const MAX_IN_FLIGHT = 4;
 
 // google.rpc.Code values used in error bodies.
 const INVALID_ARGUMENT = 3;
@@ -62,7 +65,9 @@ export class OtlpIntake {
   readonly join: SyscallJoin;
   private readonly requests: Counter;
   private readonly spans: Counter;
-  private readonly gauges: { services: Gauge; buckets: Gauge; evictions: Gauge };
+  private readonly gauges: { services: Gauge; buckets: Gauge };
+  private readonly evictions: Counter;
+  private inFlight = 0;
   private readonly syscallSpans: Counter;
 
   constructor(private readonly opts: OtlpIntakeOptions) {
@@ -82,13 +87,16 @@ export class OtlpIntake {
       "Agent syscall spans joined to an OTLP service by trace id (joined), or dropped while waiting for their trace's entry span (dropped).",
       ["outcome"],
     );
+    this.evictions = r.counter(
+      "neurocontroller_otlp_red_evictions_total",
+      "Services evicted from the RED windows (requests or syscalls) to make room for a new one.",
+    );
     this.gauges = {
       services: r.gauge("neurocontroller_otlp_red_services", "Services with RED windows (bounded by SLO_OTLP_MAX_SERVICES)."),
       buckets: r.gauge(
         "neurocontroller_otlp_red_retained_buckets",
         "Time slots holding a latency histogram, request and syscall windows together (bounded).",
       ),
-      evictions: r.gauge("neurocontroller_otlp_red_evictions", "Services evicted from the RED windows to make room (since start)."),
     };
   }
 
@@ -120,6 +128,20 @@ export class OtlpIntake {
     const encoding = (req.headers.get("content-encoding") ?? "identity").trim().toLowerCase();
     if (encoding !== "identity" && encoding !== "gzip")
       return this.refuse("unsupported_media_type", 415, `unsupported content encoding ${JSON.stringify(encoding)}: send gzip or none`, json, 0);
+    // Memory is bounded by requests in flight × SLO_OTLP_MAX_BODY (a few copies each while decoding).
+    if (this.inFlight >= MAX_IN_FLIGHT)
+      return this.refuse("busy", 429, `more than ${MAX_IN_FLIGHT} OTLP requests in flight: retry later`, json, RESOURCE_EXHAUSTED, {
+        "retry-after": "1",
+      });
+    this.inFlight++;
+    try {
+      return await this.ingest(req, json, encoding);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  private async ingest(req: Request, json: boolean, encoding: string): Promise<Response> {
     let body: Uint8Array;
     try {
       body = await readBoundedBody(req, this.opts.maxBodyBytes);
@@ -211,7 +233,7 @@ export class OtlpIntake {
     this.syscallSpans.advanceTo(this.join.stats.pendingDropped, { outcome: "dropped" });
     this.gauges.services.set(this.red.services().length);
     this.gauges.buckets.set(this.red.retainedBuckets() + this.syscalls.retainedBuckets());
-    this.gauges.evictions.set(this.red.evictions + this.syscalls.evictions);
+    this.evictions.advanceTo(this.red.evictions + this.syscalls.evictions);
   }
 }
 

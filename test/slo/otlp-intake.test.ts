@@ -8,7 +8,7 @@ import { defineControllerMetrics } from "../../src/http/metrics.ts";
 import { startHttpServer, type HttpServer } from "../../src/http/server.ts";
 import { silentLogger } from "../../src/log.ts";
 import { decodeProtobufResponse } from "../../src/slo/otlp-decode.ts";
-import { OtlpIntake } from "../../src/slo/intake.ts";
+import { MAX_IN_FLIGHT, OtlpIntake } from "../../src/slo/intake.ts";
 import { profile, sendOtlpTraffic } from "../../testkit/otlp-load.ts";
 
 const TOKEN = "otlp-planted-secret-7f3a";
@@ -202,6 +202,31 @@ describe("refusals are answered and counted", () => {
     expect((await post(JSON.stringify(body(now)), { "content-type": "application/json" })).status).toBe(200);
     expect(intake.red.query({ service: "skewed", namespace: "" }, 60_000, Date.now()).requests).toBe(2);
     expect(intake.red.tooOld).toBe(0);
+  });
+
+  test("past MAX_IN_FLIGHT requests being read, the next one is answered 429 with Retry-After (memory stays bounded)", async () => {
+    const open: ReadableStreamDefaultController<Uint8Array>[] = [];
+    const slow = () =>
+      intake.handle(
+        new Request("http://x/v1/traces", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: new ReadableStream<Uint8Array>({ start: (c) => void open.push(c) }),
+        }),
+        { remoteAddress: "127.0.0.1" },
+      );
+    const pending = Array.from({ length: MAX_IN_FLIGHT }, slow);
+    const refused = await slow();
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("retry-after")).toBe("1");
+    expect(await metricValue('neurocontroller_otlp_requests_total{result="busy"}')).toBe(1);
+    for (const c of open.slice(0, MAX_IN_FLIGHT)) {
+      c.enqueue(new TextEncoder().encode("{}"));
+      c.close();
+    }
+    expect((await Promise.all(pending)).map((r) => r.status)).toEqual(Array(MAX_IN_FLIGHT).fill(200));
+    // Once they are done, requests are accepted again.
+    expect((await post("{}", { "content-type": "application/json" })).status).toBe(200);
   });
 
   test("protobuf answers are ExportTraceServiceResponse; wrong media types → 415, other methods → 405", async () => {
