@@ -4,7 +4,7 @@
 // (./histogram.ts). Spans are never kept. At most maxServices services are tracked; recording a new
 // one past that evicts the one recorded least recently (counted in `evictions`).
 //
-// Contract used by the SLO policies (i14-slo): record(), query(), services(), retainedBuckets().
+// Contract used by the SLO policies: record(), query(), queryWhere(), services(), retainedBuckets().
 // Pure: no clock of its own — callers pass the span's end time and the query's "now".
 import { BUCKETS, bucketOf, quantileOf } from "./histogram.ts";
 
@@ -100,18 +100,35 @@ export class RedWindows {
   /** The figures of the last `windowMs` (clamped to the configured longest window) before `nowMs`. */
   query(service: ServiceKey, windowMs: number, nowMs: number): RedFigures {
     const state = this.byId.get(serviceId(service));
+    return this.sum(state ? [state] : [], windowMs, nowMs);
+  }
+
+  /**
+   * The figures of every tracked service that `match` accepts, merged (e.g. all services of one
+   * Deployment: `(k) => k.namespace === "shop" && k.deployment === "web"`).
+   */
+  queryWhere(match: (service: ServiceKey) => boolean, windowMs: number, nowMs: number): RedFigures {
+    return this.sum(
+      [...this.byId.values()].filter((s) => match(s.key)),
+      windowMs,
+      nowMs,
+    );
+  }
+
+  private sum(states: ServiceState[], windowMs: number, nowMs: number): RedFigures {
     const slotsWanted = Math.max(1, Math.min(this.slotsPerService - 1, Math.ceil(windowMs / this.slotMs)));
     const current = Math.floor(nowMs / this.slotMs);
     const first = current - slotsWanted + 1;
     let requests = 0;
     let errors = 0;
     const latency = new Float64Array(BUCKETS);
-    for (const slot of state?.slots ?? []) {
-      if (!slot || slot.index < first || slot.index > current) continue;
-      requests += slot.requests;
-      errors += slot.errors;
-      for (let i = 0; i < BUCKETS; i++) latency[i]! += slot.latency[i]!;
-    }
+    for (const state of states)
+      for (const slot of state.slots) {
+        if (!slot || slot.index < first || slot.index > current) continue;
+        requests += slot.requests;
+        errors += slot.errors;
+        for (let i = 0; i < BUCKETS; i++) latency[i]! += slot.latency[i]!;
+      }
     const elapsedMs = Math.max(1, nowMs - first * this.slotMs);
     return {
       requests,

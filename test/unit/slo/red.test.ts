@@ -110,6 +110,20 @@ describe("RedWindows", () => {
     expect(red.evictions).toBeGreaterThan(0);
   });
 
+  test("queryWhere merges the services a predicate picks (e.g. every service of one Deployment)", () => {
+    const red = new RedWindows({ slotMs: 1000, windowMs: 60_000 });
+    const api = { service: "api", namespace: "shop", deployment: "web" };
+    const other = { service: "web", namespace: "blog", deployment: "web" };
+    for (let i = 0; i < 10; i++) red.record(web, 10, i === 0, T0 + i);
+    for (let i = 0; i < 30; i++) red.record(api, 1000, false, T0 + i);
+    red.record(other, 5, true, T0);
+    const merged = red.queryWhere((k) => k.namespace === "shop" && k.deployment === "web", 60_000, T0 + 100);
+    expect(merged.requests).toBe(40);
+    expect(merged.errors).toBe(1);
+    expect(Math.abs(merged.quantile(0.5)! - 1000) / 1000).toBeLessThanOrEqual(QUANTILE_RELATIVE_ERROR);
+    expect(red.queryWhere(() => false, 60_000, T0 + 100).quantile(0.5)).toBeUndefined();
+  });
+
   test("the least recently recorded service is the one evicted", () => {
     const red = new RedWindows({ slotMs: 1000, windowMs: 10_000, maxServices: 2 });
     const a = { service: "a", namespace: "n" };
