@@ -2,13 +2,14 @@
 // Drives the COMPILED binary (builds it when dist/ lacks it) inside a cgroup with the appliance
 // budget, runs workloads (a)–(e), writes bench/results/<profile>-<date>.json and latest.md, and
 // exits 1 when any budget is broken (see bench/README.md).
-//   bun bench/run.ts [--profile short|full] [--skip spans,ceiling,logging,agent]   (logging alone: bun bench/logging.ts)
+//   bun bench/run.ts [--profile short|full] [--skip spans,otlp,ceiling,logging,agent]   (logging alone: bun bench/logging.ts)
 import { existsSync, readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { removeStaleCgroups, verifyEnforcement } from "./lib/cgroup.ts";
 import { runControllerBench, type ControllerProfile } from "./lib/controller-bench.ts";
 import { checks, markdown, writeResults } from "./lib/report.ts";
+import { runOtlpIntake } from "./otlp-intake.ts";
 import { runSpanTransport } from "./span-transport.ts";
 import { runLoggingBench } from "./logging.ts";
 import { createCgroup } from "./lib/cgroup.ts";
@@ -33,6 +34,7 @@ const P = {
       storm: { secs: 60, reschedule: 1000, updates: 10_000 },
     },
     spans: { steps: [5000, 10_000, 20_000, 40_000], secs: 2 },
+    otlp: { secs: 5, concurrency: 4 },
     ceilingEvents: 10_000,
     ddBytes: 200_000,
   },
@@ -47,6 +49,7 @@ const P = {
       storm: { secs: 60, reschedule: 1000, updates: 10_000 },
     },
     spans: { steps: [2500, 5000, 10_000, 20_000, 40_000, 80_000], secs: 5 },
+    otlp: { secs: 20, concurrency: 4 },
     ceilingEvents: 60_000,
     ddBytes: 1_000_000,
   },
@@ -54,6 +57,7 @@ const P = {
   latency: ControllerProfile;
   defaults: ControllerProfile;
   spans: { steps: number[]; secs: number };
+  otlp: { secs: number; concurrency: number };
   ceilingEvents: number;
   ddBytes: number;
 };
@@ -104,6 +108,19 @@ if (!skip.has("spans")) {
     const r = await runSpanTransport({ ...P.spans, wrap: cg.wrap });
     result.spans = { ...r, sustainedLossless: r.maxLossless, oomKills: cg.oomKills(), throttled: cg.cpuThrottled() };
     log(`spans [target, achieved end to end, lost]: ${JSON.stringify(r.steps.map((s) => [s.rate, Math.round(s.achievedRate), s.lost]))}`);
+  } finally {
+    await Bun.sleep(200);
+    cg.remove();
+  }
+}
+
+if (!skip.has("otlp")) {
+  log(`(f) OTLP intake: a real SDK export request replayed for ${P.otlp.secs} s, ${P.otlp.concurrency} in flight, controller in the budget cgroup`);
+  const cg = createCgroup(`neuro-bench-otlp-${process.pid}`, 256 << 20);
+  try {
+    const r = await runOtlpIntake({ binary, ...P.otlp, wrap: cg.wrap });
+    result.otlp = { ...r, cgroupMemoryPeakMiB: cg.memoryPeak() / 2 ** 20, oomKills: cg.oomKills(), throttled: cg.cpuThrottled() };
+    log(`otlp: ${Math.round(r.spansPerSec)} spans/s decoded (${Math.round(r.entrySpansPerSec)} entry spans/s into the RED windows)`);
   } finally {
     await Bun.sleep(200);
     cg.remove();

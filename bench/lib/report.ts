@@ -104,6 +104,14 @@ export function checks(r: Record<string, any>): Check[] {
       i >= 0 && upTo.every((s: any) => s.lost === 0 && s.droppedBatches === 0 && s.gaps === 0),
     );
   }
+  const ot = r.otlp;
+  if (ot?.spansPerSec !== undefined)
+    add(
+      "OTLP intake (POST /v1/traces, SDK protobuf), in budget cgroup",
+      `${f(ot.spansPerSec)} spans/s decoded, ${f(ot.entrySpansPerSec)} entry spans/s into the RED windows (${f(ot.requests)} requests of ${f(ot.requestBytes)} bytes, ${ot.failedRequests} failed; RSS ${f(ot.controllerRssMiB, 1)} MiB)`,
+      "reported",
+      null,
+    );
   const ev = r.evaluateCost;
   if (ev?.fullPassMs)
     add(

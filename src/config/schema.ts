@@ -197,6 +197,14 @@ export const SCHEMA = [
   d("trace", "TRACE_EXPORT_INTERVAL", "duration", "2s", "How often aggregated spans are exported.", { min: 100, max: 10 * M }),
   d("trace", "TRACE_MAX_TRACES", "int", "5000", "Traces aggregated between two exports; past this the batch is exported early.", { min: 10, max: 1_000_000 }),
   d("trace", "TRACE_ALERT_SYSCALL_LATENCY", "duration", "1s", "A single syscall at least this long in a service's trace raises SyscallLatencyHigh for the service; 0 disables.", { min: 0, max: H }),
+
+  // --- slo-otlp (OTLP/HTTP trace intake and RED windows, src/slo/intake.ts, docs/otlp.md) ---
+  d("slo-otlp", "SLO_OTLP_ENABLED", "bool", "true", "Accept OTLP/HTTP traces on POST /v1/traces of the HTTP endpoint (NEURO_HTTP_ADDR) and keep per-service RED windows."),
+  d("slo-otlp", "SLO_OTLP_TOKEN", "string", "", "Bearer token OTLP senders off the loopback must present (Authorization: Bearer). Empty: only loopback peers are accepted.", { secret: true }),
+  d("slo-otlp", "SLO_OTLP_MAX_BODY", "size", "4MiB", "Largest OTLP request body, after gzip decompression; larger requests get 413.", { min: 1024, max: 64 * MIB }),
+  d("slo-otlp", "SLO_OTLP_SLOT", "duration", "10s", "Width of one time slot of the RED windows: the granularity of every window.", { min: 1000, max: 10 * M }),
+  d("slo-otlp", "SLO_OTLP_WINDOW", "duration", "1h", "The longest RED window kept (memory per service: window / slot histograms of about 1 KiB).", { min: 10_000, max: 6 * H, notTimer: true }),
+  d("slo-otlp", "SLO_OTLP_MAX_SERVICES", "int", "16", "Services with RED windows at once; past this the least recently seen is evicted (counted).", { min: 1, max: 1000 }),
 ];
 
 type Declared = (typeof SCHEMA)[number];

@@ -1,7 +1,6 @@
 // What runs on the leader only, one sender per cluster: the alert channels with their outbox
 // dispatch, and the trace bridge that turns agent spans into slow-syscall anomalies. Switched on
 // when this controller starts leading and off when it stops, one switch at a time and in order.
-import type { RejectSink } from "../boundary/reject.ts";
 import type { Logger } from "../log.ts";
 import { TraceBridge, type TraceBridgeOptions } from "../trace/bridge.ts";
 import type { Anomaly } from "../model/anomaly.ts";
@@ -19,7 +18,7 @@ export class LeaderServices {
     /** Slow-syscall anomalies from the bridge. */
     private readonly onSpanAnomalies: (anomalies: Anomaly[]) => void,
     /** Refused span batches and caught handler exceptions are counted here. */
-    private readonly hooks: { rejects?: RejectSink; onHandlerError?: (subscription: string, error: unknown) => void } = {},
+    private readonly hooks: Pick<TraceBridgeOptions, "rejects" | "onHandlerError" | "onBatch"> = {},
   ) {}
 
   /** Queues a switch on or off after any switch still in progress; errors are logged, never thrown. */

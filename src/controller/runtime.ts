@@ -38,6 +38,7 @@ import { LogOutput } from "./log-output.ts";
 import { OutputCycles } from "./output-cycles.ts";
 import { SharedLoggedState } from "./shared-state.ts";
 import { ruleSettings } from "../watchers/settings.ts";
+import { type OtlpIntake, otlpIntakeFromConfig } from "../slo/intake.ts";
 import { traceBridgeOptionsFromConfig } from "../trace/bridge.ts";
 
 export interface RuntimeOptions {
@@ -59,6 +60,8 @@ export class ControllerRuntime {
   readonly alerting: AlertingRuntime;
   /** Every action decision (healing, SLO, operator commands): history, log, listeners (docs/actions.md). */
   readonly actions: ActionJournal;
+  /** OTLP/HTTP trace intake and its RED windows (docs/otlp.md); undefined when SLO_OTLP_ENABLED is off. */
+  readonly otlp?: OtlpIntake;
   readonly informers: Informer[] = [];
   private readonly latency: LatencyAnomalies;
   private readonly leaderServices: LeaderServices;
@@ -85,6 +88,7 @@ export class ControllerRuntime {
     const { config, connection, logger } = opts;
     this.now = opts.clock ?? Date.now;
     this.client = new KubeClient(connection, { rejects: new CountingRejectSink(this.metrics.malformedInput, logger) });
+    this.otlp = otlpIntakeFromConfig(config, this.metrics.registry, new CountingRejectSink(this.metrics.malformedInput, logger));
     this.cleaner = new Cleaner({
       rawRetentionMs: config.ms("DIAGNOSIS_RETENTION_RAW_DURATION"),
       cleanedRetentionMs: config.ms("DIAGNOSIS_RETENTION_CLEANED_DURATION"),
@@ -139,6 +143,7 @@ export class ControllerRuntime {
       {
         rejects: new CountingRejectSink(this.metrics.malformedInput, logger),
         onHandlerError: (subscription) => this.metrics.handlerErrors.inc({ handler: `mqtt:${subscription}` }),
+        onBatch: (batch) => this.otlp?.syscallBatch(batch),
       },
     );
     // Named after the node (stable across restarts), not the process: one LogWriteFailing per node's log.
@@ -220,6 +225,7 @@ export class ControllerRuntime {
         port: listen.port,
         registry: this.metrics.registry,
         ready: () => this.readiness(),
+        routes: this.otlp ? [this.otlp.route()] : [],
       });
       logger.info("http endpoint listening", { url: this.http.url });
     }

@@ -14,7 +14,7 @@ import { TraceAggregator, type AggregatedSpan } from "./aggregate.ts";
 import { syscallLatencyAnomalies } from "./alert.ts";
 import { exportToApm, type ApmTarget } from "./apm.ts";
 import { exportToOtlp, parseHeaderList, type OtlpTarget } from "./otlp.ts";
-import { parseSpanBatch } from "./types.ts";
+import { parseSpanBatch, type SpanBatch } from "./types.ts";
 
 /** Slow spans logged per export (the rest are still counted and alerted; a flood must not flood the log). */
 const SLOW_SPAN_LOG_MAX = 10;
@@ -39,6 +39,8 @@ export interface TraceBridgeOptions {
   rejects?: RejectSink;
   /** Exceptions caught in the message handler (counted by the controller). */
   onHandlerError?: (filter: string, error: unknown) => void;
+  /** Every accepted batch (the OTLP intake joins its syscall spans to services by trace id). */
+  onBatch?: (batch: SpanBatch) => void;
 }
 
 export function traceBridgeOptionsFromConfig(cfg: Config, log?: Logger): TraceBridgeOptions | undefined {
@@ -95,6 +97,7 @@ export class TraceBridge {
         const batch = parseSpanBatch(payload, { sink: counted, topicNode: topics.nodeOf(topic) ?? "" });
         if (!batch) return;
         this.stats.batches++;
+        this.opts.onBatch?.(batch);
         if (this.aggregator.ingest(batch)) void this.exportNow();
       })
       .catch((e) => this.log.warn("cannot subscribe to the span topics", { error: String(e) }));
