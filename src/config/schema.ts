@@ -197,6 +197,15 @@ export const SCHEMA = [
   d("trace", "TRACE_EXPORT_INTERVAL", "duration", "2s", "How often aggregated spans are exported.", { min: 100, max: 10 * M }),
   d("trace", "TRACE_MAX_TRACES", "int", "5000", "Traces aggregated between two exports; past this the batch is exported early.", { min: 10, max: 1_000_000 }),
   d("trace", "TRACE_ALERT_SYSCALL_LATENCY", "duration", "1s", "A single syscall at least this long in a service's trace raises SyscallLatencyHigh for the service; 0 disables.", { min: 0, max: H }),
+
+  // --- slo (SLO actions: rollback of bad rollouts, bounded scaling; src/slo/, docs/slo.md) ---
+  d("slo", "SLO_MODE", "enum", "dry-run", "SLO actions: off, dry-run (decisions announced, no write) or on (rollback and scaling written).", { values: ["off", "dry-run", "on"] }),
+  d("slo", "SLO_INTERVAL", "duration", "15s", "How often the leader evaluates rollouts and SLO policies.", { min: 100, max: 10 * M }),
+  d("slo", "SLO_ROLLOUT_WATCH", "duration", "10m", "How long after a Deployment's new revision starts its failing Pods trigger a rollback.", { min: 1000, max: D }),
+  d("slo", "SLO_READINESS_GRACE", "duration", "2m", "A new revision's Pod still not ready this long after creation counts as failing readiness.", { min: 0, max: H }),
+  d("slo", "SLO_COOLDOWN", "duration", "10m", "Least time between two SLO actions on the same workload.", { min: 0, max: D }),
+  d("slo", "SLO_MAX_ACTIONS_PER_HOUR", "int", "6", "SLO actions (rollbacks and scale steps, dry-run included) allowed per hour across the cluster; more are refused.", { min: 1, max: 1000 }),
+  d("slo", "SLO_POLICY_CONFIGMAP", "string", "neurocontroller-slo-policies", "ConfigMap (in LEADER_LEASE_NAMESPACE) whose YAML values hold SLO policies; empty: annotations only.", { maxLength: 253 }),
 ];
 
 type Declared = (typeof SCHEMA)[number];

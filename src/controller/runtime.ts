@@ -39,6 +39,7 @@ import { OutputCycles } from "./output-cycles.ts";
 import { SharedLoggedState } from "./shared-state.ts";
 import { ruleSettings } from "../watchers/settings.ts";
 import { traceBridgeOptionsFromConfig } from "../trace/bridge.ts";
+import { SloService } from "../slo/service.ts";
 
 export interface RuntimeOptions {
   config: Config;
@@ -80,6 +81,8 @@ export class ControllerRuntime {
   private discovered = false;
   private readonly discovery: ClusterDiscovery;
   private readonly now: () => number;
+  /** Rollback of bad rollouts and bounded scaling (SLO_MODE, docs/slo.md); leader only. */
+  readonly slo: SloService;
 
   constructor(private readonly opts: RuntimeOptions) {
     const { config, connection, logger } = opts;
@@ -188,6 +191,9 @@ export class ControllerRuntime {
           sharedStateDropped: this.sharedState.lastDropped,
         }),
     });
+    const sloLogger = logger.child({ component: "slo" });
+    const mayAct = () => this.leadership.isLeader && this.synced;
+    this.slo = new SloService({ config, client: this.client, objects: this.caches, journal: this.actions, logger: sloLogger, now: this.now, mayAct });
     this.health = new ApiHealthMonitor(this.client, {
       intervalMs: config.ms("KUBERNETES_API_HEALTH_CHECK_INTERVAL"),
       onChange: (ok: boolean, detail: string) => this.onApiHealth(ok, detail),
@@ -253,6 +259,7 @@ export class ControllerRuntime {
     this.leadership.elector?.start();
     this.every(config.ms("NEURO_EVALUATE_INTERVAL"), () => this.evaluateTick());
     this.every(config.ms("DIAGNOSIS_CLEAN_INTERVAL"), () => this.cleaner.clean(this.now()));
+    this.every(config.ms("SLO_INTERVAL"), () => void this.slo.tick());
     logger.info("controller started", { server: this.opts.connection.server, informers: this.informers.map((i) => i.ref.plural) });
   }
 

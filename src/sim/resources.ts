@@ -66,7 +66,7 @@ export const RESOURCES: SimResource[] = [
   r("", "v1", "configmaps", "ConfigMap", true, { shortNames: ["cm"] }),
   r("", "v1", "namespaces", "Namespace", false, { shortNames: ["ns"], subresources: ["status"], fields: ["status.phase"] }),
   r("", "v1", "secrets", "Secret", true, { fields: ["type"] }),
-  r("apps", "v1", "deployments", "Deployment", true, { shortNames: ["deploy"], subresources: ["status"] }),
+  r("apps", "v1", "deployments", "Deployment", true, { shortNames: ["deploy"], subresources: ["status", "scale"] }),
   r("apps", "v1", "replicasets", "ReplicaSet", true, {
     shortNames: ["rs"],
     subresources: ["status"],

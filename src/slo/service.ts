@@ -1,0 +1,67 @@
+// The SLO engine as the controller runs it: one tick every SLO_INTERVAL, on the leader only, after
+// the informers synced, unless paused (`neurocontroller slo pause`, a ConfigMap beside the Lease so
+// the pause survives restarts and failovers). Ticks never overlap; errors are logged, never thrown.
+import type { ActionJournal } from "../actions/journal.ts";
+import type { Config } from "../config/load.ts";
+import type { KubeClient } from "../kube/client.ts";
+import type { Logger } from "../log.ts";
+import { ActionLimits } from "./limits.ts";
+import { SloPauseDocument } from "./pause.ts";
+import { type ObjectSource, RollbackEngine, type SloMode } from "./rollback-engine.ts";
+
+export interface SloServiceDeps {
+  config: Config;
+  client: KubeClient;
+  objects: ObjectSource;
+  journal: ActionJournal;
+  logger: Logger;
+  now: () => number;
+  /** True while this controller leads and its caches are synced. */
+  mayAct: () => boolean;
+}
+
+export class SloService {
+  readonly mode: SloMode;
+  private readonly rollback: RollbackEngine;
+  private readonly pause: SloPauseDocument;
+  private running = false;
+  private pausedLogged = false;
+
+  constructor(private readonly d: SloServiceDeps) {
+    const { config } = d;
+    this.mode = config.str("SLO_MODE") as SloMode;
+    const limits = new ActionLimits(config.ms("SLO_COOLDOWN"), config.num("SLO_MAX_ACTIONS_PER_HOUR"));
+    limits.seed(d.journal.store.list({ source: "slo", sinceMs: d.now() - Math.max(3_600_000, config.ms("SLO_COOLDOWN")) }));
+    this.pause = SloPauseDocument.beside(d.client, config);
+    this.rollback = new RollbackEngine({
+      client: d.client,
+      objects: d.objects,
+      journal: d.journal,
+      limits,
+      logger: d.logger,
+      settings: { watchMs: config.ms("SLO_ROLLOUT_WATCH"), readinessGraceMs: config.ms("SLO_READINESS_GRACE") },
+      mode: () => this.mode,
+      now: d.now,
+    });
+  }
+
+  /** One evaluation; a tick still running makes this one a no-op. */
+  async tick(): Promise<void> {
+    if (this.mode === "off" || this.running || !this.d.mayAct()) return;
+    this.running = true;
+    try {
+      const paused = await this.pause.read();
+      if (paused) {
+        if (!this.pausedLogged) this.d.logger.info("SLO actions paused", { by: paused.by, since: paused.since });
+        this.pausedLogged = true;
+        return;
+      }
+      this.pausedLogged = false;
+      await this.rollback.tick();
+    } catch (e) {
+      this.d.logger.warn("SLO evaluation failed", { error: String(e) });
+    } finally {
+      this.running = false;
+    }
+  }
+}
