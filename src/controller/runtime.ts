@@ -193,7 +193,8 @@ export class ControllerRuntime {
     });
     const sloLogger = logger.child({ component: "slo" });
     const mayAct = () => this.leadership.isLeader && this.synced;
-    this.slo = new SloService({ config, client: this.client, objects: this.caches, journal: this.actions, logger: sloLogger, now: this.now, mayAct });
+    const rejects = new CountingRejectSink(this.metrics.malformedInput, logger);
+    this.slo = new SloService({ config, client: this.client, objects: this.caches, journal: this.actions, logger: sloLogger, now: this.now, mayAct, rejects });
     this.health = new ApiHealthMonitor(this.client, {
       intervalMs: config.ms("KUBERNETES_API_HEALTH_CHECK_INTERVAL"),
       onChange: (ok: boolean, detail: string) => this.onApiHealth(ok, detail),

@@ -82,6 +82,8 @@ export const RESOURCES: SimResource[] = [
     subresources: ["status"],
     servedBy: "policyV1",
   }),
+  // Only so the SLO scaler can see which workloads an autoscaler owns (no HPA controller runs here).
+  r("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler", true, { shortNames: ["hpa"], subresources: ["status"] }),
 ];
 
 export function apiVersionOf(res: ResourceRef): string {

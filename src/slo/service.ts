@@ -2,12 +2,16 @@
 // the informers synced, unless paused (`neurocontroller slo pause`, a ConfigMap beside the Lease so
 // the pause survives restarts and failovers). Ticks never overlap; errors are logged, never thrown.
 import type { ActionJournal } from "../actions/journal.ts";
+import { IGNORE_REJECTS, type RejectSink } from "../boundary/reject.ts";
 import type { Config } from "../config/load.ts";
 import type { KubeClient } from "../kube/client.ts";
 import type { Logger } from "../log.ts";
+import type { RedSource } from "./burn.ts";
 import { ActionLimits } from "./limits.ts";
 import { SloPauseDocument } from "./pause.ts";
+import { PolicySource } from "./policy-source.ts";
 import { type ObjectSource, RollbackEngine, type SloMode } from "./rollback-engine.ts";
+import { ScaleEngine } from "./scale-engine.ts";
 
 export interface SloServiceDeps {
   config: Config;
@@ -18,11 +22,17 @@ export interface SloServiceDeps {
   now: () => number;
   /** True while this controller leads and its caches are synced. */
   mayAct: () => boolean;
+  /** Per-service RED windows from the OTLP intake; without them no policy is judged (rollback still works). */
+  red?: RedSource;
+  /** Invalid policies are counted here (neurocontroller_malformed_input_total{source="slo.policy"}). */
+  rejects?: RejectSink;
 }
 
 export class SloService {
   readonly mode: SloMode;
   private readonly rollback: RollbackEngine;
+  private readonly scale?: ScaleEngine;
+  readonly policies: PolicySource;
   private readonly pause: SloPauseDocument;
   private running = false;
   private pausedLogged = false;
@@ -43,6 +53,18 @@ export class SloService {
       mode: () => this.mode,
       now: d.now,
     });
+    this.policies = new PolicySource({
+      client: d.client,
+      namespace: config.str("LEADER_LEASE_NAMESPACE"),
+      configMap: config.str("SLO_POLICY_CONFIGMAP"),
+      objects: d.objects,
+      logger: d.logger,
+      rejects: d.rejects ?? IGNORE_REJECTS,
+    });
+    if (d.red) {
+      const { client, objects, journal, logger, now, red } = d;
+      this.scale = new ScaleEngine({ client, objects, journal, limits, logger, red, mode: () => this.mode, now });
+    }
   }
 
   /** One evaluation; a tick still running makes this one a no-op. */
@@ -58,6 +80,7 @@ export class SloService {
       }
       this.pausedLogged = false;
       await this.rollback.tick();
+      if (this.scale) await this.scale.tick(await this.policies.load());
     } catch (e) {
       this.d.logger.warn("SLO evaluation failed", { error: String(e) });
     } finally {
