@@ -40,6 +40,7 @@ import { SharedLoggedState } from "./shared-state.ts";
 import { ruleSettings } from "../watchers/settings.ts";
 import { traceBridgeOptionsFromConfig } from "../trace/bridge.ts";
 import { SloService } from "../slo/service.ts";
+import { sloStatusRoute } from "../slo/status-route.ts";
 
 export interface RuntimeOptions {
   config: Config;
@@ -227,6 +228,7 @@ export class ControllerRuntime {
         port: listen.port,
         registry: this.metrics.registry,
         ready: () => this.readiness(),
+        routes: [sloStatusRoute(this.slo)],
       });
       logger.info("http endpoint listening", { url: this.http.url });
     }

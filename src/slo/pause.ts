@@ -5,7 +5,7 @@ import type { Config } from "../config/load.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { ConfigMapDocument } from "../kube/configmap-document.ts";
 
-const PauseShape = z.object({ paused: z.literal("true"), by: z.string().max(256).default(""), since: z.string().max(64).default("") });
+const PauseShape = z.object({ paused: z.enum(["true", "false"]), by: z.string().max(256).default(""), since: z.string().max(64).default("") });
 
 export interface SloPause {
   by: string;
@@ -34,10 +34,16 @@ export class SloPauseDocument {
 
   /** The pause in force, or undefined (no ConfigMap, or one that does not say paused). */
   async read(): Promise<SloPause | undefined> {
+    const state = await this.state();
+    return state?.paused ? { by: state.by, since: state.since } : undefined;
+  }
+
+  /** The last pause or resume written, if any; a ConfigMap that says neither is refused (counted) and reads as not paused. */
+  async state(): Promise<(SloPause & { paused: boolean }) | undefined> {
     const cur = await this.doc.read();
-    if (!cur || cur.data.paused !== "true") return undefined;
+    if (!cur) return undefined;
     const parsed = parseAt(PauseShape, cur.data, "slo.pause", this.rejects);
-    return parsed.ok ? { by: parsed.value.by, since: parsed.value.since } : { by: "", since: "" };
+    return parsed.ok ? { paused: parsed.value.paused === "true", by: parsed.value.by, since: parsed.value.since } : undefined;
   }
 
   async set(paused: boolean, by: string, now: Date): Promise<boolean> {

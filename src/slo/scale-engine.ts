@@ -9,7 +9,7 @@ import type { KubeClient } from "../kube/client.ts";
 import { apiPath, type KubeObject } from "../kube/types.ts";
 import type { Logger } from "../log.ts";
 import type { ActionRecord } from "../model/action.ts";
-import { decideScale, evaluateBurn, type RedSource } from "./burn.ts";
+import { type BurnReport, decideScale, evaluateBurn, type RedSource } from "./burn.ts";
 import type { ActionLimits } from "./limits.ts";
 import type { Policy } from "./policy.ts";
 import { DEPLOYMENTS, type ObjectSource, type SloMode } from "./rollback-engine.ts";
@@ -31,8 +31,16 @@ export interface ScaleEngineDeps {
   now: () => number;
 }
 
+export interface PolicyStatus {
+  policy: Policy;
+  replicas?: number;
+  report?: BurnReport;
+}
+
 export class ScaleEngine {
   private readonly lastScaleAt = new Map<string, number>();
+  /** The last judgement of each policy, for `slo status`. */
+  readonly last = new Map<string, PolicyStatus>();
 
   constructor(private readonly d: ScaleEngineDeps) {
     for (const r of d.journal.store.list({ source: "slo", sinceMs: d.now() - 86_400_000 })) {
@@ -45,12 +53,13 @@ export class ScaleEngine {
     const mode = this.d.mode();
     if (mode === "off") return;
     const now = this.d.now();
+    this.last.clear();
     for (const p of policies) {
-      if (!p.actions.includes("scale")) continue;
-      const dep = [...this.d.objects.list("Deployment", p.namespace)].find((o) => o.metadata.name === p.deployment);
-      if (!dep) continue;
       const key = `${p.namespace}/${p.deployment}`;
+      const dep = [...this.d.objects.list("Deployment", p.namespace)].find((o) => o.metadata.name === p.deployment);
       const report = evaluateBurn(p, this.d.red, now);
+      this.last.set(key, { policy: p, replicas: dep?.spec?.replicas, report });
+      if (!dep || !p.actions.includes("scale")) continue;
       const decision = decideScale(p, report, dep.spec?.replicas ?? 1, this.lastScaleAt.get(key), now);
       if (decision && decision.kind !== "hold") await this.act(dep, p, decision, report.evidence, mode, now);
     }

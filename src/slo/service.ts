@@ -8,10 +8,12 @@ import type { KubeClient } from "../kube/client.ts";
 import type { Logger } from "../log.ts";
 import type { RedSource } from "./burn.ts";
 import { ActionLimits } from "./limits.ts";
-import { SloPauseDocument } from "./pause.ts";
+import type { ActionRecord } from "../model/action.ts";
+import { type SloPause, SloPauseDocument } from "./pause.ts";
+import type { PolicyError } from "./policy.ts";
 import { PolicySource } from "./policy-source.ts";
 import { type ObjectSource, RollbackEngine, type SloMode } from "./rollback-engine.ts";
-import { ScaleEngine } from "./scale-engine.ts";
+import { type PolicyStatus, ScaleEngine } from "./scale-engine.ts";
 
 export interface SloServiceDeps {
   config: Config;
@@ -26,6 +28,17 @@ export interface SloServiceDeps {
   red?: RedSource;
   /** Invalid policies are counted here (neurocontroller_malformed_input_total{source="slo.policy"}). */
   rejects?: RejectSink;
+}
+
+export interface SloStatus {
+  mode: SloMode;
+  leading: boolean;
+  paused: SloPause | null;
+  /** False until the OTLP intake's RED windows are wired: policies are then listed but not judged. */
+  traceMetrics: boolean;
+  policies: PolicyStatus[];
+  errors: PolicyError[];
+  actions: ActionRecord[];
 }
 
 export class SloService {
@@ -67,12 +80,53 @@ export class SloService {
     }
   }
 
+  /** What `neurocontroller slo status` shows: mode, pause, each policy's objectives and last burn, invalid policies, recent actions. */
+  async status(): Promise<SloStatus> {
+    const paused = await this.pause.read().catch(() => undefined);
+    const judged = this.scale?.last;
+    const policies = judged?.size ? [...judged.values()] : (await this.policies.load().catch(() => [])).map((policy) => ({ policy }));
+    return {
+      mode: this.mode,
+      leading: this.d.mayAct(),
+      paused: paused ?? null,
+      traceMetrics: this.d.red !== undefined,
+      policies,
+      errors: this.policies.errors,
+      actions: this.d.journal.store
+        .list({ limit: 200 })
+        .filter((a) => a.source === "slo" || a.target.kind === "SLO")
+        .slice(-20),
+    };
+  }
+
+  /** An operator's pause or resume, recorded (and announced) once by the leader that sees it. */
+  private recordPause(s: SloPause & { paused: boolean }): void {
+    const step = s.paused ? "pause" : "resume";
+    const ns = this.d.config.str("LEADER_LEASE_NAMESPACE");
+    const name = `${this.d.config.str("LEADER_LEASE_NAME")}-slo`;
+    this.d.journal.record({
+      id: `operator:SLO/${ns}/${name}:${step}:${s.since}`,
+      time: Number.isFinite(Date.parse(s.since)) ? new Date(Date.parse(s.since)).toISOString() : new Date(this.d.now()).toISOString(),
+      source: "operator",
+      mode: this.mode === "on" ? "on" : "dry-run",
+      target: { kind: "SLO", namespace: ns, name },
+      step,
+      outcome: "done",
+      reason: `neurocontroller slo ${step}`,
+      summary: s.paused ? `SLO actions paused by ${s.by || "?"}: no rollback or scaling until resumed` : `SLO actions resumed by ${s.by || "?"}`,
+      actor: s.by || undefined,
+      announce: true,
+    });
+  }
+
   /** One evaluation; a tick still running makes this one a no-op. */
   async tick(): Promise<void> {
     if (this.mode === "off" || this.running || !this.d.mayAct()) return;
     this.running = true;
     try {
-      const paused = await this.pause.read();
+      const state = await this.pause.state();
+      if (state) this.recordPause(state);
+      const paused = state?.paused ? state : undefined;
       if (paused) {
         if (!this.pausedLogged) this.d.logger.info("SLO actions paused", { by: paused.by, since: paused.since });
         this.pausedLogged = true;

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { startSimulator, type Simulator } from "../../src/sim/index.ts";
 import { seedHealthyCluster } from "../../src/sim/kit.ts";
-import { ControllerProcess } from "../support/controller.ts";
+import { command, ControllerProcess } from "../support/controller.ts";
 import { waitFor } from "../../testkit/wait.ts";
 
 const SLO_ENV = { SLO_INTERVAL: "200ms", SLO_READINESS_GRACE: "1s", SLO_COOLDOWN: "0s" };
@@ -36,6 +36,16 @@ async function api(sim: Simulator, method: string, path: string, body?: unknown,
   } as RequestInit);
   if (!resp.ok) throw new Error(`${method} ${path}: ${resp.status} ${await resp.text()}`);
   return resp.json();
+}
+
+async function cli(args: string[], env: Record<string, string>) {
+  const p = Bun.spawn(command("source", args), {
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: "/nonexistent", LEADER_LEASE_NAMESPACE: "kube-system", ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  return { code, out, err };
 }
 
 const depPath = (ns: string, name: string) => `/apis/apps/v1/namespaces/${ns}/deployments/${name}`;
@@ -111,4 +121,39 @@ describe("SLO rollback of a bad rollout (HTTPS simulator)", () => {
     expect(rvs()).toEqual(frozen);
     expect(actions(ctl).map((x) => x.target)).toEqual([`Deployment ${a!.namespace}/${a!.name}`]);
   }, 60_000);
+
+  test("slo pause holds the rollback (recorded once, shown by slo status); slo resume lets it happen", async () => {
+    sim = await startSimulator();
+    const seeded = seedHealthyCluster(sim.store, { nodes: 2, deployments: 1, replicasPerDeployment: 2 });
+    const { namespace: ns, name } = seeded.deployments[0]!;
+    ctl = await ControllerProcess.start("source", sim.kubeconfig(), { ...SLO_ENV, SLO_MODE: "on" });
+    await ctl.ready();
+    const env = { NEURO_HTTP_ADDR: `127.0.0.1:${ctl.port}` };
+    const paused = await cli(["slo", "pause", "--kubeconfig", sim.kubeconfig(), "--author", "ops@pi"], env);
+    expect(paused.out).toContain("SLO actions paused (ConfigMap kube-system/neurocontroller-slo)");
+    await waitFor(() => ctl!.stderr.includes("SLO actions paused by ops@pi"), {
+      message: () => `pause recorded (stderr: ${ctl!.stderr.slice(-1500)})`,
+    });
+    await rollout(sim, ns, name, "ghcr.io/example/web:2.0.0-crashloop");
+    const before = sim.stats().requests;
+    await waitFor(() => sim!.stats().requests > before + 40, { timeoutMs: 20_000, message: "more controller requests" });
+    expect(sim.store.get("deployments", ns, name)!.spec.template.spec.containers[0].image).toBe("ghcr.io/example/web:2.0.0-crashloop");
+    expect(actions(ctl)).toEqual([]);
+    const status = await cli(["slo", "status", "--json"], env);
+    expect(status.code).toBe(0);
+    const s = JSON.parse(status.out);
+    expect(s.mode).toBe("on");
+    expect(s.paused.by).toBe("ops@pi");
+    expect(s.actions.map((a: { step: string }) => a.step)).toEqual(["pause"]);
+
+    expect((await cli(["slo", "resume", "--kubeconfig", sim.kubeconfig()], env)).out).toContain("SLO actions resumed");
+    await waitFor(() => sim!.store.get("deployments", ns, name)!.spec.template.spec.containers[0].image === "ghcr.io/example/web:1.0.0", {
+      timeoutMs: 20_000,
+      message: () => `rollback after resume (stderr: ${ctl!.stderr.slice(-1500)})`,
+    });
+    const text = await cli(["slo", "status"], env);
+    expect(text.out).toContain("SLO_MODE on · active");
+    expect(text.out).toContain("rolled back from revision 2 to revision 1");
+    expect(ctl.stderr.split("\n").filter((l) => l.includes("SLO actions paused by")).length).toBe(1);
+  }, 90_000);
 });
