@@ -81,6 +81,8 @@ export function decideRollback(
   pods: KubeObject[],
   now: number,
   s: RollbackSettings,
+  /** Evidence that the workload's SLO burns now (a policy allowing rollback), counted as a failure of the new revision. */
+  sloBurn?: string,
 ): RollbackDecision | undefined {
   if (dep.metadata.annotations?.[OPT_OUT] === "false") return undefined;
   const sets = ownedBy(dep, replicaSets).sort((a, b) => revisionOf(b) - revisionOf(a));
@@ -91,9 +93,12 @@ export function decideRollback(
   const since = Math.max(ms(current.metadata.creationTimestamp) || 0, starts.length ? Math.min(...starts) : 0);
   if (!since || now - since > s.watchMs) return undefined;
   const failures = newPods.map((p) => podFailure(p, now, s.readinessGraceMs)).filter((f): f is string => f !== undefined);
-  if (failures.length === 0) return undefined;
+  if (failures.length === 0 && !sloBurn) return undefined;
   const from = { replicaSet: current.metadata.name, revision: revisionOf(current), hash: hashOf(current) };
-  const evidence = `${failures.length} of ${newPods.length} new Pods failing: ${failures.slice(0, 3).join("; ")}${failures.length > 3 ? "; …" : ""}`;
+  const podEvidence = failures.length
+    ? `${failures.length} of ${newPods.length} new Pods failing: ${failures.slice(0, 3).join("; ")}${failures.length > 3 ? "; …" : ""}`
+    : "";
+  const evidence = [podEvidence, sloBurn ? `SLO burning within the rollout watch: ${sloBurn}` : ""].filter(Boolean).join("; ");
   const previous = sets.find((rs) => rs !== current && revisionOf(rs) < from.revision);
   const annotations = dep.metadata.annotations ?? {};
   if (annotations[ROLLED_BACK_TO] === from.hash) {

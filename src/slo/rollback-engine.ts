@@ -29,18 +29,22 @@ export interface RollbackEngineDeps {
   now: () => number;
 }
 
+/** "namespace/name" of a Deployment → why its SLO burns now (policies allowing rollback only). */
+export type SloBurns = Map<string, string>;
+
 export class RollbackEngine {
   constructor(private readonly d: RollbackEngineDeps) {}
 
   /** One pass over every Deployment; resolves when every write of this pass has finished. */
-  async tick(): Promise<void> {
+  async tick(burns: SloBurns = new Map()): Promise<void> {
     const mode = this.d.mode();
     if (mode === "off") return;
     const now = this.d.now();
     const replicaSets = [...this.d.objects.list("ReplicaSet")];
     const pods = [...this.d.objects.list("Pod")];
     for (const dep of this.d.objects.list("Deployment")) {
-      const decision = decideRollback(dep, replicaSets, pods, now, this.d.settings);
+      const burn = burns.get(`${dep.metadata.namespace}/${dep.metadata.name}`);
+      const decision = decideRollback(dep, replicaSets, pods, now, this.d.settings, burn);
       if (decision) await this.act(dep, decision, mode, now);
     }
   }

@@ -6,13 +6,13 @@ import { IGNORE_REJECTS, type RejectSink } from "../boundary/reject.ts";
 import type { Config } from "../config/load.ts";
 import type { KubeClient } from "../kube/client.ts";
 import type { Logger } from "../log.ts";
-import type { RedSource } from "./burn.ts";
+import { evaluateBurn, type RedSource } from "./burn.ts";
 import { ActionLimits } from "./limits.ts";
 import type { ActionRecord } from "../model/action.ts";
 import { type SloPause, SloPauseDocument } from "./pause.ts";
-import type { PolicyError } from "./policy.ts";
+import type { Policy, PolicyError } from "./policy.ts";
 import { PolicySource } from "./policy-source.ts";
-import { type ObjectSource, RollbackEngine, type SloMode } from "./rollback-engine.ts";
+import { type ObjectSource, RollbackEngine, type SloBurns, type SloMode } from "./rollback-engine.ts";
 import { type PolicyStatus, ScaleEngine } from "./scale-engine.ts";
 
 export interface SloServiceDeps {
@@ -133,12 +133,24 @@ export class SloService {
         return;
       }
       this.pausedLogged = false;
-      await this.rollback.tick();
-      if (this.scale) await this.scale.tick(await this.policies.load());
+      const policies = this.d.red ? await this.policies.load() : [];
+      await this.rollback.tick(this.d.red ? sloBurns(policies, this.d.red, this.d.now()) : undefined);
+      if (this.scale) await this.scale.tick(policies);
     } catch (e) {
       this.d.logger.warn("SLO evaluation failed", { error: String(e) });
     } finally {
       this.running = false;
     }
   }
+}
+
+/** The Deployments whose policy allows rollback and whose objectives burn now, with the evidence. */
+export function sloBurns(policies: Policy[], red: RedSource, now: number): SloBurns {
+  const out: SloBurns = new Map();
+  for (const p of policies) {
+    if (!p.actions.includes("rollback")) continue;
+    const r = evaluateBurn(p, red, now);
+    if (r.burning) out.set(`${p.namespace}/${p.deployment}`, r.evidence);
+  }
+  return out;
 }
