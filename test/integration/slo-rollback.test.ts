@@ -5,9 +5,11 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { startSimulator, type Simulator } from "../../src/sim/index.ts";
 import { seedHealthyCluster } from "../../src/sim/kit.ts";
-import { command, ControllerProcess } from "../support/controller.ts";
+import { command, ControllerProcess, FLAVORS } from "../support/controller.ts";
 import { waitFor } from "../../testkit/wait.ts";
 
+/** The compiled binary when built (test/run.sh builds it), else the source. */
+const flavor = FLAVORS.at(-1)!;
 const SLO_ENV = { SLO_INTERVAL: "200ms", SLO_READINESS_GRACE: "1s", SLO_COOLDOWN: "0s" };
 
 interface ActionLine {
@@ -52,7 +54,7 @@ const depPath = (ns: string, name: string) => `/apis/apps/v1/namespaces/${ns}/de
 const rollout = (sim: Simulator, ns: string, name: string, image: string) =>
   api(sim, "PATCH", depPath(ns, name), { spec: { template: { spec: { containers: [{ name, image }] } } } }, "application/strategic-merge-patch+json");
 
-describe("SLO rollback of a bad rollout (HTTPS simulator)", () => {
+describe(`SLO rollback of a bad rollout (HTTPS simulator, ${flavor})`, () => {
   let sim: Simulator | undefined;
   let ctl: ControllerProcess | undefined;
   afterEach(async () => {
@@ -65,7 +67,7 @@ describe("SLO rollback of a bad rollout (HTTPS simulator)", () => {
     sim = await startSimulator();
     const seeded = seedHealthyCluster(sim.store, { nodes: 2, deployments: 1, replicasPerDeployment: 2 });
     const { namespace: ns, name } = seeded.deployments[0]!;
-    ctl = await ControllerProcess.start("source", sim.kubeconfig(), { ...SLO_ENV, SLO_MODE: "on" });
+    ctl = await ControllerProcess.start(flavor, sim.kubeconfig(), { ...SLO_ENV, SLO_MODE: "on" });
     await ctl.ready();
     const good = sim.store.get("deployments", ns, name)!.spec.template.spec.containers[0].image;
     await rollout(sim, ns, name, "ghcr.io/example/web:2.0.0-crashloop");
