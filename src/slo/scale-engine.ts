@@ -81,7 +81,19 @@ export class ScaleEngine {
     const record = (over: Pick<ActionRecord, "id" | "outcome" | "reason" | "summary"> & Partial<ActionRecord>) =>
       this.d.journal.record({ time: new Date(now).toISOString(), source: "slo", mode, target, step: s.kind, announce: true, detail, ...over });
     if (this.d.journal.store.has(base)) return;
-    const owner = await this.autoscalerOf(dep);
+    let owner: string | undefined;
+    try {
+      owner = await this.autoscalerOf(dep);
+    } catch (e) {
+      // 403 (the SLO overlay's RBAC is not applied) or an outage: without knowing, never scale.
+      record({
+        id: `${prefix}:scale:autoscalers-unknown`,
+        outcome: "refused",
+        reason: `cannot list the HPAs/ScaledObjects of namespace ${p.namespace}: ${String(e)}`,
+        summary: `${targetText} not scaled: cannot verify that no autoscaler targets it (deploy/slo/ RBAC applied?)`,
+      });
+      return;
+    }
     if (owner) {
       record({
         id: `${prefix}:scale:owned-by:${owner}`,
