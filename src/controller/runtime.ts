@@ -39,7 +39,7 @@ import { OutputCycles } from "./output-cycles.ts";
 import { SharedLoggedState } from "./shared-state.ts";
 import { ruleSettings } from "../watchers/settings.ts";
 import { traceBridgeOptionsFromConfig } from "../trace/bridge.ts";
-import { SloService } from "../slo/service.ts";
+import { type SloService, sloServiceFor } from "../slo/service.ts";
 import { sloStatusRoute } from "../slo/status-route.ts";
 
 export interface RuntimeOptions {
@@ -192,10 +192,7 @@ export class ControllerRuntime {
           sharedStateDropped: this.sharedState.lastDropped,
         }),
     });
-    const sloLogger = logger.child({ component: "slo" });
-    const mayAct = () => this.leadership.isLeader && this.synced;
-    const rejects = new CountingRejectSink(this.metrics.malformedInput, logger);
-    this.slo = new SloService({ config, client: this.client, objects: this.caches, journal: this.actions, logger: sloLogger, now: this.now, mayAct, rejects });
+    this.slo = sloServiceFor(this, config, logger, this.now);
     this.health = new ApiHealthMonitor(this.client, {
       intervalMs: config.ms("KUBERNETES_API_HEALTH_CHECK_INTERVAL"),
       onChange: (ok: boolean, detail: string) => this.onApiHealth(ok, detail),

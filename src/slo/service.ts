@@ -2,7 +2,7 @@
 // the informers synced, unless paused (`neurocontroller slo pause`, a ConfigMap beside the Lease so
 // the pause survives restarts and failovers). Ticks never overlap; errors are logged, never thrown.
 import type { ActionJournal } from "../actions/journal.ts";
-import { IGNORE_REJECTS, type RejectSink } from "../boundary/reject.ts";
+import { CountingRejectSink, IGNORE_REJECTS, type RejectSink } from "../boundary/reject.ts";
 import type { Config } from "../config/load.ts";
 import type { KubeClient } from "../kube/client.ts";
 import type { Logger } from "../log.ts";
@@ -153,4 +153,31 @@ export function sloBurns(policies: Policy[], red: RedSource, now: number): SloBu
     if (r.burning) out.set(`${p.namespace}/${p.deployment}`, r.evidence);
   }
   return out;
+}
+
+/** What the controller runtime offers the SLO engine (ControllerRuntime satisfies it). */
+export interface SloHost {
+  client: KubeClient;
+  caches: ObjectSource;
+  actions: ActionJournal;
+  readonly isLeader: boolean;
+  readonly synced: boolean;
+  metrics: { malformedInput: ConstructorParameters<typeof CountingRejectSink>[0] };
+  /** The OTLP intake's RED windows, once wired (i14-otlp); without them policies are listed, not judged. */
+  red?: RedSource;
+}
+
+/** The runtime's SLO service: leader only (and synced), its own logger, invalid policies counted. */
+export function sloServiceFor(host: SloHost, config: Config, logger: Logger, now: () => number): SloService {
+  return new SloService({
+    config,
+    client: host.client,
+    objects: host.caches,
+    journal: host.actions,
+    logger: logger.child({ component: "slo" }),
+    now,
+    mayAct: () => host.isLeader && host.synced,
+    rejects: new CountingRejectSink(host.metrics.malformedInput, logger),
+    red: host.red,
+  });
 }
