@@ -89,9 +89,10 @@ export function decideRollback(
   const current = sets.find((rs) => String(revisionOf(rs)) === dep.metadata.annotations?.[REVISION]) ?? sets[0];
   if (!current) return undefined;
   const newPods = ownedBy(current, pods);
-  const starts = newPods.map((p) => ms(p.metadata.creationTimestamp)).filter(Number.isFinite);
-  const since = Math.max(ms(current.metadata.creationTimestamp) || 0, starts.length ? Math.min(...starts) : 0);
-  if (!since || now - since > s.watchMs) return undefined;
+  // The revision started when its ReplicaSet was created (a template change always creates one): Pods
+  // re-created later (a node reboot) do not make an old revision look like a new rollout.
+  const since = ms(current.metadata.creationTimestamp);
+  if (!Number.isFinite(since) || now - since > s.watchMs) return undefined;
   const failures = newPods.map((p) => podFailure(p, now, s.readinessGraceMs)).filter((f): f is string => f !== undefined);
   if (failures.length === 0 && !sloBurn) return undefined;
   const from = { replicaSet: current.metadata.name, revision: revisionOf(current), hash: hashOf(current) };
@@ -120,6 +121,8 @@ export function decideRollback(
   const image = annotations[PREVIOUS_IMAGE];
   const container = dep.spec?.template?.spec?.containers?.[0];
   if (image && container && container.image !== image) return { kind: "rollback", from, to: { image, container: container.name }, evidence, since };
+  // A first revision failing is not a bad rollout (there is nothing to go back to): the rules alert on it.
+  if (from.revision <= 1) return undefined;
   return {
     kind: "refuse",
     limit: "no previous revision in the ReplicaSet history and no neurocontroller.version.previous annotation",

@@ -73,6 +73,10 @@ describe("rollback decision (pure)", () => {
     expect(decideRollback(deployment(2), [old, bad], [pod(bad, T0, { waiting: "CrashLoopBackOff" })], T0 + 11 * 60_000, settings)).toBeUndefined();
     const optOut = deployment(2, { "neurocontroller.io/rollback": "false" });
     expect(decideRollback(optOut, [old, bad], [pod(bad, T0, { waiting: "ImagePullBackOff" })], T0 + 60_000, settings)).toBeUndefined();
+    // An old revision whose Pod was just re-created (node reboot) and crashes is no rollout.
+    expect(decideRollback(deployment(1), [old], [pod(old, T0, { waiting: "CrashLoopBackOff" })], T0 + 60_000, settings)).toBeUndefined();
+    const older = replicaSet("bbb", 2, "web:2", T0 - 86_400_000 + 1000);
+    expect(decideRollback(deployment(2), [old, older], [pod(older, T0, { waiting: "CrashLoopBackOff" })], T0 + 60_000, settings)).toBeUndefined();
   });
 
   test("never twice to the same revision: a restored revision that fails too, or a target we rolled back from, is refused", () => {
@@ -106,7 +110,9 @@ describe("rollback decision (pure)", () => {
     expect(withPrev?.kind === "rollback" && withPrev.to).toEqual({ image: "web:1", container: "web" });
     const ops = rollbackPatch(deployment(1), withPrev as never) as { path: string; value: unknown }[];
     expect(ops[1]).toEqual({ op: "replace", path: "/spec/template/spec/containers/0/image", value: "web:1" } as never);
-    const none = decideRollback(deployment(1), [only], p, T0 + 60_000, settings);
+    expect(decideRollback(deployment(1), [only], p, T0 + 60_000, settings)).toBeUndefined(); // a first revision is no rollout
+    const pruned = replicaSet("bbb", 5, "web:2", T0); // revisionHistoryLimit 0: older ReplicaSets gone
+    const none = decideRollback(deployment(5), [pruned], [pod(pruned, T0, { waiting: "ErrImagePull" })], T0 + 60_000, settings);
     expect(none?.kind === "refuse" && none.limit).toContain("no previous revision");
   });
 
