@@ -39,6 +39,7 @@ export class PolicySource {
     for (const e of errors) {
       const text = `${e.where}: ${e.message}`;
       if (this.told.has(text)) continue;
+      if (this.told.size >= 1000) this.told.clear(); // bounded: an endless stream of new errors is told again, never kept
       this.told.add(text);
       this.d.rejects.reject("slo.policy", text, undefined);
       this.d.logger.warn(`invalid SLO policy skipped: ${text}`);
