@@ -16,6 +16,8 @@ import { ActionLimits } from "../../src/slo/limits.ts";
 import { PolicySchema } from "../../src/slo/policy.ts";
 import type { SloMode } from "../../src/slo/rollback-engine.ts";
 import { ScaleEngine } from "../../src/slo/scale-engine.ts";
+import { SloService } from "../../src/slo/service.ts";
+import { Config } from "../../src/config/load.ts";
 import { ActionHistory } from "../../src/store/action-history.ts";
 import { FakeRedWindows } from "../support/red-windows-fake.ts";
 
@@ -121,5 +123,46 @@ describe("SLO scaling through deployments/scale (HTTPS simulator)", () => {
     expect(web.map((r) => [r.mode, r.outcome, r.summary])).toEqual([
       ["dry-run", "planned", "dry-run: Deployment default/web would be scaled from 2 to 3 replicas (policy web-latency)"],
     ]);
+  }, 30_000);
+
+  test("SloService: YAML policies from the ConfigMap drive the scaler; an invalid one is refused with its field and counted", async () => {
+    sim = await startSimulator();
+    seedHealthyCluster(sim.store, { nodes: 2, deployments: 1, replicasPerDeployment: 2 });
+    sim.store.create({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "neurocontroller-slo-policies", namespace: "kube-system" },
+      data: {
+        "web.yaml":
+          "policies:\n  - name: web-p99\n    namespace: default\n    deployment: web\n    objectives: { latency: { thresholdMs: 300 } }\n" +
+          "    burnRates: [{ long: 30m, short: 5m, factor: 1 }]\n    actions: [scale]\n    scale: { min: 2, max: 3 }\n",
+        "bad.yaml": "policies:\n  - name: api\n    namespace: default\n    deployment: api\n    objectives: { errorRatio: 2 }\n",
+      },
+    });
+    const config = Config.load({ env: { SLO_MODE: "on", LEADER_LEASE_NAMESPACE: "kube-system", NEURO_STATE_DIR: "/nonexistent" } });
+    const journal = new ActionJournal(new ActionHistory(new Database(":memory:")), silentLogger);
+    const rejected: string[] = [];
+    const red = new FakeRedWindows();
+    red.traffic({ service: "web", namespace: "default", deployment: "web" }, T0 - 30 * MIN, T0, 1000, 800);
+    const store = sim.store;
+    const slo = new SloService({
+      config,
+      client: new KubeClient(fromKubeconfigFile(sim.kubeconfig())),
+      objects: { list: (kind, ns) => store.list(kind === "Deployment" ? "deployments" : kind, ns) },
+      journal,
+      logger: silentLogger,
+      now: () => T0,
+      mayAct: () => true,
+      red,
+      rejects: { reject: (source, reason) => void rejected.push(`${source}: ${reason}`) },
+    });
+    await slo.tick();
+    expect(replicas("web")).toBe(3);
+    expect(rejected).toEqual([expect.stringContaining("slo.policy: ConfigMap kube-system/neurocontroller-slo-policies key bad.yaml: policies.0")]);
+    expect(rejected[0]).toContain("objectives.errorRatio");
+    const status = await slo.status();
+    expect(status.policies.map((p) => [p.policy.name, p.report?.burning])).toEqual([["web-p99", true]]);
+    expect(status.actions.map((a) => a.summary)).toEqual(["Deployment default/web scaled up from 2 to 3 replicas (policy web-p99)"]);
+    expect(status.errors.length).toBe(1);
   }, 30_000);
 });
