@@ -49,6 +49,7 @@ export class SloService {
   private readonly pause: SloPauseDocument;
   private running = false;
   private pausedLogged = false;
+  private lastError?: string;
 
   constructor(private readonly d: SloServiceDeps) {
     const { config } = d;
@@ -136,8 +137,11 @@ export class SloService {
       const policies = this.d.red ? await this.policies.load() : [];
       await this.rollback.tick(this.d.red ? sloBurns(policies, this.d.red, this.d.now()) : undefined);
       if (this.scale) await this.scale.tick(policies);
+      this.lastError = undefined;
     } catch (e) {
-      this.d.logger.warn("SLO evaluation failed", { error: String(e) });
+      // Once per distinct error (a missing RBAC rule would otherwise warn every SLO_INTERVAL).
+      if (String(e) !== this.lastError) this.d.logger.warn("SLO evaluation failed", { error: String(e) });
+      this.lastError = String(e);
     } finally {
       this.running = false;
     }
