@@ -158,4 +158,29 @@ describe(`SLO rollback of a bad rollout (HTTPS simulator, ${flavor})`, () => {
     expect(text.out).toContain("rolled back from revision 2 to revision 1");
     expect(ctl.stderr.split("\n").filter((l) => l.includes("SLO actions paused by")).length).toBe(1);
   }, 90_000);
+
+  test("leader only: of two controllers only the one holding the Lease rolls back, once", async () => {
+    sim = await startSimulator();
+    const seeded = seedHealthyCluster(sim.store, { nodes: 2, deployments: 1, replicasPerDeployment: 2 });
+    const { namespace: ns, name } = seeded.deployments[0]!;
+    ctl = await ControllerProcess.start("source", sim.kubeconfig(), { ...SLO_ENV, SLO_MODE: "on", LEADER_IDENTITY: "ctl-a" });
+    const other = await ControllerProcess.start("source", sim.kubeconfig(), { ...SLO_ENV, SLO_MODE: "on", LEADER_IDENTITY: "ctl-b" });
+    try {
+      await Promise.all([ctl.ready(), other.ready()]);
+      const holder = await waitFor(() => sim!.store.get("leases", "kube-system", "neurocontroller")?.spec?.holderIdentity, { message: "a leader" });
+      await rollout(sim, ns, name, "ghcr.io/example/web:2.0.0-crashloop");
+      await waitFor(() => sim!.store.get("deployments", ns, name)!.metadata.annotations?.["deployment.kubernetes.io/revision"] === "3", {
+        timeoutMs: 20_000,
+        message: "rollback",
+      });
+      const before = sim.stats().requests;
+      await waitFor(() => sim!.stats().requests > before + 60, { timeoutMs: 20_000, message: "more controller requests" });
+      const leader = holder === "ctl-a" ? ctl : other;
+      const standby = holder === "ctl-a" ? other : ctl;
+      expect(actions(leader).map((a) => a.msg.split(":")[0])).toEqual(["action done"]);
+      expect(actions(standby)).toEqual([]);
+    } finally {
+      await other.stop();
+    }
+  }, 90_000);
 });
