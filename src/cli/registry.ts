@@ -8,6 +8,7 @@ import { demoCommand } from "./demo.ts";
 import { scanCommand } from "./scan.ts";
 import { silenceCommand } from "./silence.ts";
 import { simCommand } from "./sim.ts";
+import { sloCommand } from "./slo.ts";
 import { statusCommand } from "./status.ts";
 import { traceCommand } from "./trace-top.ts";
 import { versionCommand } from "./version.ts";
@@ -19,6 +20,7 @@ export const COMMANDS: Command[] = [
   alertsCommand,
   statusCommand,
   silenceCommand,
+  sloCommand,
   traceCommand,
   demoCommand,
   simCommand,

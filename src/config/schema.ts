@@ -205,6 +205,14 @@ export const SCHEMA = [
   d("slo-otlp", "SLO_OTLP_SLOT", "duration", "10s", "Width of one time slot of the RED windows: the granularity of every window.", { min: 1000, max: 10 * M }),
   d("slo-otlp", "SLO_OTLP_WINDOW", "duration", "1h", "The longest RED window kept (memory per service: window / slot histograms of about 1 KiB).", { min: 10_000, max: 6 * H, notTimer: true }),
   d("slo-otlp", "SLO_OTLP_MAX_SERVICES", "int", "16", "Services with RED windows at once; past this the least recently seen is evicted (counted).", { min: 1, max: 1000 }),
+  // --- slo (SLO actions: rollback of bad rollouts, bounded scaling; src/slo/, docs/slo.md) ---
+  d("slo", "SLO_MODE", "enum", "dry-run", "SLO actions: off, dry-run (decisions announced, no write) or on (rollback and scaling written).", { values: ["off", "dry-run", "on"] }),
+  d("slo", "SLO_INTERVAL", "duration", "15s", "How often the leader evaluates rollouts and SLO policies.", { min: 100, max: 10 * M }),
+  d("slo", "SLO_ROLLOUT_WATCH", "duration", "10m", "How long after a Deployment's new revision starts its failing Pods trigger a rollback.", { min: 1000, max: D }),
+  d("slo", "SLO_READINESS_GRACE", "duration", "2m", "A new revision's Pod still not ready this long after creation counts as failing readiness.", { min: 0, max: H }),
+  d("slo", "SLO_COOLDOWN", "duration", "10m", "Least time between two SLO actions on the same workload.", { min: 0, max: D }),
+  d("slo", "SLO_MAX_ACTIONS_PER_HOUR", "int", "6", "SLO actions (rollbacks and scale steps, dry-run included) allowed per hour across the cluster; more are refused.", { min: 1, max: 1000 }),
+  d("slo", "SLO_POLICY_CONFIGMAP", "string", "neurocontroller-slo-policies", "ConfigMap (in LEADER_LEASE_NAMESPACE) whose YAML values hold SLO policies; empty: annotations only.", { maxLength: 253 }),
 ];
 
 type Declared = (typeof SCHEMA)[number];

@@ -38,8 +38,8 @@ import { LogOutput } from "./log-output.ts";
 import { OutputCycles } from "./output-cycles.ts";
 import { SharedLoggedState } from "./shared-state.ts";
 import { ruleSettings } from "../watchers/settings.ts";
-import { type OtlpIntake, otlpIntakeFromConfig } from "../slo/intake.ts";
 import { traceBridgeOptionsFromConfig } from "../trace/bridge.ts";
+import { Features } from "./features.ts";
 
 export interface RuntimeOptions {
   config: Config;
@@ -60,8 +60,6 @@ export class ControllerRuntime {
   readonly alerting: AlertingRuntime;
   /** Every action decision (healing, SLO, operator commands): history, log, listeners (docs/actions.md). */
   readonly actions: ActionJournal;
-  /** OTLP/HTTP trace intake and its RED windows (docs/otlp.md); undefined when SLO_OTLP_ENABLED is off. */
-  readonly otlp?: OtlpIntake;
   readonly informers: Informer[] = [];
   private readonly latency: LatencyAnomalies;
   private readonly leaderServices: LeaderServices;
@@ -83,12 +81,13 @@ export class ControllerRuntime {
   private discovered = false;
   private readonly discovery: ClusterDiscovery;
   private readonly now: () => number;
+  /** OTLP intake, SLO engine and the other optional features (features.ts). */
+  readonly features: Features;
 
   constructor(private readonly opts: RuntimeOptions) {
     const { config, connection, logger } = opts;
     this.now = opts.clock ?? Date.now;
     this.client = new KubeClient(connection, { rejects: new CountingRejectSink(this.metrics.malformedInput, logger) });
-    this.otlp = otlpIntakeFromConfig(config, this.metrics.registry, new CountingRejectSink(this.metrics.malformedInput, logger));
     this.cleaner = new Cleaner({
       rawRetentionMs: config.ms("DIAGNOSIS_RETENTION_RAW_DURATION"),
       cleanedRetentionMs: config.ms("DIAGNOSIS_RETENTION_CLEANED_DURATION"),
@@ -143,7 +142,7 @@ export class ControllerRuntime {
       {
         rejects: new CountingRejectSink(this.metrics.malformedInput, logger),
         onHandlerError: (subscription) => this.metrics.handlerErrors.inc({ handler: `mqtt:${subscription}` }),
-        onBatch: (batch) => this.otlp?.syscallBatch(batch),
+        onBatch: (batch) => this.features.syscallBatch(batch),
       },
     );
     // Named after the node (stable across restarts), not the process: one LogWriteFailing per node's log.
@@ -193,6 +192,7 @@ export class ControllerRuntime {
           sharedStateDropped: this.sharedState.lastDropped,
         }),
     });
+    this.features = new Features(this, config, logger, this.now);
     this.health = new ApiHealthMonitor(this.client, {
       intervalMs: config.ms("KUBERNETES_API_HEALTH_CHECK_INTERVAL"),
       onChange: (ok: boolean, detail: string) => this.onApiHealth(ok, detail),
@@ -225,7 +225,7 @@ export class ControllerRuntime {
         port: listen.port,
         registry: this.metrics.registry,
         ready: () => this.readiness(),
-        routes: this.otlp ? [this.otlp.route()] : [],
+        routes: this.features.routes(),
       });
       logger.info("http endpoint listening", { url: this.http.url });
     }
@@ -259,6 +259,7 @@ export class ControllerRuntime {
     this.leadership.elector?.start();
     this.every(config.ms("NEURO_EVALUATE_INTERVAL"), () => this.evaluateTick());
     this.every(config.ms("DIAGNOSIS_CLEAN_INTERVAL"), () => this.cleaner.clean(this.now()));
+    for (const tick of this.features.ticks()) this.every(tick.intervalMs, tick.run);
     logger.info("controller started", { server: this.opts.connection.server, informers: this.informers.map((i) => i.ref.plural) });
   }
 

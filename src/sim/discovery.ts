@@ -59,6 +59,16 @@ function subresourceEntries(res: SimResource, served: Served) {
   for (const sub of res.subresources) {
     if (sub === "status") {
       out.push({ name: `${res.plural}/status`, singularName: "", namespaced: res.namespaced, kind: res.kind, verbs: ["get", "patch", "update"] });
+    } else if (sub === "scale") {
+      out.push({
+        name: `${res.plural}/scale`,
+        singularName: "",
+        namespaced: true,
+        group: "autoscaling",
+        version: "v1",
+        kind: "Scale",
+        verbs: ["get", "patch", "update"],
+      });
     } else if (sub === "eviction") {
       // The eviction body is policy's Eviction kind; only v1 is modelled, so it follows policyV1.
       if (served.policyV1 === false) continue;

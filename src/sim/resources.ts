@@ -66,7 +66,7 @@ export const RESOURCES: SimResource[] = [
   r("", "v1", "configmaps", "ConfigMap", true, { shortNames: ["cm"] }),
   r("", "v1", "namespaces", "Namespace", false, { shortNames: ["ns"], subresources: ["status"], fields: ["status.phase"] }),
   r("", "v1", "secrets", "Secret", true, { fields: ["type"] }),
-  r("apps", "v1", "deployments", "Deployment", true, { shortNames: ["deploy"], subresources: ["status"] }),
+  r("apps", "v1", "deployments", "Deployment", true, { shortNames: ["deploy"], subresources: ["status", "scale"] }),
   r("apps", "v1", "replicasets", "ReplicaSet", true, {
     shortNames: ["rs"],
     subresources: ["status"],
@@ -82,6 +82,8 @@ export const RESOURCES: SimResource[] = [
     subresources: ["status"],
     servedBy: "policyV1",
   }),
+  // Only so the SLO scaler can see which workloads an autoscaler owns (no HPA controller runs here).
+  r("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler", true, { shortNames: ["hpa"], subresources: ["status"] }),
 ];
 
 export function apiVersionOf(res: ResourceRef): string {

@@ -2,6 +2,7 @@
 import type { ServerResponse } from "node:http";
 import type { KubeObject } from "../kube/types.ts";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, VERSION_INFO, type Served } from "./discovery.ts";
+import { reconcileDeployment, scaleOf } from "./deployments.ts";
 import { evict } from "./eviction.ts";
 import { applyPatch } from "./patch.ts";
 import { apiVersionOf, resourcesIn, type SimResource } from "./resources.ts";
@@ -197,6 +198,7 @@ async function item(ctx: RouteContext, t: Target, req: Request): Promise<Reply> 
     const body = text ? JSON.parse(text) : undefined;
     return ok(evict(store, ctx.served, t.ns!, name, body), 201);
   }
+  if (t.sub === "scale") return scale(ctx, t, req);
   switch (req.method) {
     case "GET": {
       const obj = store.peek(t.res, t.ns, name);
@@ -206,7 +208,7 @@ async function item(ctx: RouteContext, t: Target, req: Request): Promise<Reply> 
     case "PUT": {
       const obj = await readJson(req);
       checkIdentity(t, obj, true);
-      return ok(store.update(obj, { mode }));
+      return ok(afterWrite(ctx, t, store.update(obj, { mode })));
     }
     case "PATCH": {
       const cur = store.peek(t.res, t.ns, name);
@@ -217,7 +219,7 @@ async function item(ctx: RouteContext, t: Target, req: Request): Promise<Reply> 
       patched.apiVersion = apiVersionOf(t.res);
       patched.metadata.name = name;
       if (t.res.namespaced) patched.metadata.namespace = t.ns;
-      return ok(store.update(patched, { mode }));
+      return ok(afterWrite(ctx, t, store.update(patched, { mode })));
     }
     case "DELETE": {
       if (t.sub) throw methodNotAllowed(req.method);
@@ -234,6 +236,33 @@ async function item(ctx: RouteContext, t: Target, req: Request): Promise<Reply> 
     default:
       throw methodNotAllowed(req.method);
   }
+}
+
+/** The deployment controller's turn after a write to a Deployment's spec (the written object is what the client gets back). */
+function afterWrite(ctx: RouteContext, t: Target, written: KubeObject): KubeObject {
+  if (t.res.kind === "Deployment" && t.sub !== "status") reconcileDeployment(ctx.store, t.ns!, t.name!);
+  return written;
+}
+
+/** deployments/<name>/scale: GET the autoscaling/v1 Scale, PUT or PATCH it to set spec.replicas. */
+async function scale(ctx: RouteContext, t: Target, req: Request): Promise<Reply> {
+  const cur = ctx.store.peek(t.res, t.ns, t.name!);
+  if (!cur) throw notFound(t.res.plural, t.res.group, t.name!);
+  if (req.method === "GET") return ok(scaleOf(cur));
+  if (req.method !== "PUT" && req.method !== "PATCH") throw methodNotAllowed(req.method);
+  const body = await readJson(req);
+  const next = (req.method === "PUT" ? body : applyPatch(req.contentType, scaleOf(cur), body)) as KubeObject;
+  const replicas = next?.spec?.replicas;
+  if (!Number.isInteger(replicas) || replicas < 0) {
+    throw new SimError(422, `Scale.autoscaling "${t.name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas)}`, "Invalid");
+  }
+  const rv = next.metadata?.resourceVersion;
+  const updated = ctx.store.update(
+    { ...cur, metadata: { ...cur.metadata, resourceVersion: rv || cur.metadata.resourceVersion }, spec: { ...cur.spec, replicas } },
+    { mode: "main" },
+  );
+  reconcileDeployment(ctx.store, t.ns!, t.name!);
+  return ok(scaleOf(ctx.store.get(t.res, t.ns, t.name!) ?? updated));
 }
 
 export async function route(ctx: RouteContext, req: Request, resp: ServerResponse): Promise<Reply> {

@@ -24,7 +24,7 @@ describe("discovery", () => {
   test("/api and /apis list the served versions and groups", async () => {
     expect((await k.json("/api")).body).toMatchObject({ kind: "APIVersions", versions: ["v1"] });
     const groups = (await k.json("/apis")).body.groups.map((g: any) => g.preferredVersion.groupVersion);
-    expect(groups.sort()).toEqual(["apps/v1", "batch/v1", "coordination.k8s.io/v1", "discovery.k8s.io/v1", "policy/v1"]);
+    expect(groups.sort()).toEqual(["apps/v1", "autoscaling/v2", "batch/v1", "coordination.k8s.io/v1", "discovery.k8s.io/v1", "policy/v1"]);
   });
 
   test("APIResourceList entries carry name, namespaced, kind, verbs, and subresources", async () => {
