@@ -1,0 +1,76 @@
+// The healing loop on the leader: one engine tick every HEALING_INTERVAL (ticks never overlap), started
+// when this controller starts leading and stopped when it stops. Wired into the runtime by one call.
+import type { Config } from "../config/load.ts";
+import type { RejectSink } from "../boundary/reject.ts";
+import type { KubeClient } from "../kube/client.ts";
+import type { Logger } from "../log.ts";
+import type { ActionJournal } from "../actions/journal.ts";
+import { HealingEngine } from "./engine.ts";
+import { HealingPauseStore, healingConfigMapName } from "./pause.ts";
+import { healingSettings } from "./settings.ts";
+
+export interface HealingServiceDeps {
+  config: Config;
+  client: KubeClient;
+  journal: ActionJournal;
+  logger: Logger;
+  clock: () => number;
+  stillLeading: () => boolean;
+  rejects: RejectSink;
+}
+
+export class HealingService {
+  readonly engine: HealingEngine;
+  private timer?: ReturnType<typeof setInterval>;
+  private running?: Promise<void>;
+  private readonly intervalMs: number;
+
+  constructor(private readonly d: HealingServiceDeps) {
+    const settings = healingSettings(d.config);
+    this.intervalMs = settings.intervalMs;
+    const pause = new HealingPauseStore(
+      d.client,
+      d.config.str("LEADER_LEASE_NAMESPACE"),
+      healingConfigMapName(d.config.str("LEADER_LEASE_NAME")),
+      d.rejects,
+    );
+    this.engine = new HealingEngine({
+      client: d.client,
+      record: (r) => d.journal.record(r),
+      settings,
+      clusterId: d.config.str("CLUSTER_ID"),
+      logger: d.logger,
+      clock: d.clock,
+      readPause: () => pause.read(),
+      stillLeading: d.stillLeading,
+      rejects: d.rejects,
+    });
+    if (settings.mode !== "off") d.logger.info("healing enabled", { mode: settings.mode });
+  }
+
+  /** Leader switch: on starts the loop, off stops it after the tick in progress. */
+  async set(on: boolean): Promise<void> {
+    if (on && !this.timer && this.d.config.str("HEALING_MODE") !== "off") {
+      this.timer = setInterval(() => void this.tick(), this.intervalMs);
+    } else if (!on && this.timer) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+      await this.running;
+    }
+  }
+
+  tick(): Promise<void> {
+    if (this.running) return this.running;
+    this.running = this.engine
+      .tick()
+      .then(() => undefined)
+      .catch((e) => this.d.logger.warn("healing tick failed; retried next interval", { error: String(e) }))
+      .finally(() => {
+        this.running = undefined;
+      });
+    return this.running;
+  }
+}
+
+/** The runtime's one call: the healing loop as a leader-only switch. */
+export const healingService = (d: HealingServiceDeps): HealingService => new HealingService({ ...d, logger: d.logger.child({ component: "healing" }) });
