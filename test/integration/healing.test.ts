@@ -267,3 +267,42 @@ describe("failover mid-drain", () => {
     expect(steps(second.records)).toContain("waiting-max-concurrent:waiting:pi-node-4");
   });
 });
+
+describe("heal CLI", () => {
+  test("heal pause is persisted in the cluster and stops the engine; heal resume lets it act; heal status shows the node", async () => {
+    const { HealingPauseStore } = await import("../../src/healing/pause.ts");
+    const c = (cluster = await startHealingCluster(5));
+    const env = { ...process.env, NEURO_STATE_DIR: "/tmp", NEURO_LOG_DIR: "/tmp" };
+    // Async: the simulator runs in this process and must keep answering while the CLI waits on it.
+    const cli = async (...a: string[]) => {
+      const p = Bun.spawn(["bun", "src/main.ts", "heal", ...a, "--kubeconfig", c.sim.kubeconfig()], { env, stdout: "pipe", stderr: "pipe" });
+      const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+      return { code, out, err };
+    };
+    expect((await cli("pause", "--reason", "maintenance")).code).toBe(0);
+    const store = new HealingPauseStore(c.client, "kube-system", "neurocontroller-healing");
+    nodeNotReady(c.store, DEAD);
+    const records: { step: string }[] = [];
+    const withStore = new (await import("../../src/healing/engine.ts")).HealingEngine({
+      client: c.client,
+      record: (r) => records.push(r) > 0,
+      settings: TEST_SETTINGS,
+      clusterId: "test",
+      logger: (await import("../../src/log.ts")).silentLogger,
+      clock: () => c.clock.now,
+      readPause: () => store.read(),
+      stillLeading: () => true,
+    });
+    c.advance(61 * S);
+    await withStore.tick();
+    expect(c.node(DEAD).spec.unschedulable).toBeUndefined();
+    expect(records.map((r) => r.step)).toEqual(["refused-paused"]);
+    expect((await cli("resume")).code).toBe(0);
+    await withStore.tick();
+    expect(c.node(DEAD).spec.unschedulable).toBe(true);
+    const status = await cli("status", "--json");
+    expect(status.code).toBe(0);
+    const parsed = JSON.parse(status.out);
+    expect(parsed).toMatchObject({ mode: "dry-run", paused: false, nodes: [{ node: DEAD, phase: "cordoned", cordonedByUs: true }] });
+  }, 30_000);
+});

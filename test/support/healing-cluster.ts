@@ -61,7 +61,7 @@ export async function startHealingCluster(nodes = 5, version?: VersionInfo): Pro
   const clock = { now: Date.parse("2026-03-01T10:00:00Z") };
   const store = new SimStore({ now: () => clock.now });
   for (let i = 0; i < nodes; i++) store.create(nodeObject(store, i));
-  store.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: "default" } });
+  for (const name of ["default", "kube-system"]) store.create({ apiVersion: "v1", kind: "Namespace", metadata: { name } });
   const sim = await startSimulator({ store, nodeLifecycle: true, version });
   const client = new KubeClient(loadConnection({ kubeconfig: sim.kubeconfig(), env: {} })!);
   return {
