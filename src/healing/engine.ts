@@ -52,6 +52,11 @@ export class HealingEngine {
     this.rejects = d.rejects ?? IGNORE_REJECTS;
   }
 
+  /** policy/v1 until the server showed it serves only v1beta1 (kube-apiserver < 1.22). */
+  get evictionApiVersion(): string {
+    return `policy/${this.evictionVersion}`;
+  }
+
   async tick(): Promise<TickResult> {
     const result: TickResult = { writes: 0, planned: 0 };
     if (this.d.settings.mode === "off") return result;

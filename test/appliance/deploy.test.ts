@@ -83,10 +83,11 @@ describe("deploy/ manifests", () => {
     for (const d of docs)
       if (!["Namespace", "ClusterRole", "ClusterRoleBinding"].includes(d.kind)) expect(d.metadata.namespace).toBe("neurocontroller");
     expect(docs.some((d) => d.metadata.name === "neurocontroller-heal")).toBe(false);
-    const heal = parseAll(readFileSync(join(DEPLOY, "rbac-heal.yaml"), "utf8")).find((d) => d.kind === "ClusterRole")!;
+    const heal = parseAll(readFileSync(join(DEPLOY, "healing/rbac-heal.yaml"), "utf8")).find((d) => d.kind === "ClusterRole")!;
     expect(heal.rules).toEqual([
       { apiGroups: [""], resources: ["pods/eviction"], verbs: ["create"] },
-      { apiGroups: [""], resources: ["nodes"], verbs: ["patch"] },
+      { apiGroups: [""], resources: ["nodes"], verbs: ["patch", "update"] },
+      { apiGroups: [""], resources: ["pods"], verbs: ["delete"] },
     ]);
   });
 
