@@ -16,6 +16,8 @@ import { openStateDatabase, STATE_FILE_NAME } from "../store/db.ts";
 import { CONFIG_FLAGS_HELP, loadCommandConfig, stringFlag, UsageError } from "./args.ts";
 import { EXIT, type Command } from "./command.ts";
 import { renderTable } from "./table.ts";
+import { sendSignedCommand } from "./silence-mqtt.ts";
+import { HEALING_COMMAND_KIND } from "../healing/pause-command.ts";
 
 function whoami(): string {
   try {
@@ -41,11 +43,13 @@ resume   allow healing again
 history  the healing decisions recorded in this node's state.db (run it on the leader's node)
 
   --kubeconfig PATH, --context NAME   the cluster (as for scan)
+  --mqtt     pause/resume through the leading controller over MQTT instead (no kubeconfig needed), signed
+             with MQTT_COMMAND_KEY like silence commands; the signer (MQTT_COMMAND_SIGNER) is who paused
 See docs/healing.md.
 
 ${CONFIG_FLAGS_HELP}`,
-  booleanFlags: ["json"],
-  flags: ["kubeconfig", "context", "json", "reason", "since"],
+  booleanFlags: ["json", "mqtt"],
+  flags: ["kubeconfig", "context", "json", "reason", "since", "mqtt"],
   async run(args) {
     const [action] = args.positionals;
     if (!action || !["status", "pause", "resume", "history"].includes(action)) throw new UsageError("expected status, pause, resume or history");
@@ -67,6 +71,17 @@ ${CONFIG_FLAGS_HELP}`,
       } finally {
         db.close();
       }
+      return EXIT.ok;
+    }
+    if ((action === "pause" || action === "resume") && args.flags.get("mqtt")) {
+      const reason = stringFlag(args, "reason");
+      const signer = config.str("MQTT_COMMAND_SIGNER") || whoami();
+      const r = await sendSignedCommand(config, HEALING_COMMAND_KIND, { action, ...(reason ? { reason } : {}) }, signer, "healing");
+      if (!r.ok) {
+        console.error(termText(`heal: the controller refused: ${r.error ?? "unknown reason"}`));
+        return EXIT.error;
+      }
+      console.log(termText(`healing ${action === "pause" ? "paused" : "resumed"} by ${signer} (via MQTT)`));
       return EXIT.ok;
     }
     const conn = loadConnection({ kubeconfig: stringFlag(args, "kubeconfig"), context: stringFlag(args, "context") });

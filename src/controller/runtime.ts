@@ -145,7 +145,7 @@ export class ControllerRuntime {
     this.actions.listen((record) => void this.alerting.submitAction(record, this.now()));
     const stillLeading = () => this.leadership.isLeader && (this.leadership.elector?.canAct() ?? true);
     const rejects = new CountingRejectSink(this.metrics.malformedInput, logger);
-    this.leaderServices.attach(healingService({ config, client: this.client, journal: this.actions, logger, clock: this.now, stillLeading, rejects }));
+    this.leaderServices.attach(healingService({ config, client: this.client, journal: this.actions, logger, clock: this.now, stillLeading, rejects, mqtt: () => this.alerting.mqttConnection }));
     // Named after the node (stable across restarts), not the process: one LogWriteFailing per node's log.
     this.log = new LogOutput(this.store, this.writer, this.collector, this.metrics, config.str("LEADER_IDENTITY") || hostname(), opts.onLogged);
     this.leadership = new Leadership({

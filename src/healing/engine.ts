@@ -40,6 +40,24 @@ export interface TickResult {
   step?: string;
 }
 
+/** The pause switch as an operator action: told once per change (its id carries the switch's time). */
+function switchRecord(p: PauseState, clusterId: string, dryRun: boolean): ActionRecord {
+  const step = p.paused ? "pause" : "resume";
+  return {
+    id: `operator:Cluster//${clusterId}:healing-${step}:${p.at}`,
+    time: p.at,
+    source: "operator",
+    mode: dryRun ? "dry-run" : "on",
+    target: { kind: "Cluster", namespace: "", name: clusterId },
+    step: `healing-${step}`,
+    outcome: "done",
+    reason: p.reason ?? `${step} requested`,
+    summary: `Healing ${p.paused ? "paused" : "resumed"} by ${p.by}${p.reason ? `: ${p.reason}` : ""}`,
+    actor: p.by,
+    announce: true,
+  };
+}
+
 export class HealingEngine {
   private readonly backoff = new Map<string, { until: number; pdb?: string; attempts: number }>();
   private evictionVersion: "v1" | "v1beta1" = "v1";
@@ -61,6 +79,7 @@ export class HealingEngine {
     const result: TickResult = { writes: 0, planned: 0 };
     if (this.d.settings.mode === "off") return result;
     const pause = await this.d.readPause();
+    if (pause) this.d.record(switchRecord(pause, this.d.clusterId, this.d.settings.mode === "dry-run"));
     if (this.d.settings.mode === "dry-run") {
       let input = await this.observe(pause);
       for (let i = 0; i < MAX_PLANNED_STEPS; i++) {

@@ -8,8 +8,13 @@ import type { ActionJournal } from "../actions/journal.ts";
 import { HealingEngine } from "./engine.ts";
 import { HealingPauseStore, healingConfigMapName } from "./pause.ts";
 import { healingSettings } from "./settings.ts";
+import { COMMAND_KEY_MIN_LENGTH, CommandVerifier } from "../mqtt/signed-command.ts";
+import type { MqttConnection } from "../mqtt/connection.ts";
+import { handleHealingCommand, type HealingCommandResult } from "./pause-command.ts";
 
 export interface HealingServiceDeps {
+  /** The active MQTT channel's connection (the signed command topic is subscribed on it), if any. */
+  mqtt?: () => MqttConnection | undefined;
   config: Config;
   client: KubeClient;
   journal: ActionJournal;
@@ -24,16 +29,19 @@ export class HealingService {
   private timer?: ReturnType<typeof setInterval>;
   private running?: Promise<void>;
   private readonly intervalMs: number;
+  private readonly pause: HealingPauseStore;
+  private verifier?: CommandVerifier;
+  private unsubscribe?: () => Promise<void>;
 
   constructor(private readonly d: HealingServiceDeps) {
     const settings = healingSettings(d.config);
     this.intervalMs = settings.intervalMs;
-    const pause = new HealingPauseStore(
+    const pause = (this.pause = new HealingPauseStore(
       d.client,
       d.config.str("LEADER_LEASE_NAMESPACE"),
       healingConfigMapName(d.config.str("LEADER_LEASE_NAME")),
       d.rejects,
-    );
+    ));
     this.engine = new HealingEngine({
       client: d.client,
       record: (r) => d.journal.record(r),
@@ -52,11 +60,30 @@ export class HealingService {
   async set(on: boolean): Promise<void> {
     if (on && !this.timer && this.d.config.str("HEALING_MODE") !== "off") {
       this.timer = setInterval(() => void this.tick(), this.intervalMs);
+      await this.subscribeCommands();
     } else if (!on && this.timer) {
       clearInterval(this.timer);
       this.timer = undefined;
+      await this.unsubscribe?.().catch(() => {});
+      this.unsubscribe = undefined;
       await this.running;
     }
+  }
+
+  /** <prefix>/healing/set, only when MQTT is on and MQTT_COMMAND_KEY is usable (an unsigned command has no authority). */
+  private async subscribeCommands(): Promise<void> {
+    const conn = this.d.mqtt?.();
+    const keys = [this.d.config.str("MQTT_COMMAND_KEY"), this.d.config.str("MQTT_COMMAND_KEY_PREVIOUS")].filter((k) => k.length >= COMMAND_KEY_MIN_LENGTH);
+    if (!conn || keys.length === 0 || this.unsubscribe) return;
+    this.verifier ??= new CommandVerifier({ keys, maxAgeMs: this.d.config.ms("MQTT_COMMAND_MAX_AGE"), sink: this.d.rejects, source: "mqtt.command" });
+    const deps = {
+      verifier: this.verifier,
+      store: this.pause,
+      sink: this.d.rejects,
+      log: this.d.logger.child({ audit: "command" }),
+      publishResult: (r: HealingCommandResult) => conn.publish(conn.topics.healingResult, JSON.stringify(r)),
+    };
+    this.unsubscribe = await conn.subscribe(conn.topics.healingSet, (_t, payload, retained) => void handleHealingCommand(deps, payload, retained));
   }
 
   tick(): Promise<void> {

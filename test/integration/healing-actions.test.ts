@@ -110,4 +110,85 @@ describe(`healing actions on MQTT, exactly once across a restart (${flavor})`, (
     const history = out.trim().split("\n").map((l) => JSON.parse(l) as ActionRecord);
     expect(history.map((h) => h.id)).toEqual(ids);
   }, 90_000);
+
+  test("heal pause/resume --mqtt: signed commands from an operator account switch healing; unsigned and reader commands do not", async () => {
+    const key = "heal-test-command-key-0123456789abcdef";
+    const mq = await TestMosquitto.start({
+      username: "neurocontroller",
+      users: [
+        { name: "dashboard", password: "reader-pass" },
+        { name: "ops", password: "ops-pass" },
+      ],
+      acl: renderBrokerAcl({
+        prefix,
+        controller: "neurocontroller",
+        agentSecret: "",
+        readers: [{ name: "dashboard", password: "reader-pass" }],
+        operators: [{ name: "ops", password: "ops-pass" }],
+      }),
+    });
+    const cluster = await startSimulator({ tls: true, nodeLifecycle: true });
+    try {
+      seedHealthyCluster(cluster.store, { nodes: 3, deployments: 1, replicasPerDeployment: 1 });
+      const ctl = await ControllerProcess.start(flavor, cluster.kubeconfig(), {
+        HEALING_MODE: "on",
+        HEALING_INTERVAL: "200ms",
+        MQTT_URL: mq.url,
+        MQTT_USERNAME: "neurocontroller",
+        MQTT_PASSWORD: mq.password,
+        MQTT_TOPIC_PREFIX: prefix,
+        MQTT_COMMAND_KEY: key,
+        ENABLE_EMAIL_ALERT: "false",
+        ENABLE_SLACK_ALERT: "false",
+      });
+      controllers.push(ctl);
+      await ctl.ready();
+      const pauseDoc = () => {
+        const cm = cluster.store.get("configmaps", "kube-system", "neurocontroller-healing");
+        return cm ? JSON.parse(cm.data["pause.json"]) : undefined;
+      };
+      const cli = async (args: string[], user: string, password: string) => {
+        const env = {
+          PATH: process.env.PATH ?? "/usr/bin:/bin",
+          HOME: "/nonexistent",
+          MQTT_URL: mq.url,
+          MQTT_USERNAME: user,
+          MQTT_PASSWORD: password,
+          MQTT_TOPIC_PREFIX: prefix,
+          MQTT_COMMAND_KEY: key,
+          MQTT_COMMAND_SIGNER: "alice@ops-laptop",
+        };
+        const p = Bun.spawn(command(flavor, args), { env, stdout: "pipe", stderr: "pipe" });
+        const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+        return { code, out, err };
+      };
+      // The leader subscribes once it leads: retry the first command until it answers.
+      await waitFor(async () => (await cli(["heal", "pause", "--mqtt", "--reason", "rack move"], "ops", "ops-pass")).code === 0, {
+        timeoutMs: 30_000,
+        message: () => `a signed pause answered (stderr ${ctl.stderr.slice(-1500)})`,
+      });
+      expect(pauseDoc()).toMatchObject({ paused: true, by: "alice@ops-laptop", reason: "rack move" });
+      // Unsigned: the broker accepts the operator's publish, the controller refuses it (no change).
+      const ops = await mqtt.connectAsync(mq.url, { protocolVersion: 5, username: "ops", password: "ops-pass", clientId: "heal-ops" });
+      await ops.publishAsync(`${prefix}/healing/set`, JSON.stringify({ action: "resume" }), { qos: 1 });
+      // A reader may not publish commands at all.
+      const readerClient = await mqtt.connectAsync(mq.url, { protocolVersion: 5, username: "dashboard", password: "reader-pass", clientId: "heal-r" });
+      const denied = await readerClient.publishAsync(`${prefix}/healing/set`, "{}", { qos: 1 }).then(
+        () => "accepted",
+        (e: { code?: number }) => (e.code === 135 ? "denied" : String(e)),
+      );
+      expect(denied).toBe("denied");
+      await waitFor(async () => /mqtt\.command\.unsigned/.test(await (await fetch(`${ctl.url}/metrics`)).text()), {
+        message: "the unsigned command counted as refused",
+      });
+      expect(pauseDoc().paused).toBe(true);
+      expect((await cli(["heal", "resume", "--mqtt"], "ops", "ops-pass")).code).toBe(0);
+      expect(pauseDoc()).toMatchObject({ paused: false, by: "alice@ops-laptop" });
+      await ops.endAsync(true);
+      await readerClient.endAsync(true);
+    } finally {
+      await cluster.stop();
+      await mq.dispose();
+    }
+  }, 90_000);
 });

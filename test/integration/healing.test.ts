@@ -241,7 +241,8 @@ describe("healing limits", () => {
     await engine.tick();
     await engine.tick();
     expect(c.store.resourceVersion()).toBe(rv);
-    expect(steps(records)).toEqual(["refused-paused:refused:pi-node-3"]);
+    expect(steps(records)).toEqual(["healing-pause:done:test", "refused-paused:refused:pi-node-3"]);
+    expect(records[0]).toMatchObject({ source: "operator", actor: "alice", announce: true });
   });
 });
 
@@ -296,7 +297,7 @@ describe("heal CLI", () => {
     c.advance(61 * S);
     await withStore.tick();
     expect(c.node(DEAD).spec.unschedulable).toBeUndefined();
-    expect(records.map((r) => r.step)).toEqual(["refused-paused"]);
+    expect(records.map((r) => r.step)).toEqual(["healing-pause", "refused-paused"]);
     expect((await cli("resume")).code).toBe(0);
     await withStore.tick();
     expect(c.node(DEAD).spec.unschedulable).toBe(true);
