@@ -104,7 +104,9 @@ ${hidden > 0 ? `<p>…and ${hidden} more alerts</p>` : ""}
 function renderActionEmail(g: AlertGroupData, a: NonNullable<AlertGroupData["action"]>): RenderedEmail {
   const f = actionFacts(g, a);
   const text = [f.heading, "", ...f.rows.map(([k, v]) => `${(k + ":").padEnd(10)}${oneLine(v)}`), "", "sent by NeuroController", ""].join("\n");
-  const rows = f.rows.map(([k, v]) => `<tr><td style="padding:4px 8px"><b>${escapeHtml(k)}</b></td><td style="padding:4px 8px">${escapeHtml(v)}</td></tr>`);
+  const rows = f.rows.map(
+    ([k, v]) => `<tr><td style="padding:4px 8px"><b>${escapeHtml(k)}</b></td><td style="padding:4px 8px">${escapeHtml(v)}</td></tr>`,
+  );
   const html = `<!doctype html>
 <html><body style="font-family:sans-serif;font-size:14px;color:#222">
 <h2 style="margin:0 0 12px">${escapeHtml(f.heading)}</h2>

@@ -67,7 +67,13 @@ ${CONFIG_FLAGS_HELP}`,
       try {
         const records = new ActionHistory(db).list({ source: "healing", sinceMs });
         if (json) for (const r of records) console.log(JSON.stringify(r));
-        else console.log(renderTable(["TIME", "MODE", "STEP", "OUTCOME", "SUMMARY"], records.map((r) => [r.time, r.mode, r.step, r.outcome, r.summary])));
+        else
+          console.log(
+            renderTable(
+              ["TIME", "MODE", "STEP", "OUTCOME", "SUMMARY"],
+              records.map((r) => [r.time, r.mode, r.step, r.outcome, r.summary]),
+            ),
+          );
       } finally {
         db.close();
       }
@@ -119,7 +125,10 @@ ${CONFIG_FLAGS_HELP}`,
     );
     console.log(
       rows.length
-        ? renderTable(["NODE", "READY", "PHASE", "SINCE", "CORDONED BY US"], rows.map((r) => [r.node, r.ready ? "yes" : "no", r.phase, r.cordonedAt, r.cordonedByUs ? "yes" : "no"]))
+        ? renderTable(
+            ["NODE", "READY", "PHASE", "SINCE", "CORDONED BY US"],
+            rows.map((r) => [r.node, r.ready ? "yes" : "no", r.phase, r.cordonedAt, r.cordonedByUs ? "yes" : "no"]),
+          )
         : "no node under remediation",
     );
     return EXIT.ok;

@@ -17,7 +17,12 @@ const resultSchema = z.object({
 });
 
 /** Signs `payload`, publishes it on <prefix>/silences/set and returns the controller's answer. */
-export function sendSilenceCommand(config: Config, payload: Record<string, unknown>, signer: string, timeoutMs = 15_000): Promise<SilenceCommandResult> {
+export function sendSilenceCommand(
+  config: Config,
+  payload: Record<string, unknown>,
+  signer: string,
+  timeoutMs = 15_000,
+): Promise<SilenceCommandResult> {
   return sendSignedCommand(config, SILENCE_COMMAND_KIND, payload, signer, "silences", timeoutMs) as Promise<SilenceCommandResult>;
 }
 
@@ -36,7 +41,8 @@ export async function sendSignedCommand(
   }
   const envelope = signCommand(kind, payload, { key, signer });
   const conn = await subscriberConnection(config);
-  const [setTopic, resultTopic] = topic === "silences" ? [conn.topics.silencesSet, conn.topics.silencesResult] : [conn.topics.healingSet, conn.topics.healingResult];
+  const [setTopic, resultTopic] =
+    topic === "silences" ? [conn.topics.silencesSet, conn.topics.silencesResult] : [conn.topics.healingSet, conn.topics.healingResult];
   try {
     type Result = z.output<typeof resultSchema>;
     let settle: (r: Result) => void = () => {};

@@ -39,7 +39,7 @@ import { OutputCycles } from "./output-cycles.ts";
 import { SharedLoggedState } from "./shared-state.ts";
 import { ruleSettings } from "../watchers/settings.ts";
 import { traceBridgeOptionsFromConfig } from "../trace/bridge.ts";
-import { healingService } from "../healing/service.ts";
+import { attachHealing } from "../healing/service.ts";
 
 export interface RuntimeOptions {
   config: Config;
@@ -142,10 +142,7 @@ export class ControllerRuntime {
         onHandlerError: (subscription) => this.metrics.handlerErrors.inc({ handler: `mqtt:${subscription}` }),
       },
     );
-    this.actions.listen((record) => void this.alerting.submitAction(record, this.now()));
-    const stillLeading = () => this.leadership.isLeader && (this.leadership.elector?.canAct() ?? true);
-    const rejects = new CountingRejectSink(this.metrics.malformedInput, logger);
-    this.leaderServices.attach(healingService({ config, client: this.client, journal: this.actions, logger, clock: this.now, stillLeading, rejects, mqtt: () => this.alerting.mqttConnection }));
+    attachHealing({ runtime: this, services: this.leaderServices, leadership: () => this.leadership, config, logger, clock: this.now });
     // Named after the node (stable across restarts), not the process: one LogWriteFailing per node's log.
     this.log = new LogOutput(this.store, this.writer, this.collector, this.metrics, config.str("LEADER_IDENTITY") || hostname(), opts.onLogged);
     this.leadership = new Leadership({

@@ -10,7 +10,10 @@ export const HEALING_LABEL = "neurocontroller.io/healing";
 export const OUT_OF_SERVICE_TAINT = { key: "node.kubernetes.io/out-of-service", value: "nodeshutdown", effect: "NoExecute" } as const;
 const MAX_ANNOTATION_BYTES = 2048;
 
-const stamp = z.string().max(40).refine((s) => Number.isFinite(Date.parse(s)), "not an RFC 3339 time");
+const stamp = z
+  .string()
+  .max(40)
+  .refine((s) => Number.isFinite(Date.parse(s)), "not an RFC 3339 time");
 
 export const healingStateSchema = z.object({
   v: z.literal(1),

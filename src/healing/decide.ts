@@ -89,7 +89,9 @@ export function decide(input: HealingInput): HealingDecision {
     if (!f.ready || f.since === undefined || now - f.since < s.uncordonAfterMs) continue;
     if (input.paused) return { notices: [pausedNotice(f, f.state!.episode)] };
     const st = f.state!;
-    const undo = [st.cordonedByUs ? "uncordoned" : "left cordoned (an operator cordoned it)", st.taint ? "out-of-service taint removed" : ""].filter(Boolean);
+    const undo = [st.cordonedByUs ? "uncordoned" : "left cordoned (an operator cordoned it)", st.taint ? "out-of-service taint removed" : ""].filter(
+      Boolean,
+    );
     return {
       notices,
       step: {
@@ -142,7 +144,8 @@ export function decide(input: HealingInput): HealingDecision {
     const running = movable.filter((p) => !isTerminating(p));
     const cordonedAt = Date.parse(st.cordonedAt);
     if (s.forceAfterMs > 0 && now >= cordonedAt + s.forceAfterMs) return { notices, step: releaseStep(f, st, movable, input, rec) };
-    const next = now < cordonedAt + s.drainTimeoutMs ? running.find((p) => !((input.backoff.get(p.metadata.uid ?? "")?.until ?? 0) > now)) : undefined;
+    const next =
+      now < cordonedAt + s.drainTimeoutMs ? running.find((p) => !((input.backoff.get(p.metadata.uid ?? "")?.until ?? 0) > now)) : undefined;
     if (next) {
       const ref = podRef(next);
       return {
@@ -177,16 +180,35 @@ export function decide(input: HealingInput): HealingDecision {
       notices.push(rec({ target: nodeTarget(f.name), step, episode, outcome, reason, summary, announce: true }));
     const otherSchedulable = facts.filter((o) => o !== f && o.ready && !isUnschedulable(o.node)).length;
     const recoveredAt = f.state?.recoveredAt ? Date.parse(f.state.recoveredAt) : Number.NaN;
-    if (isExcluded(f.node)) refuse("refused-excluded", "label neurocontroller.io/healing=disabled", `Node ${f.name} is NotReady but excluded from healing by its label`);
+    if (isExcluded(f.node))
+      refuse("refused-excluded", "label neurocontroller.io/healing=disabled", `Node ${f.name} is NotReady but excluded from healing by its label`);
     else if (isControlPlane(f.node) && !s.controlPlane)
-      refuse("refused-control-plane", "HEALING_CONTROL_PLANE=false", `Node ${f.name} is NotReady but is a control-plane node (HEALING_CONTROL_PLANE=false)`);
+      refuse(
+        "refused-control-plane",
+        "HEALING_CONTROL_PLANE=false",
+        `Node ${f.name} is NotReady but is a control-plane node (HEALING_CONTROL_PLANE=false)`,
+      );
     else if (now < recoveredAt + s.cooldownMs)
-      refuse("refused-cooldown", `HEALING_COOLDOWN: recovered at ${f.state!.recoveredAt}`, `Node ${f.name} is NotReady again within its healing cooldown; not touched until ${iso(recoveredAt + s.cooldownMs)}`, "waiting");
+      refuse(
+        "refused-cooldown",
+        `HEALING_COOLDOWN: recovered at ${f.state!.recoveredAt}`,
+        `Node ${f.name} is NotReady again within its healing cooldown; not touched until ${iso(recoveredAt + s.cooldownMs)}`,
+        "waiting",
+      );
     else if (otherSchedulable === 0)
-      refuse("refused-last-schedulable", "no other Ready schedulable node", `Node ${f.name} is NotReady but is the last schedulable node; not cordoned`);
+      refuse(
+        "refused-last-schedulable",
+        "no other Ready schedulable node",
+        `Node ${f.name} is NotReady but is the last schedulable node; not cordoned`,
+      );
     else if (input.paused) notices.push(pausedNotice(f, episode));
     else if (slots <= 0)
-      refuse("waiting-max-concurrent", `HEALING_MAX_CONCURRENT ${s.maxConcurrent}: ${active.map((a) => a.name).join(", ") || "another node"} under remediation`, `Node ${f.name} is NotReady; waiting for the node under remediation to finish (HEALING_MAX_CONCURRENT ${s.maxConcurrent})`, "waiting");
+      refuse(
+        "waiting-max-concurrent",
+        `HEALING_MAX_CONCURRENT ${s.maxConcurrent}: ${active.map((a) => a.name).join(", ") || "another node"} under remediation`,
+        `Node ${f.name} is NotReady; waiting for the node under remediation to finish (HEALING_MAX_CONCURRENT ${s.maxConcurrent})`,
+        "waiting",
+      );
     else {
       slots--;
       return { notices, step: cordonStep(f, episode, input, rec) };
@@ -289,7 +311,8 @@ function drainSummary(f: NodeFacts, st: HealingState, running: KubeObject[], inp
     step: timedOut && running.length ? "drain-timeout" : "drained",
     episode: st.episode,
     outcome: running.length ? "waiting" : "done",
-    reason: timedOut && running.length ? "HEALING_DRAIN_TIMEOUT passed with pods still protected by their disruption budget" : "no pod left to evict now",
+    reason:
+      timedOut && running.length ? "HEALING_DRAIN_TIMEOUT passed with pods still protected by their disruption budget" : "no pod left to evict now",
     summary: `Node ${f.name} ${st.cordonedByUs ? "cordoned" : "(cordoned by an operator)"} and drained: ${plural(evicted, "pod")} evicted${tail}`,
     announce: true,
     detail: { evicted, waiting: running.length },

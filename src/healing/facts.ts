@@ -46,9 +46,7 @@ export const isFinished = (pod: KubeObject): boolean => pod.status?.phase === "S
  * pods without a controller only when allowed, since nothing would recreate them.
  */
 export function movablePods(pods: readonly KubeObject[], node: string, drainUnmanaged: boolean): KubeObject[] {
-  return pods.filter(
-    (p) => podNode(p) === node && !isDaemonSetPod(p) && !isMirrorPod(p) && !isFinished(p) && (drainUnmanaged || isManaged(p)),
-  );
+  return pods.filter((p) => podNode(p) === node && !isDaemonSetPod(p) && !isMirrorPod(p) && !isFinished(p) && (drainUnmanaged || isManaged(p)));
 }
 
 /** Pods on the node that no controller recreates and we may not touch (reported, never evicted). */

@@ -43,7 +43,13 @@ export function healingRecord(r: RecordInput): ActionRecord {
 
 /** The same outcome after the write: done (or failed with why), same id so a retry of a failed write is not re-told. */
 export function withOutcome(rec: ActionRecord, outcome: ActionOutcome, now: number, extra?: { reason?: string; summary?: string }): ActionRecord {
-  return { ...rec, outcome, time: new Date(now).toISOString(), ...(extra?.reason ? { reason: extra.reason } : {}), ...(extra?.summary ? { summary: extra.summary } : {}) };
+  return {
+    ...rec,
+    outcome,
+    time: new Date(now).toISOString(),
+    ...(extra?.reason ? { reason: extra.reason } : {}),
+    ...(extra?.summary ? { summary: extra.summary } : {}),
+  };
 }
 
 /** A short stable name for a set of facts (e.g. which nodes were down), for cluster-wide refusals. */

@@ -1,7 +1,8 @@
 // The healing loop on the leader: one engine tick every HEALING_INTERVAL (ticks never overlap), started
 // when this controller starts leading and stopped when it stops. Wired into the runtime by one call.
 import type { Config } from "../config/load.ts";
-import type { RejectSink } from "../boundary/reject.ts";
+import { CountingRejectSink, type RejectSink } from "../boundary/reject.ts";
+import type { ActionRecord } from "../model/action.ts";
 import type { KubeClient } from "../kube/client.ts";
 import type { Logger } from "../log.ts";
 import type { ActionJournal } from "../actions/journal.ts";
@@ -36,12 +37,13 @@ export class HealingService {
   constructor(private readonly d: HealingServiceDeps) {
     const settings = healingSettings(d.config);
     this.intervalMs = settings.intervalMs;
-    const pause = (this.pause = new HealingPauseStore(
+    const pause = new HealingPauseStore(
       d.client,
       d.config.str("LEADER_LEASE_NAMESPACE"),
       healingConfigMapName(d.config.str("LEADER_LEASE_NAME")),
       d.rejects,
-    ));
+    );
+    this.pause = pause;
     this.engine = new HealingEngine({
       client: d.client,
       record: (r) => d.journal.record(r),
@@ -73,7 +75,9 @@ export class HealingService {
   /** <prefix>/healing/set, only when MQTT is on and MQTT_COMMAND_KEY is usable (an unsigned command has no authority). */
   private async subscribeCommands(): Promise<void> {
     const conn = this.d.mqtt?.();
-    const keys = [this.d.config.str("MQTT_COMMAND_KEY"), this.d.config.str("MQTT_COMMAND_KEY_PREVIOUS")].filter((k) => k.length >= COMMAND_KEY_MIN_LENGTH);
+    const keys = [this.d.config.str("MQTT_COMMAND_KEY"), this.d.config.str("MQTT_COMMAND_KEY_PREVIOUS")].filter(
+      (k) => k.length >= COMMAND_KEY_MIN_LENGTH,
+    );
     if (!conn || keys.length === 0 || this.unsubscribe) return;
     this.verifier ??= new CommandVerifier({ keys, maxAgeMs: this.d.config.ms("MQTT_COMMAND_MAX_AGE"), sink: this.d.rejects, source: "mqtt.command" });
     const deps = {
@@ -99,5 +103,38 @@ export class HealingService {
   }
 }
 
-/** The runtime's one call: the healing loop as a leader-only switch. */
-export const healingService = (d: HealingServiceDeps): HealingService => new HealingService({ ...d, logger: d.logger.child({ component: "healing" }) });
+/** What the runtime hands over (structural: no import of the runtime here). */
+export interface HealingWiring {
+  runtime: {
+    client: KubeClient;
+    actions: ActionJournal;
+    alerting: { submitAction(r: ActionRecord, now: number): number; readonly mqttConnection: MqttConnection | undefined };
+    metrics: { malformedInput: ConstructorParameters<typeof CountingRejectSink>[0] };
+  };
+  services: { attach(s: { set(on: boolean): Promise<void> }): void };
+  leadership: () => { isLeader: boolean; elector?: { canAct(): boolean } };
+  config: Config;
+  logger: Logger;
+  clock: () => number;
+}
+
+/**
+ * The runtime's one call: every action record goes to the alert pipeline (the outbox: <prefix>/actions,
+ * announcements), and the healing loop runs as a leader-only switch.
+ */
+export function attachHealing(w: HealingWiring): HealingService {
+  const { runtime, config, logger, clock } = w;
+  runtime.actions.listen((record) => void runtime.alerting.submitAction(record, clock()));
+  const service = new HealingService({
+    config,
+    client: runtime.client,
+    journal: runtime.actions,
+    logger: logger.child({ component: "healing" }),
+    clock,
+    stillLeading: () => w.leadership().isLeader && (w.leadership().elector?.canAct() ?? true),
+    rejects: new CountingRejectSink(runtime.metrics.malformedInput, logger),
+    mqtt: () => runtime.alerting.mqttConnection,
+  });
+  w.services.attach(service);
+  return service;
+}

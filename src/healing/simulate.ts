@@ -12,8 +12,7 @@ export function simulate(input: HealingInput, step: HealingStep): HealingInput {
   switch (step.kind) {
     case "cordon":
       states.set(step.node, step.state);
-      if (step.setUnschedulable)
-        nodes = nodes.map((n) => (n.metadata.name === step.node ? { ...n, spec: { ...n.spec, unschedulable: true } } : n));
+      if (step.setUnschedulable) nodes = nodes.map((n) => (n.metadata.name === step.node ? { ...n, spec: { ...n.spec, unschedulable: true } } : n));
       break;
     case "evict":
       pods = pods.map((p) => (samePod(p, step.pod.uid) ? { ...p, metadata: { ...p.metadata, deletionTimestamp: stamp } } : p));

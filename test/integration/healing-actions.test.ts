@@ -33,7 +33,13 @@ describe(`healing actions on MQTT, exactly once across a restart (${flavor})`, (
     broker = await TestMosquitto.start({
       username: "neurocontroller",
       users: [{ name: "dashboard", password: "reader-pass" }],
-      acl: renderBrokerAcl({ prefix, controller: "neurocontroller", agentSecret: "", readers: [{ name: "dashboard", password: "reader-pass" }], operators: [] }),
+      acl: renderBrokerAcl({
+        prefix,
+        controller: "neurocontroller",
+        agentSecret: "",
+        readers: [{ name: "dashboard", password: "reader-pass" }],
+        operators: [],
+      }),
     });
     sim = await startSimulator({ tls: true, nodeLifecycle: true });
     seedHealthyCluster(sim.store, { nodes: 5, deployments: 2, replicasPerDeployment: 5 });
@@ -107,7 +113,10 @@ describe(`healing actions on MQTT, exactly once across a restart (${flavor})`, (
     });
     const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
     expect(code).toBe(0);
-    const history = out.trim().split("\n").map((l) => JSON.parse(l) as ActionRecord);
+    const history = out
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as ActionRecord);
     expect(history.map((h) => h.id)).toEqual(ids);
   }, 90_000);
 
@@ -172,7 +181,12 @@ describe(`healing actions on MQTT, exactly once across a restart (${flavor})`, (
       const ops = await mqtt.connectAsync(mq.url, { protocolVersion: 5, username: "ops", password: "ops-pass", clientId: "heal-ops" });
       await ops.publishAsync(`${prefix}/healing/set`, JSON.stringify({ action: "resume" }), { qos: 1 });
       // A reader may not publish commands at all.
-      const readerClient = await mqtt.connectAsync(mq.url, { protocolVersion: 5, username: "dashboard", password: "reader-pass", clientId: "heal-r" });
+      const readerClient = await mqtt.connectAsync(mq.url, {
+        protocolVersion: 5,
+        username: "dashboard",
+        password: "reader-pass",
+        clientId: "heal-r",
+      });
       const denied = await readerClient.publishAsync(`${prefix}/healing/set`, "{}", { qos: 1 }).then(
         () => "accepted",
         (e: { code?: number }) => (e.code === 135 ? "denied" : String(e)),

@@ -16,7 +16,8 @@ afterEach(async () => {
 });
 
 const state = (c: HealingCluster, node: string) => JSON.parse(c.node(node).metadata.annotations?.[HEALING_ANNOTATION] ?? "null");
-const steps = (records: { step: string; outcome: string; target: { name: string } }[]) => records.map((r) => `${r.step}:${r.outcome}:${r.target.name}`);
+const steps = (records: { step: string; outcome: string; target: { name: string } }[]) =>
+  records.map((r) => `${r.step}:${r.outcome}:${r.target.name}`);
 
 function seedDeadNodeWorkloads(c: HealingCluster) {
   workload(c.store, "ReplicaSet", "web", DEAD, 1);
@@ -50,7 +51,13 @@ describe("healing on the simulator", () => {
     const web = await waitFor(() => c.store.list("pods", "default").find((p) => p.metadata.name.startsWith("web-") && !p.metadata.deletionTimestamp));
     expect(web.spec.nodeName).not.toBe(DEAD);
     expect(steps(records)).toEqual(
-      expect.arrayContaining(["cordon:done:pi-node-3", "evict:done:web-0x", "evict:done:store-0", "evict-waiting:waiting:db-0x", "drained:waiting:pi-node-3"]),
+      expect.arrayContaining([
+        "cordon:done:pi-node-3",
+        "evict:done:web-0x",
+        "evict:done:store-0",
+        "evict-waiting:waiting:db-0x",
+        "drained:waiting:pi-node-3",
+      ]),
     );
     const summary = records.find((r) => r.step === "drained")!;
     expect(summary.summary).toBe("Node pi-node-3 cordoned and drained: 2 pods evicted, 1 waiting on PDB db-pdb");
@@ -76,7 +83,12 @@ describe("healing on the simulator", () => {
     expect(c.pod("default", "agent-0x")).toBeDefined(); // DaemonSet pod never touched
     expect(c.pod("default", "bare")).toBeDefined(); // no controller: never deleted without HEALING_DRAIN_UNMANAGED
     expect(state(c, DEAD).phase).toBe("released");
-    expect(records.filter((r) => r.step === "force-delete").map((r) => r.target.name).sort()).toEqual(["db-0x", "store-0", "web-0x"]);
+    expect(
+      records
+        .filter((r) => r.step === "force-delete")
+        .map((r) => r.target.name)
+        .sort(),
+    ).toEqual(["db-0x", "store-0", "web-0x"]);
 
     nodeReady(c.store, DEAD);
     c.advance(10 * S);

@@ -38,7 +38,10 @@ export interface HealingCluster {
   client: KubeClient;
   clock: { now: number };
   advance(ms: number): void;
-  engine(overrides?: Partial<HealingSettings>, opts?: { journal?: ActionJournal; stillLeading?: () => boolean; pause?: () => PauseState | undefined }): {
+  engine(
+    overrides?: Partial<HealingSettings>,
+    opts?: { journal?: ActionJournal; stillLeading?: () => boolean; pause?: () => PauseState | undefined },
+  ): {
     engine: HealingEngine;
     journal: ActionJournal;
     records: ActionRecord[];
@@ -105,7 +108,11 @@ export function workload(store: SimStore, kind: "ReplicaSet" | "StatefulSet" | "
     apiVersion: "apps/v1",
     kind,
     metadata: { name, namespace: "default" },
-    spec: { replicas: pods, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: "c", image: "busybox" }] } } },
+    spec: {
+      replicas: pods,
+      selector: { matchLabels: labels },
+      template: { metadata: { labels }, spec: { containers: [{ name: "c", image: "busybox" }] } },
+    },
   });
   const out: KubeObject[] = [];
   for (let i = 0; i < pods; i++) {
