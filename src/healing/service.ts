@@ -33,6 +33,7 @@ export class HealingService {
   private readonly pause: HealingPauseStore;
   private verifier?: CommandVerifier;
   private unsubscribe?: () => Promise<void>;
+  private failing = false;
 
   constructor(private readonly d: HealingServiceDeps) {
     const settings = healingSettings(d.config);
@@ -94,8 +95,15 @@ export class HealingService {
     if (this.running) return this.running;
     this.running = this.engine
       .tick()
-      .then(() => undefined)
-      .catch((e) => this.d.logger.warn("healing tick failed; retried next interval", { error: String(e) }))
+      .then(() => {
+        if (this.failing) this.d.logger.info("healing reads the cluster again");
+        this.failing = false;
+      })
+      .catch((e) => {
+        // Once per outage, not every interval: the API outage itself is alerted by the controller.
+        this.d.logger[this.failing ? "debug" : "warn"]("healing tick failed; retried every interval", { error: String(e) });
+        this.failing = true;
+      })
       .finally(() => {
         this.running = undefined;
       });
