@@ -34,6 +34,7 @@ export class HealingService {
   private verifier?: CommandVerifier;
   private unsubscribe?: () => Promise<void>;
   private failing = false;
+  private subscribing = false;
 
   constructor(private readonly d: HealingServiceDeps) {
     const settings = healingSettings(d.config);
@@ -63,7 +64,8 @@ export class HealingService {
   async set(on: boolean): Promise<void> {
     if (on && !this.timer && this.d.config.str("HEALING_MODE") !== "off") {
       this.timer = setInterval(() => void this.tick(), this.intervalMs);
-      await this.subscribeCommands();
+      // Not awaited: a subscription waits for the broker, and a broker outage must not hold up the leader switch.
+      this.subscribeCommands().catch((e) => this.d.logger.warn("cannot subscribe to the healing command topic", { error: String(e) }));
     } else if (!on && this.timer) {
       clearInterval(this.timer);
       this.timer = undefined;
@@ -79,7 +81,7 @@ export class HealingService {
     const keys = [this.d.config.str("MQTT_COMMAND_KEY"), this.d.config.str("MQTT_COMMAND_KEY_PREVIOUS")].filter(
       (k) => k.length >= COMMAND_KEY_MIN_LENGTH,
     );
-    if (!conn || keys.length === 0 || this.unsubscribe) return;
+    if (!conn || keys.length === 0 || this.unsubscribe || this.subscribing) return;
     this.verifier ??= new CommandVerifier({ keys, maxAgeMs: this.d.config.ms("MQTT_COMMAND_MAX_AGE"), sink: this.d.rejects, source: "mqtt.command" });
     const deps = {
       verifier: this.verifier,
@@ -88,7 +90,14 @@ export class HealingService {
       log: this.d.logger.child({ audit: "command" }),
       publishResult: (r: HealingCommandResult) => conn.publish(conn.topics.healingResult, JSON.stringify(r)),
     };
-    this.unsubscribe = await conn.subscribe(conn.topics.healingSet, (_t, payload, retained) => void handleHealingCommand(deps, payload, retained));
+    this.subscribing = true;
+    try {
+      const unsubscribe = await conn.subscribe(conn.topics.healingSet, (_t, payload, retained) => void handleHealingCommand(deps, payload, retained));
+      if (this.timer) this.unsubscribe = unsubscribe;
+      else await unsubscribe(); // stepped down meanwhile
+    } finally {
+      this.subscribing = false;
+    }
   }
 
   tick(): Promise<void> {
