@@ -110,7 +110,11 @@ describe("deploy/ manifests", () => {
     const rules = one("Role", "neurocontroller-leader").rules as any[];
     const named = (res: string) => rules.find((r) => r.resources.includes(res) && r.resourceNames);
     expect(named("leases")).toMatchObject({ apiGroups: ["coordination.k8s.io"], resourceNames: [cm.LEADER_LEASE_NAME], verbs: ["get", "update"] });
-    expect(named("configmaps").resourceNames.sort()).toEqual([`${cm.LEADER_LEASE_NAME}-silences`, `${cm.LEADER_LEASE_NAME}-state`]);
+    expect(named("configmaps").resourceNames.sort()).toEqual([
+      `${cm.LEADER_LEASE_NAME}-healing`,
+      `${cm.LEADER_LEASE_NAME}-silences`,
+      `${cm.LEADER_LEASE_NAME}-state`,
+    ]);
     expect(rules.filter((r) => !r.resourceNames).map((r) => r.verbs)).toEqual([["create"], ["create"]]);
   });
 
