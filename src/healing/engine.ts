@@ -63,7 +63,7 @@ export class HealingEngine {
   private evictionVersion: "v1" | "v1beta1" = "v1";
   private outOfService?: boolean;
   private readonly rejects: RejectSink;
-  /** What `heal status` shows: the last observation. */
+  /** The last observation (diagnostics and tests). */
   lastInput?: HealingInput;
 
   constructor(private readonly d: HealingEngineDeps) {
@@ -94,9 +94,10 @@ export class HealingEngine {
     }
     for (let i = 0; i < MAX_STEPS_PER_TICK; i++) {
       const input = await this.observe(pause);
+      if (!this.d.stillLeading()) break; // the Lease may be someone else's by now: decide nothing, tell nothing
       const decision = decide(input);
       for (const n of decision.notices) this.d.record(n);
-      if (!decision.step || !this.d.stillLeading()) break;
+      if (!decision.step) break;
       result.step = decision.step.kind;
       const ok = await this.execute(decision.step, input);
       if (!ok) break;
