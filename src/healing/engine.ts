@@ -10,7 +10,7 @@ import type { ActionRecord } from "../model/action.ts";
 import { HEALING_ANNOTATION, type HealingState, OUT_OF_SERVICE_TAINT, readHealingState, writeHealingState } from "./annotation.ts";
 import { decide, type HealingInput, type HealingStep, type PodRef } from "./decide.ts";
 import { supportsOutOfService } from "./facts.ts";
-import type { PauseState } from "./pause.ts";
+import type { PauseState, SharedHealing } from "./pause.ts";
 import type { HealingSettings } from "./settings.ts";
 import { simulate } from "./simulate.ts";
 
@@ -28,7 +28,10 @@ export interface HealingEngineDeps {
   clusterId: string;
   logger: Logger;
   clock: () => number;
-  readPause: () => Promise<PauseState | undefined>;
+  /** The pause switch and the ids already told by any leader (ConfigMap <lease>-healing). */
+  readShared: () => Promise<SharedHealing>;
+  /** Remembers newly told ids for the next leader ("on" mode only: dry-run writes nothing to the cluster). */
+  saveTold?: (ids: string[]) => Promise<void>;
   /** Checked before every write: a leader past its renew deadline must not write. */
   stillLeading: () => boolean;
   rejects?: RejectSink;
@@ -78,32 +81,47 @@ export class HealingEngine {
   async tick(): Promise<TickResult> {
     const result: TickResult = { writes: 0, planned: 0 };
     if (this.d.settings.mode === "off") return result;
-    const pause = await this.d.readPause();
-    if (pause) this.d.record(switchRecord(pause, this.d.clusterId, this.d.settings.mode === "dry-run"));
-    if (this.d.settings.mode === "dry-run") {
-      let input = await this.observe(pause);
-      for (let i = 0; i < MAX_PLANNED_STEPS; i++) {
+    const dryRun = this.d.settings.mode === "dry-run";
+    const shared = await this.d.readShared();
+    const fresh: string[] = [];
+    // Told by an earlier leader: not again. Told now: remembered for the next one.
+    const record = (r: ActionRecord) => {
+      if (shared.told.has(r.id) || !this.d.record(r)) return;
+      fresh.push(r.id);
+    };
+    try {
+      const pause = shared.pause;
+      if (pause) record(switchRecord(pause, this.d.clusterId, dryRun));
+      if (dryRun) {
+        let input = await this.observe(pause);
+        for (let i = 0; i < MAX_PLANNED_STEPS; i++) {
+          const decision = decide(input);
+          for (const n of decision.notices) record(n);
+          if (!decision.step) break;
+          record(decision.step.record);
+          result.planned++;
+          input = simulate(input, decision.step);
+        }
+        return result;
+      }
+      for (let i = 0; i < MAX_STEPS_PER_TICK; i++) {
+        const input = await this.observe(pause);
+        if (!this.d.stillLeading()) break; // the Lease may be someone else's by now: decide nothing, tell nothing
         const decision = decide(input);
-        for (const n of decision.notices) this.d.record(n);
+        for (const n of decision.notices) record(n);
         if (!decision.step) break;
-        this.d.record(decision.step.record);
-        result.planned++;
-        input = simulate(input, decision.step);
+        result.step = decision.step.kind;
+        const ok = await this.execute(decision.step, input, record);
+        if (!ok) break;
+        result.writes++;
       }
       return result;
+    } finally {
+      if (!dryRun && fresh.length && this.d.saveTold && this.d.stillLeading())
+        await this.d
+          .saveTold(fresh)
+          .catch((e) => this.d.logger.warn("cannot remember told healing decisions for the next leader", { error: String(e) }));
     }
-    for (let i = 0; i < MAX_STEPS_PER_TICK; i++) {
-      const input = await this.observe(pause);
-      if (!this.d.stillLeading()) break; // the Lease may be someone else's by now: decide nothing, tell nothing
-      const decision = decide(input);
-      for (const n of decision.notices) this.d.record(n);
-      if (!decision.step) break;
-      result.step = decision.step.kind;
-      const ok = await this.execute(decision.step, input);
-      if (!ok) break;
-      result.writes++;
-    }
-    return result;
   }
 
   private async observe(pause: PauseState | undefined): Promise<HealingInput> {
@@ -137,13 +155,13 @@ export class HealingEngine {
   }
 
   /** Makes the step's write; records done/failed/waiting; true when the next step may follow at once. */
-  private async execute(step: HealingStep, input: HealingInput): Promise<boolean> {
+  private async execute(step: HealingStep, input: HealingInput, record: (r: ActionRecord) => void): Promise<boolean> {
     const now = this.d.clock();
-    const done = () => this.d.record({ ...step.record, outcome: "done", time: new Date(now).toISOString() });
+    const done = () => record({ ...step.record, outcome: "done", time: new Date(now).toISOString() });
     try {
       switch (step.kind) {
         case "evict":
-          return await this.evict(step, step.pod, done);
+          return await this.evict(step, step.pod, done, record);
         case "force-delete":
           await this.forceDelete(step.pod);
           break;
@@ -157,14 +175,14 @@ export class HealingEngine {
         this.d.logger.info("node changed while healing decided; deciding again", { node: step.node, step: step.kind });
         return false;
       }
-      this.failed(step, e);
+      this.failed(step, e, record);
       return false;
     }
   }
 
-  private failed(step: HealingStep, e: unknown): void {
+  private failed(step: HealingStep, e: unknown, record: (r: ActionRecord) => void): void {
     const rec = step.record;
-    this.d.record({
+    record({
       ...rec,
       id: rec.id.replace(`:${rec.step}:`, `:${rec.step}-failed:`),
       step: `${rec.step}-failed`,
@@ -191,7 +209,7 @@ export class HealingEngine {
   }
 
   /** policy/v1 first, v1beta1 where only that is served (1.20); 429 = a disruption budget says not now. */
-  private async evict(step: HealingStep, pod: PodRef, done: () => void): Promise<boolean> {
+  private async evict(step: HealingStep, pod: PodRef, done: () => void, record: (r: ActionRecord) => void): Promise<boolean> {
     const path = `/api/v1/namespaces/${encodeURIComponent(pod.namespace)}/pods/${encodeURIComponent(pod.name)}/eviction`;
     const body = (v: string) => ({
       apiVersion: `policy/${v}`,
@@ -214,22 +232,22 @@ export class HealingEngine {
     } catch (e) {
       if (e instanceof KubeApiError && e.status === 404) return true; // gone already: nothing left to evict
       if (e instanceof KubeApiError && e.status === 429) {
-        this.waitOnBudget(step, pod, e);
+        this.waitOnBudget(step, pod, e, record);
         return true; // other pods may go on
       }
       this.backoffPod(pod.uid, undefined);
-      this.failed(step, e);
+      this.failed(step, e, record);
       return false;
     }
   }
 
-  private waitOnBudget(step: HealingStep, pod: PodRef, e: KubeApiError): void {
+  private waitOnBudget(step: HealingStep, pod: PodRef, e: KubeApiError, record: (r: ActionRecord) => void): void {
     const text = JSON.stringify(e.body ?? e.message);
     const pdb = /disruption budget ([a-z0-9.-]+)/i.exec(text)?.[1];
     const retryAfter = Number((e.body as { details?: { retryAfterSeconds?: number } } | undefined)?.details?.retryAfterSeconds ?? 0) * 1000;
     this.backoffPod(pod.uid, pdb, retryAfter);
     const rec = step.record;
-    this.d.record({
+    record({
       ...rec,
       id: rec.id.replace(":evict:", ":evict-waiting:"),
       step: "evict-waiting",

@@ -53,7 +53,8 @@ export class HealingService {
       clusterId: d.config.str("CLUSTER_ID"),
       logger: d.logger,
       clock: d.clock,
-      readPause: () => pause.read(),
+      readShared: () => pause.readShared(),
+      saveTold: (ids) => pause.addTold(ids, d.clock()),
       stillLeading: d.stillLeading,
       rejects: d.rejects,
     });

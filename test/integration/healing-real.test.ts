@@ -57,7 +57,8 @@ const enabled = realApiAvailable() && process.env.NEURO_REAL_API !== "0";
         clusterId: "real",
         logger: silentLogger,
         clock: Date.now,
-        readPause: () => pause.read(),
+        readShared: () => pause.readShared(),
+        saveTold: (ids) => pause.addTold(ids, Date.now()),
         stillLeading: () => true,
       });
 

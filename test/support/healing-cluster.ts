@@ -5,7 +5,7 @@ import { Database } from "bun:sqlite";
 import { ActionJournal } from "../../src/actions/journal.ts";
 import { HealingEngine } from "../../src/healing/engine.ts";
 import type { HealingSettings } from "../../src/healing/settings.ts";
-import type { PauseState } from "../../src/healing/pause.ts";
+import { HealingPauseStore, type PauseState } from "../../src/healing/pause.ts";
 import { KubeClient } from "../../src/kube/client.ts";
 import { loadConnection } from "../../src/kube/kubeconfig.ts";
 import type { KubeObject } from "../../src/kube/types.ts";
@@ -48,6 +48,8 @@ export interface HealingCluster {
   };
   node(name: string): KubeObject;
   pod(ns: string, name: string): KubeObject | undefined;
+  /** resourceVersions of every node and pod: what healing may write (its own ConfigMap is not a workload write). */
+  workloadVersions(): string[];
   stop(): Promise<void>;
 }
 
@@ -67,6 +69,7 @@ export async function startHealingCluster(nodes = 5, version?: VersionInfo): Pro
   for (const name of ["default", "kube-system"]) store.create({ apiVersion: "v1", kind: "Namespace", metadata: { name } });
   const sim = await startSimulator({ store, nodeLifecycle: true, version });
   const client = new KubeClient(loadConnection({ kubeconfig: sim.kubeconfig(), env: {} })!);
+  const shared = new HealingPauseStore(client, "kube-system", "neurocontroller-healing");
   return {
     sim,
     store,
@@ -85,13 +88,19 @@ export async function startHealingCluster(nodes = 5, version?: VersionInfo): Pro
         clusterId: "test",
         logger: silentLogger,
         clock: () => clock.now,
-        readPause: async () => opts.pause?.(),
+        // The real shared document in the simulator (ConfigMap kube-system/neurocontroller-healing), pause overridable.
+        readShared: async () => {
+          const s = await shared.readShared();
+          return opts.pause ? { ...s, pause: opts.pause() } : s;
+        },
+        saveTold: (ids) => shared.addTold(ids, clock.now),
         stillLeading: opts.stillLeading ?? (() => true),
       });
       return { engine, ...j };
     },
     node: (name) => store.get("nodes", undefined, name)!,
     pod: (ns, name) => store.get("pods", ns, name),
+    workloadVersions: () => [...store.list("nodes"), ...store.list("pods")].map((o) => `${o.metadata.name}@${o.metadata.resourceVersion}`),
     stop: () => sim.stop(),
   };
 }
