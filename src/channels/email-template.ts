@@ -1,5 +1,6 @@
 // AlertGroupData → subject, text and HTML bodies. Every value from the cluster (names, messages —
 // attacker-influenced: anyone who can create a pod chooses its name) is HTML-escaped.
+import { actionEmailSubject, actionFacts } from "./action-message.ts";
 import type { AlertGroupData } from "./types.ts";
 
 export interface RenderedEmail {
@@ -26,6 +27,7 @@ const oneLine = (s: string) => s.replace(/[\r\n\t]+/g, " ").trim();
 
 /** `[CRITICAL][prod] 3 alerts: web crash-looping` or `[RESOLVED][prod] 3 alerts: …`, at most 200 chars. */
 export function emailSubject(g: AlertGroupData): string {
+  if (g.action) return actionEmailSubject(g, g.action);
   const count = Math.max(g.alertCount, g.alerts.length);
   const tag = g.status === "resolved" ? "RESOLVED" : topSeverity(g).toUpperCase();
   const subject = oneLine(`[${tag}][${g.clusterId}] ${count} alert${count === 1 ? "" : "s"}: ${g.title}`);
@@ -36,6 +38,7 @@ export function emailSubject(g: AlertGroupData): string {
 export const EMAIL_MAX_ALERT_ROWS = 200;
 
 export function renderEmail(g: AlertGroupData): RenderedEmail {
+  if (g.action) return renderActionEmail(g, g.action);
   const count = Math.max(g.alertCount, g.alerts.length);
   const shown = g.alerts.slice(0, EMAIL_MAX_ALERT_ROWS);
   const hidden = count - shown.length;
@@ -92,6 +95,25 @@ ${shown
 </table>
 ${hidden > 0 ? `<p>…and ${hidden} more alerts</p>` : ""}
 <p style="color:#777;font-size:12px">fingerprint ${escapeHtml(g.fingerprint)} · sent by NeuroController</p>
+</body></html>
+`;
+  return { subject: emailSubject(g), text, html };
+}
+
+/** An action of ours (docs/actions.md): its summary and facts, no alert table. */
+function renderActionEmail(g: AlertGroupData, a: NonNullable<AlertGroupData["action"]>): RenderedEmail {
+  const f = actionFacts(g, a);
+  const text = [f.heading, "", ...f.rows.map(([k, v]) => `${(k + ":").padEnd(10)}${oneLine(v)}`), "", "sent by NeuroController", ""].join("\n");
+  const rows = f.rows.map(
+    ([k, v]) => `<tr><td style="padding:4px 8px"><b>${escapeHtml(k)}</b></td><td style="padding:4px 8px">${escapeHtml(v)}</td></tr>`,
+  );
+  const html = `<!doctype html>
+<html><body style="font-family:sans-serif;font-size:14px;color:#222">
+<h2 style="margin:0 0 12px">${escapeHtml(f.heading)}</h2>
+<table style="border-collapse:collapse">
+${rows.join("\n")}
+</table>
+<p style="color:#777;font-size:12px">sent by NeuroController</p>
 </body></html>
 `;
   return { subject: emailSubject(g), text, html };

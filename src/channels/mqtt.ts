@@ -18,6 +18,7 @@ export class MqttChannel implements Channel {
 
   async send(n: Notification, signal?: AbortSignal): Promise<void> {
     const g = n.payload;
+    if (g.action) return this.sendAction(n, signal);
     if (!g.incidentId) throw new PermanentError("mqtt: notification without incidentId");
     const topics = this.connection.topics;
     // The notification id travels as an MQTT 5 user property so consumers can drop the rare
@@ -28,6 +29,15 @@ export class MqttChannel implements Channel {
     const state = g.status === "resolved" ? "" : JSON.stringify(g);
     await this.connection.publish(topics.incident(g.incidentId), state, { retain: true, properties }, signal);
     await this.connection.publish(topics.alerts, JSON.stringify(g), { properties }, signal);
+  }
+
+  /** An action of ours: the record on <prefix>/actions; when announced, the notification on <prefix>/alerts too (docs/actions.md). */
+  private async sendAction(n: Notification, signal?: AbortSignal): Promise<void> {
+    const action = n.payload.action!;
+    const properties = { "notification-id": n.id, "action-id": action.id };
+    const topics = this.connection.topics;
+    await this.connection.publish(topics.actions, JSON.stringify(action), { properties }, signal);
+    if (action.announce) await this.connection.publish(topics.alerts, JSON.stringify(n.payload), { properties }, signal);
   }
 
   async close(): Promise<void> {

@@ -3,6 +3,7 @@
 // 24 alerts (50-block limit); here the number of blocks is bounded whatever the alert count, and
 // every text is cut to its field's maximum.
 import type { AlertGroupData, AlertItem } from "./types.ts";
+import { actionFacts } from "./action-message.ts";
 
 /** Slack's documented limits for messages (mirrors the spec file; the tests check they agree). */
 export const SLACK_LIMITS: Readonly<
@@ -87,6 +88,21 @@ function overflowSection(hidden: readonly AlertItem[], hiddenCount: number): Sla
   return { type: "section", text: { type: "mrkdwn", text: truncate(text, SLACK_LIMITS.sectionText) } };
 }
 
+/** An action of ours (docs/actions.md): its summary as the header, the facts as fields. */
+function renderActionSlack(g: AlertGroupData, a: NonNullable<AlertGroupData["action"]>): SlackMessage {
+  const f = actionFacts(g, a);
+  const fields = f.rows
+    .slice(0, SLACK_LIMITS.fieldsPerSection)
+    .map(([label, value]) => ({ type: "mrkdwn" as const, text: truncate(`*${label}*\n${escapeMrkdwn(value)}`, SLACK_LIMITS.fieldText) }));
+  return {
+    text: truncate(f.heading, SLACK_LIMITS.fallbackText),
+    blocks: [
+      { type: "header", text: { type: "plain_text", text: truncate(f.heading, SLACK_LIMITS.headerText), emoji: true } },
+      { type: "section", fields },
+    ],
+  };
+}
+
 /** The plain-text line used as `text` fallback (and by the email subject's style). */
 export function fallbackText(g: AlertGroupData): string {
   const count = Math.max(g.alertCount, g.alerts.length);
@@ -97,6 +113,7 @@ export function fallbackText(g: AlertGroupData): string {
 }
 
 export function renderSlackMessage(g: AlertGroupData): SlackMessage {
+  if (g.action) return renderActionSlack(g, g.action);
   const resolved = g.status === "resolved";
   const count = Math.max(g.alertCount, g.alerts.length);
   const header = truncate(`${resolved ? "✅" : "🚨"} ${statusWord(g)} [${g.level.toUpperCase()}] ${g.title}`, SLACK_LIMITS.headerText);

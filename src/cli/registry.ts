@@ -5,6 +5,7 @@ import { alertsCommand } from "./alerts.ts";
 import { checkConfigCommand } from "./check-config.ts";
 import { controllerCommand } from "./controller.ts";
 import { demoCommand } from "./demo.ts";
+import { healCommand } from "./heal.ts";
 import { scanCommand } from "./scan.ts";
 import { silenceCommand } from "./silence.ts";
 import { simCommand } from "./sim.ts";
@@ -21,6 +22,7 @@ export const COMMANDS: Command[] = [
   statusCommand,
   silenceCommand,
   sloCommand,
+  healCommand,
   traceCommand,
   demoCommand,
   simCommand,

@@ -156,6 +156,19 @@ export const SCHEMA = [
   d("alerting", "SILENCE_MAX_DURATION", "duration", "30d", "Longest a silence may last; longer (or unparsable) durations are refused, from the CLI and over MQTT alike.", { min: 60_000, max: 366 * 86_400_000, notTimer: true }),
   d("alerting", "ALERT_MQTT_MAX_PER_MINUTE", "int", "60", "MQTT alert budget: a token bucket of this size refilled at this many per minute. Over budget: delayed and merged, never dropped.", { min: 1, max: 6000 }),
 
+  // --- healing (M6 node self-healing, src/healing/, docs/healing.md) ---
+  d("healing", "HEALING_MODE", "enum", "dry-run", "off: no healing decisions; dry-run: decisions are logged, recorded and announced but no write is made; on: the controller cordons, drains, releases and uncordons nodes.", { values: ["off", "dry-run", "on"] }),
+  d("healing", "HEALING_INTERVAL", "duration", "15s", "How often the leader re-reads nodes and pods and takes the next healing step.", { min: 100, max: H }),
+  d("healing", "HEALING_NODE_NOTREADY_AFTER", "duration", "5m", "A node NotReady/Unknown for longer than this is cordoned and drained.", { max: 7 * D }),
+  d("healing", "HEALING_DRAIN_TIMEOUT", "duration", "10m", "Evictions refused by a PodDisruptionBudget (429) are retried with backoff until this long after the drain began.", { min: 1000, max: D }),
+  d("healing", "HEALING_FORCE_AFTER", "duration", "10m", "After the cordon, a node still NotReady this long has its pods released (out-of-service taint on 1.28+, else force delete) so their controllers recreate them elsewhere; 0 disables.", { max: 7 * D }),
+  d("healing", "HEALING_UNCORDON_AFTER", "duration", "2m", "A node we cordoned that has been Ready this long is uncordoned and our taint and annotation removed.", { max: D }),
+  d("healing", "HEALING_DRAIN_UNMANAGED", "bool", "false", "Also evict (and release) pods that no controller would recreate."),
+  d("healing", "HEALING_MIN_HEALTHY_PERCENT", "int", "51", "No healing step while fewer than this percentage of nodes are Ready (a partition, or our own node cut off, looks like everything down).", { min: 0, max: 100 }),
+  d("healing", "HEALING_CONTROL_PLANE", "bool", "false", "Also remediate control-plane nodes."),
+  d("healing", "HEALING_MAX_CONCURRENT", "int", "1", "At most this many nodes under remediation at once.", { min: 1, max: 100 }),
+  d("healing", "HEALING_COOLDOWN", "duration", "15m", "A node recovered from a remediation is not remediated again for this long.", { max: 7 * D, notTimer: true }),
+
   // --- rules ---
   d("rules", "RULE_POD_RESTART_COUNT", "int", "5", "Container restarts within RULE_POD_RESTART_WINDOW that raise HighRestartRate.", { min: 1, max: 1000 }),
   d("rules", "RULE_POD_RESTART_WINDOW", "duration", "10m", "Window for RULE_POD_RESTART_COUNT.", { min: 1000, max: D }),

@@ -23,6 +23,8 @@ import { Outbox } from "../store/outbox.ts";
 import type { StateStore } from "../store/state-store.ts";
 import type { Anomaly } from "../model/anomaly.ts";
 import type { CacheView } from "../kube/objects.ts";
+import type { ActionRecord } from "../model/action.ts";
+import { actionNotifications } from "../actions/announce.ts";
 
 const STATE_KEY = "alerting";
 
@@ -165,6 +167,26 @@ export class AlertingRuntime {
     this.metrics.incidentsOpen.set(this.openIncidents);
     this.metrics.alertCycles.inc();
     return submitted;
+  }
+
+  /**
+   * An action of ours (docs/actions.md) → the outbox: every record to MQTT (<prefix>/actions), announced
+   * ones to Slack and email too. Ids are deterministic, so a record submitted twice is delivered once.
+   */
+  submitAction(record: ActionRecord, now: number): number {
+    if (!this.dispatcher) {
+      this.logger.warn("action not announced: the alert channels are not active on this controller", { action: record.id });
+      return 0;
+    }
+    let submitted = 0;
+    for (const n of actionNotifications(record, this.config.str("CLUSTER_ID"), this.dispatcher.channelNames, now))
+      if (this.dispatcher.submit(n)) submitted++;
+    return submitted;
+  }
+
+  /** The MQTT connection of the active MQTT channel (command topics of other features share it). */
+  get mqttConnection(): MqttChannel["connection"] | undefined {
+    return this.channels.find((c): c is MqttChannel => c instanceof MqttChannel)?.connection;
   }
 
   /**

@@ -6,9 +6,15 @@ import { TraceBridge, type TraceBridgeOptions } from "../trace/bridge.ts";
 import type { Anomaly } from "../model/anomaly.ts";
 import type { AlertingRuntime } from "./alerting-runtime.ts";
 
+/** A leader-only feature (healing, the actions publisher): switched on and off with the channels. */
+export interface LeaderSwitch {
+  set(on: boolean): Promise<void>;
+}
+
 export class LeaderServices {
   private chain: Promise<void> = Promise.resolve();
   private bridge?: TraceBridge;
+  private readonly switches: LeaderSwitch[] = [];
 
   constructor(
     /** The trace bridge's settings, parsed once at start-up; undefined when tracing is off. */
@@ -21,6 +27,11 @@ export class LeaderServices {
     private readonly hooks: Pick<TraceBridgeOptions, "rejects" | "onHandlerError" | "onBatch"> = {},
   ) {}
 
+  /** Adds a feature switched on after the channels and off before them. */
+  attach(s: LeaderSwitch): void {
+    this.switches.push(s);
+  }
+
   /** Queues a switch on or off after any switch still in progress; errors are logged, never thrown. */
   set(on: boolean): void {
     this.chain = this.chain.then(async () => {
@@ -29,7 +40,9 @@ export class LeaderServices {
           await this.alerting.activate();
           if (this.bridgeOptions && !this.bridge)
             this.bridge = new TraceBridge({ ...this.bridgeOptions, ...this.hooks, onAnomalies: this.onSpanAnomalies });
+          for (const s of this.switches) await s.set(true);
         } else {
+          for (const s of this.switches) await s.set(false);
           await this.alerting.deactivate();
           await this.bridge?.close();
           this.bridge = undefined;

@@ -40,6 +40,7 @@ import { SharedLoggedState } from "./shared-state.ts";
 import { ruleSettings } from "../watchers/settings.ts";
 import { traceBridgeOptionsFromConfig } from "../trace/bridge.ts";
 import { Features } from "./features.ts";
+import { attachHealing } from "../healing/service.ts";
 
 export interface RuntimeOptions {
   config: Config;
@@ -145,6 +146,7 @@ export class ControllerRuntime {
         onBatch: (batch) => this.features.syscallBatch(batch),
       },
     );
+    attachHealing({ runtime: this, services: this.leaderServices, leadership: () => this.leadership, config, logger, clock: this.now });
     // Named after the node (stable across restarts), not the process: one LogWriteFailing per node's log.
     this.log = new LogOutput(this.store, this.writer, this.collector, this.metrics, config.str("LEADER_IDENTITY") || hostname(), opts.onLogged);
     this.leadership = new Leadership({

@@ -5,6 +5,9 @@
 //   <prefix>/status               retained "online" / "offline" (Last Will) of the controller
 //   <prefix>/silences/set         command topic: signed silence commands (docs/security.md)
 //   <prefix>/silences/result      the controller's answer to each correctly signed silence command
+//   <prefix>/actions              ActionRecord JSON, QoS 1, not retained — every healing/SLO/operator decision once (docs/actions.md)
+//   <prefix>/healing/set          command topic: signed heal pause/resume commands (docs/healing.md)
+//   <prefix>/healing/result       the controller's answer to each correctly signed healing command
 //   <prefix>/spans/<node>         span batches of the agent on <node> (src/trace/types.ts)
 //   <prefix>/hosts/<node>         host health of <node> (reserved: published by agents, later)
 //   <prefix>/trace/bind/<node>    bind/unbind messages for the agent on <node> (agent/bind-server.ts)
@@ -16,6 +19,9 @@ export interface MqttTopics {
   status: string;
   silencesSet: string;
   silencesResult: string;
+  actions: string;
+  healingSet: string;
+  healingResult: string;
   /** Filter matching every incident topic. */
   incidentsAll: string;
   incident(id: string): string;
@@ -57,6 +63,9 @@ export function mqttTopics(prefix: string): MqttTopics {
     status: `${p}/status`,
     silencesSet: `${p}/silences/set`,
     silencesResult: `${p}/silences/result`,
+    actions: `${p}/actions`,
+    healingSet: `${p}/healing/set`,
+    healingResult: `${p}/healing/result`,
     incidentsAll: `${p}/incidents/#`,
     incident: (id) => `${p}/incidents/${topicSafe(id)}`,
     spansAll: `${p}/spans/+`,

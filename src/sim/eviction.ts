@@ -4,6 +4,7 @@
 // spec.replicas of the pods' controllers (ReplicaSet/StatefulSet), or 1 per pod without one.
 // A PDB whose status.disruptionsAllowed is set caps the result, so a test can pin a budget by status.
 import type { KubeObject } from "../kube/types.ts";
+import { deletePod } from "./node-lifecycle.ts";
 import { mustResource } from "./resources.ts";
 import { labelSelectorMatcher } from "./selectors.ts";
 import { badRequest, notFound, SimError, statusBody } from "./status.ts";
@@ -66,6 +67,7 @@ export function evict(
   ns: string,
   name: string,
   body: KubeObject | undefined,
+  lifecycle = false,
 ): Record<string, unknown> {
   const pod = store.peek(PODS, ns, name);
   if (!pod) throw notFound("pods", "", name);
@@ -90,6 +92,7 @@ export function evict(
       const b = budgetFor(store, pdbs[0]!);
       if (b.allowed <= 0) {
         throw new SimError(429, "Cannot evict pod as it would violate the pod's disruption budget.", "TooManyRequests", {
+          retryAfterSeconds: 1,
           causes: [
             {
               reason: "DisruptionBudget",
@@ -100,6 +103,6 @@ export function evict(
       }
     }
   }
-  store.delete(PODS, ns, name, pre);
+  deletePod(store, ns, name, { preconditions: pre, gracePeriodSeconds: body?.deleteOptions?.gracePeriodSeconds }, lifecycle);
   return statusBody(201, "");
 }

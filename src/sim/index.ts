@@ -8,6 +8,8 @@ import { writeKubeconfig } from "./kubeconfig.ts";
 import { SimServer } from "./server.ts";
 import { SimStore } from "./store.ts";
 import { WatchHub } from "./watch.ts";
+import { VERSION_INFO } from "./discovery.ts";
+import { installNodeLifecycle, type VersionInfo } from "./node-lifecycle.ts";
 
 export interface SimOptions {
   host?: string;
@@ -28,6 +30,10 @@ export interface SimOptions {
   bookmarkIntervalMs?: number;
   /** Clock for timestamps the store writes (default Date.now). */
   now?: () => number;
+  /** Dead-node semantics and ReplicaSet/StatefulSet controllers (src/sim/node-lifecycle.ts); default false. */
+  nodeLifecycle?: boolean;
+  /** What /version answers (default the K3s 1.31 the scenarios use); < 1.28 has no out-of-service taint. */
+  version?: VersionInfo;
   /** Serve an existing store (e.g. one seeded before start) instead of a new empty one. */
   store?: SimStore;
 }
@@ -57,7 +63,10 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
     compact: () => store.compact(),
     killSockets: () => server.killSockets(),
   });
-  server = new SimServer({ host, tls, clientCertAuth, token: opts.token, certs }, { store, hub, served }, faults);
+  const version = opts.version ?? VERSION_INFO;
+  const lifecycle = opts.nodeLifecycle ?? false;
+  const stopLifecycle = lifecycle ? installNodeLifecycle(store, version) : () => {};
+  server = new SimServer({ host, tls, clientCertAuth, token: opts.token, certs }, { store, hub, served, version, lifecycle }, faults);
   const port = await server.listen(opts.port ?? 0);
   const urlHost = host.includes(":") ? `[${host}]` : host;
   const url = `${tls ? "https" : "http"}://${urlHost}:${port}`;
@@ -93,6 +102,7 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
     stats: () => ({ requests: server.requests, watches: hub.total, openWatches: hub.openCount }),
     async stop() {
       running = false;
+      stopLifecycle();
       await server.stop();
     },
     async restart() {

@@ -4,6 +4,7 @@ import type { KubeObject } from "../kube/types.ts";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, VERSION_INFO, type Served } from "./discovery.ts";
 import { reconcileDeployment, scaleOf } from "./deployments.ts";
 import { evict } from "./eviction.ts";
+import { deletePod, type VersionInfo } from "./node-lifecycle.ts";
 import { applyPatch } from "./patch.ts";
 import { apiVersionOf, resourcesIn, type SimResource } from "./resources.ts";
 import { requestMatcher } from "./selectors.ts";
@@ -16,6 +17,10 @@ export interface RouteContext {
   hub: WatchHub;
   served: Served;
   serverAddress: string;
+  /** /version's answer. */
+  version: VersionInfo;
+  /** Dead-node pod deletion semantics (node-lifecycle.ts). */
+  lifecycle: boolean;
 }
 
 export interface Request {
@@ -196,7 +201,7 @@ async function item(ctx: RouteContext, t: Target, req: Request): Promise<Reply> 
     if (req.method !== "POST") throw methodNotAllowed(req.method);
     const text = await req.body();
     const body = text ? JSON.parse(text) : undefined;
-    return ok(evict(store, ctx.served, t.ns!, name, body), 201);
+    return ok(evict(store, ctx.served, t.ns!, name, body, ctx.lifecycle), 201);
   }
   if (t.sub === "scale") return scale(ctx, t, req);
   switch (req.method) {
@@ -225,7 +230,7 @@ async function item(ctx: RouteContext, t: Target, req: Request): Promise<Reply> 
       if (t.sub) throw methodNotAllowed(req.method);
       const text = await req.body();
       const opts = text ? JSON.parse(text) : undefined;
-      const gone = store.delete(t.res, t.ns, name, opts?.preconditions);
+      const gone = t.res.kind === "Pod" ? deletePod(store, t.ns!, name, opts, ctx.lifecycle) : store.delete(t.res, t.ns, name, opts?.preconditions);
       // Pods answer with the object (graceful deletion); other registries with a Success Status.
       if (t.res.kind === "Pod") return ok(gone);
       return ok({
@@ -270,7 +275,7 @@ export async function route(ctx: RouteContext, req: Request, resp: ServerRespons
   const head = segs[0];
   // /healthz, /readyz, /livez and their per-check sub-paths (e.g. /readyz/ping) are all healthy.
   if (head === "healthz" || head === "readyz" || head === "livez") return { code: 200, body: "ok", text: true };
-  if (segs.length === 1 && head === "version") return ok(VERSION_INFO);
+  if (segs.length === 1 && head === "version") return ok({ ...VERSION_INFO, ...ctx.version });
   if (head === "api") {
     if (segs.length === 1) return ok(apiVersions(ctx.serverAddress));
     if (segs.length === 2) return ok(apiResourceList("", segs[1]!, ctx.served) ?? notFoundThrow());

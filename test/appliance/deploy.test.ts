@@ -83,10 +83,11 @@ describe("deploy/ manifests", () => {
     for (const d of docs)
       if (!["Namespace", "ClusterRole", "ClusterRoleBinding"].includes(d.kind)) expect(d.metadata.namespace).toBe("neurocontroller");
     expect(docs.some((d) => d.metadata.name === "neurocontroller-heal")).toBe(false);
-    const heal = parseAll(readFileSync(join(DEPLOY, "rbac-heal.yaml"), "utf8")).find((d) => d.kind === "ClusterRole")!;
+    const heal = parseAll(readFileSync(join(DEPLOY, "healing/rbac-heal.yaml"), "utf8")).find((d) => d.kind === "ClusterRole")!;
     expect(heal.rules).toEqual([
       { apiGroups: [""], resources: ["pods/eviction"], verbs: ["create"] },
-      { apiGroups: [""], resources: ["nodes"], verbs: ["patch"] },
+      { apiGroups: [""], resources: ["nodes"], verbs: ["patch", "update"] },
+      { apiGroups: [""], resources: ["pods"], verbs: ["delete"] },
     ]);
   });
 
@@ -109,7 +110,11 @@ describe("deploy/ manifests", () => {
     const rules = one("Role", "neurocontroller-leader").rules as any[];
     const named = (res: string) => rules.find((r) => r.resources.includes(res) && r.resourceNames);
     expect(named("leases")).toMatchObject({ apiGroups: ["coordination.k8s.io"], resourceNames: [cm.LEADER_LEASE_NAME], verbs: ["get", "update"] });
-    expect(named("configmaps").resourceNames.sort()).toEqual([`${cm.LEADER_LEASE_NAME}-silences`, `${cm.LEADER_LEASE_NAME}-state`]);
+    expect(named("configmaps").resourceNames.sort()).toEqual([
+      `${cm.LEADER_LEASE_NAME}-healing`,
+      `${cm.LEADER_LEASE_NAME}-silences`,
+      `${cm.LEADER_LEASE_NAME}-state`,
+    ]);
     expect(rules.filter((r) => !r.resourceNames).map((r) => r.verbs)).toEqual([["create"], ["create"]]);
   });
 
