@@ -165,11 +165,19 @@ export function readIoErrors(root: string): HostSnapshot["ioErrors"] {
  * timedatectl's NTPSynchronized shows). Under a fake root the tree decides: systemd-timesyncd's
  * /run/systemd/timesync/synchronized marker exists → synchronised, else unknown.
  */
-export function readClockSynchronized(root: string, adjtimex: () => number | undefined = kernelTimeState): { synchronized: boolean | null; source: string | null } {
-  if (root !== "/") return existsSync(join(root, "run/systemd/timesync/synchronized")) ? { synchronized: true, source: "timesyncd" } : { synchronized: null, source: null };
+export function readClockSynchronized(
+  root: string,
+  adjtimex: () => number | undefined = kernelTimeState,
+): { synchronized: boolean | null; source: string | null } {
+  if (root !== "/")
+    return existsSync(join(root, "run/systemd/timesync/synchronized"))
+      ? { synchronized: true, source: "timesyncd" }
+      : { synchronized: null, source: null };
   const state = adjtimex();
   if (state !== undefined && state >= 0) return { synchronized: state !== 5, source: "adjtimex" };
-  const out = Bun.which("timedatectl") ? Bun.spawnSync(["timedatectl", "show", "-p", "NTPSynchronized", "--value"], { stderr: "ignore", timeout: 2000 }) : undefined;
+  const out = Bun.which("timedatectl")
+    ? Bun.spawnSync(["timedatectl", "show", "-p", "NTPSynchronized", "--value"], { stderr: "ignore", timeout: 2000 })
+    : undefined;
   const v = out?.exitCode === 0 ? out.stdout.toString().trim() : "";
   return v === "yes" || v === "no" ? { synchronized: v === "yes", source: "timedatectl" } : { synchronized: null, source: null };
 }

@@ -43,14 +43,25 @@ export async function systemFigures(): Promise<SystemFigures> {
         .filter((f) => f.size > 0)
         .sort((a, b) => b.size - a.size)
         .slice(0, HOST_FILESYSTEMS_MAX)
-        .map((f) => ({ mount: f.mount.slice(0, 4096), fs: f.fs.slice(0, 4096), type: (f.type ?? "").slice(0, 64), sizeBytes: whole(f.size), usedPercent: pct(f.use) }))
+        .map((f) => ({
+          mount: f.mount.slice(0, 4096),
+          fs: f.fs.slice(0, 4096),
+          type: (f.type ?? "").slice(0, 64),
+          sizeBytes: whole(f.size),
+          usedPercent: pct(f.use),
+        }))
     : null;
   const rootEntry = fsList?.find((f) => f.mount === "/");
   return {
     filesystems,
     root: rootEntry ? { sizeBytes: whole(rootEntry.size), usedPercent: pct(rootEntry.use) } : undefined,
     memory: memory
-      ? { totalBytes: whole(memory.total), availableBytes: whole(memory.available), swapTotalBytes: whole(memory.swaptotal), swapUsedBytes: whole(memory.swapused) }
+      ? {
+          totalBytes: whole(memory.total),
+          availableBytes: whole(memory.available),
+          swapTotalBytes: whole(memory.swaptotal),
+          swapUsedBytes: whole(memory.swapused),
+        }
       : null,
     load: cpuLoad && Number.isFinite(cpuLoad.avgLoad) ? { avg1: Math.max(0, cpuLoad.avgLoad), cpus: availableParallelism() } : null,
     network: nets?.length

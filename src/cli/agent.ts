@@ -61,7 +61,11 @@ ${CONFIG_FLAGS_HELP}`,
     }
     if (args.flags.get("host-snapshot")) {
       const opts = agentOptionsFromConfig(config);
-      const snapshot = await collectHostSnapshot({ node: opts.node, root: config.str("NEURO_HOST_ROOT"), intervalMs: config.ms("HOST_HEALTH_INTERVAL") });
+      const snapshot = await collectHostSnapshot({
+        node: opts.node,
+        root: config.str("NEURO_HOST_ROOT"),
+        intervalMs: config.ms("HOST_HEALTH_INTERVAL"),
+      });
       console.log(JSON.stringify(snapshot, null, 2));
       return EXIT.ok;
     }

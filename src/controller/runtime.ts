@@ -39,6 +39,7 @@ import { OutputCycles } from "./output-cycles.ts";
 import { SharedLoggedState } from "./shared-state.ts";
 import { ruleSettings } from "../watchers/settings.ts";
 import { traceBridgeOptionsFromConfig } from "../trace/bridge.ts";
+import { startHostHealth, type HostHealthService } from "../hosts/service.ts";
 
 export interface RuntimeOptions {
   config: Config;
@@ -71,6 +72,8 @@ export class ControllerRuntime {
   private readonly output: OutputCycles;
   private readonly timers: ReturnType<typeof setInterval>[] = [];
   private http?: { url: string; stop(): Promise<void> };
+  /** Host anomalies from the agents' snapshots (docs/host-health.md); undefined without MQTT. */
+  hosts?: HostHealthService;
   /** Quiet retries: one warning per API outage, one summary when it ends. */
   readonly outage: ApiOutageLog;
   private stopped = false;
@@ -229,6 +232,7 @@ export class ControllerRuntime {
       logger.warn("cannot check cleaned_events.log at start-up; will retry at the first write", { error: String(e) });
     }
     this.health.start();
+    this.hosts = startHostHealth({ config, logger, sink: this.collector, cache: this.caches, now: this.now, metrics: this.metrics });
     this.leadership.syncServices();
     this.every(config.ms("DIAGNOSIS_WRITE_INTERVAL"), () => void this.output.writeCycle());
     this.every(config.ms("DIAGNOSIS_ALERT_DISPATCH_INTERVAL"), () => void this.output.alertCycle());
@@ -264,6 +268,7 @@ export class ControllerRuntime {
     const now = this.now();
     if (this.synced) this.evaluator.evaluateDue(now);
     if (this.latency.size) this.latency.refresh(now);
+    this.hosts?.evaluate(now);
   }
 
   private every(ms: number, fn: () => void): void {
@@ -326,7 +331,7 @@ export class ControllerRuntime {
     // With election the new leader decides it; deciding here after the release could log it twice.
     if (!this.leadership.elector) this.output.decideLast();
     await this.leadership.stop();
-    await Promise.all([this.leaderServices.settled(), ...this.informers.map((i) => i.stop())]);
+    await Promise.all([this.leaderServices.settled(), ...this.informers.map((i) => i.stop()), this.hosts?.stop()]);
     await this.http?.stop();
     this.finalFlush();
   }

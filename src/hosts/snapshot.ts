@@ -37,16 +37,17 @@ export const hostSnapshotSchema = z.object({
   intervalSeconds: num.positive().max(86_400),
   temperature: z.object({ celsius: num.min(-100).max(250), zone: text(64).optional() }).nullable(),
   throttled: throttledSchema.nullable(),
-  rootFs: z
-    .object({ mount: text(4096), usedPercent: percent.nullable(), sizeBytes: bytes.nullable(), readOnly: z.boolean().nullable() })
-    .nullable(),
+  rootFs: z.object({ mount: text(4096), usedPercent: percent.nullable(), sizeBytes: bytes.nullable(), readOnly: z.boolean().nullable() }).nullable(),
   filesystems: z
     .array(z.object({ mount: text(4096), fs: text(4096), type: text(64), sizeBytes: bytes, usedPercent: percent }))
     .max(HOST_FILESYSTEMS_MAX)
     .nullable()
     .optional(),
   memory: z.object({ totalBytes: bytes, availableBytes: bytes, swapTotalBytes: bytes, swapUsedBytes: bytes }).nullable().optional(),
-  load: z.object({ avg1: num.min(0), cpus: count.nullable() }).nullable().optional(),
+  load: z
+    .object({ avg1: num.min(0), cpus: count.nullable() })
+    .nullable()
+    .optional(),
   network: z.object({ rxErrors: count, txErrors: count, rxDropped: count, txDropped: count }).nullable().optional(),
   storage: z
     .object({
@@ -60,7 +61,10 @@ export const hostSnapshotSchema = z.object({
     })
     .nullable()
     .optional(),
-  ioErrors: z.object({ count: count, sources: z.array(text(256)).max(32) }).nullable().optional(),
+  ioErrors: z
+    .object({ count: count, sources: z.array(text(256)).max(32) })
+    .nullable()
+    .optional(),
   clock: z
     .object({ synchronized: z.boolean().nullable(), source: text(32).nullable(), uptimeSeconds: num.min(0).nullable() })
     .nullable()
