@@ -28,7 +28,7 @@ export function hostCauseNote(reason: string, hostTime: string, at: string): str
 /** Appends the root host anomaly's note to its node's and Pods' members (replacing the member's anomaly copy). */
 export function noteHostCause(members: IncidentMember[], cache: CacheView): void {
   const root = members[0];
-  if (!root || root.anomaly.kind !== "Host") return;
+  if (root?.anomaly.kind !== "Host") return;
   const node = root.anomaly.name;
   for (const m of members) {
     const subject = subjectOf(m.anomaly);
