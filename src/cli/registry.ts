@@ -5,6 +5,7 @@ import { alertsCommand } from "./alerts.ts";
 import { checkConfigCommand } from "./check-config.ts";
 import { controllerCommand } from "./controller.ts";
 import { demoCommand } from "./demo.ts";
+import { hostsCommand } from "./hosts.ts";
 import { scanCommand } from "./scan.ts";
 import { silenceCommand } from "./silence.ts";
 import { simCommand } from "./sim.ts";
@@ -18,6 +19,7 @@ export const COMMANDS: Command[] = [
   scanCommand,
   alertsCommand,
   statusCommand,
+  hostsCommand,
   silenceCommand,
   traceCommand,
   demoCommand,
