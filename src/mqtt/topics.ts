@@ -6,7 +6,7 @@
 //   <prefix>/silences/set         command topic: signed silence commands (docs/security.md)
 //   <prefix>/silences/result      the controller's answer to each correctly signed silence command
 //   <prefix>/spans/<node>         span batches of the agent on <node> (src/trace/types.ts)
-//   <prefix>/hosts/<node>         host health of <node> (reserved: published by agents, later)
+//   <prefix>/hosts/<node>         retained host-health snapshot of <node>, QoS 1 (src/hosts/snapshot.ts, docs/host-health.md)
 //   <prefix>/trace/bind/<node>    bind/unbind messages for the agent on <node> (agent/bind-server.ts)
 // <prefix> defaults to neurocontroller/<CLUSTER_ID>; it is computed once, by topicPrefix().
 
