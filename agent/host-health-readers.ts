@@ -158,6 +158,30 @@ export function readIoErrors(root: string): HostSnapshot["ioErrors"] {
   return sources.length ? { count: Math.min(total, Number.MAX_SAFE_INTEGER), sources: sources.slice(0, 32) } : null;
 }
 
+// ---------- network ----------
+
+const NET_COUNTERS = ["rx_errors", "tx_errors", "rx_dropped", "tx_dropped"] as const;
+
+/**
+ * Receive/transmit errors and drops summed over every interface but loopback, from
+ * /sys/class/net/<iface>/statistics (systeminformation's networkStats("*") runs a shell per interface
+ * and synchronous ones to list them: a K3s node has a veth per Pod, and the agent's event loop must not block).
+ */
+export function readNetworkErrors(root: string): HostSnapshot["network"] {
+  const totals = { rx_errors: 0, tx_errors: 0, rx_dropped: 0, tx_dropped: 0 };
+  let seen = 0;
+  for (const iface of listUnder(root, "sys/class/net")) {
+    if (iface === "lo") continue;
+    for (const c of NET_COUNTERS) {
+      const v = readUnder(root, `sys/class/net/${iface}/statistics/${c}`)?.trim();
+      if (v === undefined || !/^\d+$/.test(v)) continue;
+      totals[c] = Math.min(Number.MAX_SAFE_INTEGER, totals[c] + Number(v));
+      seen++;
+    }
+  }
+  return seen ? { rxErrors: totals.rx_errors, txErrors: totals.tx_errors, rxDropped: totals.rx_dropped, txDropped: totals.tx_dropped } : null;
+}
+
 // ---------- clock ----------
 
 /**

@@ -1,6 +1,6 @@
 // Host health on a timer (HOST_HEALTH_INTERVAL): one snapshot of the node, published retained at QoS 1 on
-// <prefix>/hosts/<node> (docs/host-health.md). General figures (load, memory, filesystems, network errors)
-// come from systeminformation; the Pi's own figures from host-health-readers.ts, under NEURO_HOST_ROOT.
+// <prefix>/hosts/<node> (docs/host-health.md). General figures (load, memory, filesystems) come from
+// systeminformation; the Pi's own figures and network error counters from host-health-readers.ts, under NEURO_HOST_ROOT.
 import { availableParallelism } from "node:os";
 import si from "systeminformation";
 import { silentLogger, type Logger } from "../src/log.ts";
@@ -9,6 +9,7 @@ import { HOST_FILESYSTEMS_MAX, HOST_SNAPSHOT_VERSION, type HostSnapshot } from "
 import {
   readClockSynchronized,
   readIoErrors,
+  readNetworkErrors,
   readRootReadOnly,
   readStorageWear,
   readTemperature,
@@ -25,19 +26,18 @@ export interface HostHealthOptions {
   now?: () => number;
 }
 
-type SystemFigures = Pick<HostSnapshot, "filesystems" | "memory" | "load" | "network"> & { root?: { sizeBytes: number; usedPercent: number } };
+type SystemFigures = Pick<HostSnapshot, "filesystems" | "memory" | "load"> & { root?: { sizeBytes: number; usedPercent: number } };
 
 const settled = <T>(r: PromiseSettledResult<T>): T | undefined => (r.status === "fulfilled" ? r.value : undefined);
 const whole = (n: unknown) => (typeof n === "number" && Number.isFinite(n) && n >= 0 ? Math.round(n) : 0);
 const pct = (n: unknown) => (typeof n === "number" && Number.isFinite(n) ? Math.min(100, Math.max(0, Math.round(n * 10) / 10)) : 0);
 
-/** What systeminformation measures here; each figure that fails is null (absent), the others still count. */
+/** What systeminformation measures here (one `df` child per call); each figure that fails is null (absent), the others still count. */
 export async function systemFigures(): Promise<SystemFigures> {
-  const [fs, mem, load, net] = await Promise.allSettled([si.fsSize(), si.mem(), si.currentLoad(), si.networkStats("*")]);
+  const [fs, mem, load] = await Promise.allSettled([si.fsSize(), si.mem(), si.currentLoad()]);
   const fsList = settled(fs);
   const memory = settled(mem);
   const cpuLoad = settled(load);
-  const nets = settled(net);
   const filesystems = fsList
     ? fsList
         .filter((f) => f.size > 0)
@@ -64,23 +64,12 @@ export async function systemFigures(): Promise<SystemFigures> {
         }
       : null,
     load: cpuLoad && Number.isFinite(cpuLoad.avgLoad) ? { avg1: Math.max(0, cpuLoad.avgLoad), cpus: availableParallelism() } : null,
-    network: nets?.length
-      ? nets.reduce(
-          (t, n) => ({
-            rxErrors: t.rxErrors + whole(n.rx_errors),
-            txErrors: t.txErrors + whole(n.tx_errors),
-            rxDropped: t.rxDropped + whole(n.rx_dropped),
-            txDropped: t.txDropped + whole(n.tx_dropped),
-          }),
-          { rxErrors: 0, txErrors: 0, rxDropped: 0, txDropped: 0 },
-        )
-      : null,
   };
 }
 
 /** One snapshot of this node. `system` is injectable so the Pi readers can be tested without it. */
 export async function collectHostSnapshot(opts: HostHealthOptions, system: () => Promise<SystemFigures> = systemFigures): Promise<HostSnapshot> {
-  const figures = await system().catch((): SystemFigures => ({ filesystems: null, memory: null, load: null, network: null }));
+  const figures = await system().catch((): SystemFigures => ({ filesystems: null, memory: null, load: null }));
   const readOnly = readRootReadOnly(opts.root);
   const clock = readClockSynchronized(opts.root);
   return {
@@ -97,7 +86,7 @@ export async function collectHostSnapshot(opts: HostHealthOptions, system: () =>
     filesystems: figures.filesystems,
     memory: figures.memory,
     load: figures.load,
-    network: figures.network,
+    network: readNetworkErrors(opts.root),
     storage: readStorageWear(opts.root),
     ioErrors: readIoErrors(opts.root),
     clock: { ...clock, uptimeSeconds: readUptimeSeconds(opts.root) },

@@ -7,6 +7,7 @@ import {
   parseThrottledText,
   readClockSynchronized,
   readIoErrors,
+  readNetworkErrors,
   readRootReadOnly,
   readStorageWear,
   readTemperature,
@@ -29,7 +30,7 @@ afterEach(() => {
 const noVcgencmd = () => {
   throw new Error("vcgencmd must not run under a fake root");
 };
-const noSystem = async () => ({ filesystems: null, memory: null, load: null, network: null });
+const noSystem = async () => ({ filesystems: null, memory: null, load: null });
 
 describe("get_throttled", () => {
   const flags = Object.keys(THROTTLE_BITS) as (keyof typeof THROTTLE_BITS)[];
@@ -127,6 +128,18 @@ describe("root filesystem, wear, I/O errors, clock", () => {
       .write("sys/block/mmcblk0/device/life_time", "0x01 0x01\n");
     expect(readIoErrors(t.root)).toEqual({ count: 5, sources: ["ext4/mmcblk0p2", "block/sda"] });
     expect(readIoErrors(tree().root)).toBeNull();
+  });
+
+  test("network errors and drops summed over interfaces except loopback; no interface: null", () => {
+    const t = tree()
+      .write("sys/class/net/lo/statistics/rx_errors", "999\n")
+      .write("sys/class/net/eth0/statistics/rx_errors", "2\n")
+      .write("sys/class/net/eth0/statistics/tx_errors", "1\n")
+      .write("sys/class/net/eth0/statistics/rx_dropped", "10\n")
+      .write("sys/class/net/eth0/statistics/tx_dropped", "0\n")
+      .write("sys/class/net/veth1/statistics/rx_dropped", "5\n");
+    expect(readNetworkErrors(t.root)).toEqual({ rxErrors: 2, txErrors: 1, rxDropped: 15, txDropped: 0 });
+    expect(readNetworkErrors(tree().root)).toBeNull();
   });
 
   test("clock under a fake root: the timesyncd marker says synchronised, its absence says unknown (never unsynchronised)", () => {
