@@ -196,7 +196,7 @@ export const SCHEMA = [
   d("host", "HOST_TEMPERATURE_CRITICAL", "float", "85", "SoC temperature (°C) at or above which HighTemperature is critical (a Pi 4/5 throttles hard at 85 °C).", { min: 20, max: 150 }),
   d("host", "HOST_DISK_WARNING_PERCENT", "float", "90", "Used space (%) of a node's filesystem at or above which DiskAlmostFull fires as a warning.", { min: 1, max: 100 }),
   d("host", "HOST_DISK_CRITICAL_PERCENT", "float", "97", "Used space (%) at or above which DiskAlmostFull is critical.", { min: 1, max: 100 }),
-  d("host", "HOST_CLOCK_SKEW_MAX", "duration", "2s", "A node whose clock differs from the controller's by more than this (measured on each live snapshot) raises ClockUnsynchronized.", { min: 100, max: H, notTimer: true }),
+  d("host", "HOST_CLOCK_SKEW_MAX", "duration", "2s", "A node whose clock differs from the API server's (its Date header; the controller's clock until it answered) by more than this, measured on each live snapshot, raises ClockUnsynchronized.", { min: 100, max: H, notTimer: true }),
 
   // --- trace (controller side: span aggregation and export, src/trace/) ---
   d("trace", "TRACE_ENABLE", "bool", "true", "Subscribe to agent span batches (<prefix>/spans/+) when MQTT_URL is set."),

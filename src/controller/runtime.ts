@@ -232,7 +232,8 @@ export class ControllerRuntime {
       logger.warn("cannot check cleaned_events.log at start-up; will retry at the first write", { error: String(e) });
     }
     this.health.start();
-    this.hosts = startHostHealth({ config, logger, sink: this.collector, cache: this.caches, now: this.now, metrics: this.metrics });
+    const hostDeps = { config, logger, sink: this.collector, cache: this.caches, now: this.now, metrics: this.metrics };
+    this.hosts = startHostHealth({ ...hostDeps, apiClockOffsetMs: () => this.client.apiClockOffsetMs }); // node clocks vs the API server's
     this.leadership.syncServices();
     this.every(config.ms("DIAGNOSIS_WRITE_INTERVAL"), () => void this.output.writeCycle());
     this.every(config.ms("DIAGNOSIS_ALERT_DISPATCH_INTERVAL"), () => void this.output.alertCycle());

@@ -31,6 +31,8 @@ export class HostHealthIntake {
     /** The Kubernetes Node's Ready condition: true / false, undefined when there is no such Node. */
     private readonly nodeReady: (node: string) => boolean | undefined,
     private readonly rejects: RejectSink,
+    /** The reference clock (the API server's, from its Date header) minus the controller's; undefined: the controller's own. */
+    private readonly referenceOffsetMs: () => number | undefined = () => undefined,
   ) {}
 
   /**
@@ -50,7 +52,7 @@ export class HostHealthIntake {
       return false;
     }
     const measured = Date.parse(snapshot.time);
-    const skewMs = retained ? (previous?.skewMs ?? null) : measured - now;
+    const skewMs = retained ? (previous?.skewMs ?? null) : measured - (now + (this.referenceOffsetMs() ?? 0));
     this.reports.set(snapshot.node, { snapshot, receivedAt: now, skewMs });
     return true;
   }

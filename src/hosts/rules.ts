@@ -28,7 +28,7 @@ export interface HostReport {
   snapshot: HostSnapshot;
   /** Controller clock when it arrived (a retained snapshot: when the subscription delivered it). */
   receivedAt: number;
-  /** Node clock minus controller clock, measured on the last live (not retained) snapshot; null: unknown. */
+  /** Node clock minus the API server's (the controller's until the API answered), from the last live snapshot; null: unknown. */
   skewMs: number | null;
 }
 
@@ -128,7 +128,7 @@ export function hostFindings(report: HostReport, nodeReady: boolean | undefined,
   if (s.clock?.synchronized === false || skewed) {
     const why = [
       s.clock?.synchronized === false && `not synchronised with NTP (${s.clock.source ?? "kernel"})`,
-      skewed && `${(Math.abs(report.skewMs!) / 1000).toFixed(1)} s ${report.skewMs! > 0 ? "ahead of" : "behind"} the controller's clock`,
+      skewed && `${(Math.abs(report.skewMs!) / 1000).toFixed(1)} s ${report.skewMs! > 0 ? "ahead of" : "behind"} the API server's clock`,
     ]
       .filter(Boolean)
       .join(" and ");

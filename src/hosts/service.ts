@@ -46,6 +46,8 @@ export function startHostHealth(deps: {
   now: () => number;
   /** Refused snapshots are counted in malformedInput{source}, handler exceptions in handlerErrors. */
   metrics: Pick<ControllerMetrics, "malformedInput" | "handlerErrors">;
+  /** The API server's clock minus the controller's (KubeClient.apiClockOffsetMs): node clocks are judged against it. */
+  apiClockOffsetMs?: () => number | undefined;
 }): HostHealthService | undefined {
   const { config, logger, now, metrics } = deps;
   if (!config.bool("HOST_HEALTH_ENABLE") || !config.str("MQTT_URL").trim()) return undefined;
@@ -55,6 +57,7 @@ export function startHostHealth(deps: {
     hostThresholdsFromConfig(config),
     nodeReadyIn(deps.cache),
     new CountingRejectSink(metrics.malformedInput, logger),
+    deps.apiClockOffsetMs,
   );
   const connection = new MqttConnection(
     mqttOptionsFromConfig(config, {

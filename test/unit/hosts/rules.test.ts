@@ -138,6 +138,22 @@ describe("HostHealthIntake", () => {
     expect(intake.report("pi-3")!.skewMs).toBe(5_000);
   });
 
+  test("skew is judged against the API server's clock when its Date header gave an offset", () => {
+    let apiOffset: number | undefined = 3_000; // the API server's clock is 3 s ahead of the controller's
+    const intake = new HostHealthIntake(
+      new Collector(),
+      T,
+      () => true,
+      { reject() {} },
+      () => apiOffset,
+    );
+    intake.accept("pi-3", JSON.stringify(snap({ time: new Date(T0 + 3_000).toISOString() })), false, T0);
+    expect(intake.report("pi-3")!.skewMs).toBe(0); // in step with the API server: no skew, whatever the controller's clock says
+    apiOffset = undefined;
+    intake.accept("pi-3", JSON.stringify(snap({ time: new Date(T0 + 3_000).toISOString() })), false, T0);
+    expect(intake.report("pi-3")!.skewMs).toBe(3_000);
+  });
+
   test("an empty retained payload forgets the node and resolves what it had raised", () => {
     const transitions: string[] = [];
     const c = new Collector(undefined, (t) => transitions.push(`${t.type}:${t.anomaly.reason}`));
