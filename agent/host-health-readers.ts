@@ -101,8 +101,25 @@ export function readTemperature(root: string): HostSnapshot["temperature"] {
 
 // ---------- root filesystem, storage wear, I/O errors ----------
 
-/** The root mount's read-only flag from /proc/mounts (the last entry for "/" wins, as in the kernel's view). */
+/**
+ * Whether the root filesystem itself is read-only: the **superblock** options of "/" in
+ * /proc/self/mountinfo (what the kernel sets when it remounts after I/O errors, errors=remount-ro). The
+ * per-mount options are not used: systemd's ProtectSystem=strict (the agent's unit) bind-mounts / read-only
+ * in the agent's own namespace, which says nothing about the node. Without mountinfo, /proc/mounts (the last
+ * entry for "/" wins, as in the kernel's view). Null when neither can be read.
+ */
 export function readRootReadOnly(root: string): boolean | null {
+  const mountinfo = readUnder(root, "proc/self/mountinfo", 1024 * 1024);
+  if (mountinfo !== undefined) {
+    let readOnly: boolean | null = null;
+    for (const line of mountinfo.split("\n")) {
+      const f = line.split(" ");
+      const dash = f.indexOf("-");
+      if (dash < 6 || f[4] !== "/" || f.length < dash + 4) continue;
+      readOnly = f[dash + 3]!.split(",").includes("ro");
+    }
+    if (readOnly !== null) return readOnly;
+  }
   const mounts = readUnder(root, "proc/mounts", 1024 * 1024);
   if (mounts === undefined) return null;
   let readOnly: boolean | null = null;

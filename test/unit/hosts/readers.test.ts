@@ -106,7 +106,18 @@ describe("temperature", () => {
 });
 
 describe("root filesystem, wear, I/O errors, clock", () => {
-  test("root remounted read-only is seen (the last / entry wins); rw root is false; no /proc/mounts is null", () => {
+  test("mountinfo: the superblock's ro (kernel remount after errors) counts, a read-only bind mount of / (ProtectSystem) does not", () => {
+    const line = (mountOpts: string, superOpts: string) => `29 1 179:2 / / ${mountOpts} shared:1 - ext4 /dev/mmcblk0p2 ${superOpts}\n`;
+    const t = tree().write("proc/mounts", "/dev/mmcblk0p2 / ext4 ro 0 0\n");
+    t.write("proc/self/mountinfo", `${line("ro,relatime", "rw,errors=remount-ro")}30 29 0:5 / /dev rw - devtmpfs udev rw\n`);
+    expect(readRootReadOnly(t.root)).toBe(false);
+    t.write("proc/self/mountinfo", line("ro,relatime", "ro,errors=remount-ro"));
+    expect(readRootReadOnly(t.root)).toBe(true);
+    t.write("proc/self/mountinfo", `${line("rw", "rw")}31 29 179:2 / / ro,relatime - ext4 /dev/mmcblk0p2 ro\n`); // the last / wins
+    expect(readRootReadOnly(t.root)).toBe(true);
+  });
+
+  test("without mountinfo: /proc/mounts, the last / entry wins; rw root is false; neither file: null", () => {
     const t = tree().write("proc/mounts", `${PI_MOUNTS}\n/dev/mmcblk0p2 / ext4 ro,noatime 0 0\n`);
     expect(readRootReadOnly(t.root)).toBe(true);
     expect(readRootReadOnly(tree().pi().root)).toBe(false);
