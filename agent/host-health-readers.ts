@@ -111,14 +111,19 @@ export function readTemperature(root: string): HostSnapshot["temperature"] {
 export function readRootReadOnly(root: string): boolean | null {
   const mountinfo = readUnder(root, "proc/self/mountinfo", 1024 * 1024);
   if (mountinfo !== undefined) {
-    let readOnly: boolean | null = null;
-    for (const line of mountinfo.split("\n")) {
-      const f = line.split(" ");
-      const dash = f.indexOf("-");
-      if (dash < 6 || f[4] !== "/" || f.length < dash + 4) continue;
-      readOnly = f[dash + 3]!.split(",").includes("ro");
+    // The node's / bind-mounted at the root prefix (a DaemonSet's hostPath "/" at /host) shares its
+    // superblock: its entry tells. Else the entry of "/" itself.
+    const prefix = root.replace(/\/+$/, "") || "/";
+    for (const target of prefix === "/" ? ["/"] : [prefix, "/"]) {
+      let readOnly: boolean | null = null;
+      for (const line of mountinfo.split("\n")) {
+        const f = line.split(" ");
+        const dash = f.indexOf("-");
+        if (dash < 6 || f[4] !== target || f.length < dash + 4) continue;
+        readOnly = f[dash + 3]!.split(",").includes("ro");
+      }
+      if (readOnly !== null) return readOnly;
     }
-    if (readOnly !== null) return readOnly;
   }
   const mounts = readUnder(root, "proc/mounts", 1024 * 1024);
   if (mounts === undefined) return null;
@@ -203,19 +208,18 @@ export function readNetworkErrors(root: string): HostSnapshot["network"] {
 
 /**
  * Kernel NTP state: adjtimex(2) returns TIME_ERROR (5) while the clock is unsynchronised (what
- * timedatectl's NTPSynchronized shows). Under a fake root the tree decides: systemd-timesyncd's
- * /run/systemd/timesync/synchronized marker exists → synchronised, else unknown.
+ * timedatectl's NTPSynchronized shows). Under another root prefix, systemd-timesyncd's
+ * /run/systemd/timesync/synchronized marker there says synchronised first (tests control it); else the kernel
+ * answers (one clock per machine, containers included). `timedatectl` only on the real root.
  */
 export function readClockSynchronized(
   root: string,
   adjtimex: () => number | undefined = kernelTimeState,
 ): { synchronized: boolean | null; source: string | null } {
-  if (root !== "/")
-    return existsSync(join(root, "run/systemd/timesync/synchronized"))
-      ? { synchronized: true, source: "timesyncd" }
-      : { synchronized: null, source: null };
+  if (root !== "/" && existsSync(join(root, "run/systemd/timesync/synchronized"))) return { synchronized: true, source: "timesyncd" };
   const state = adjtimex();
   if (state !== undefined && state >= 0) return { synchronized: state !== 5, source: "adjtimex" };
+  if (root !== "/") return { synchronized: null, source: null };
   const out = Bun.which("timedatectl")
     ? Bun.spawnSync(["timedatectl", "show", "-p", "NTPSynchronized", "--value"], { stderr: "ignore", timeout: 2000 })
     : undefined;

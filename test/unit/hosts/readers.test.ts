@@ -115,6 +115,12 @@ describe("root filesystem, wear, I/O errors, clock", () => {
     expect(readRootReadOnly(t.root)).toBe(true);
     t.write("proc/self/mountinfo", `${line("rw", "rw")}31 29 179:2 / / ro,relatime - ext4 /dev/mmcblk0p2 ro\n`); // the last / wins
     expect(readRootReadOnly(t.root)).toBe(true);
+    // a container: its own overlay on /, the node's / bind-mounted at the root prefix (hostPath "/" at /host)
+    const overlay = "500 400 0:50 / / ro,relatime - overlay overlay rw,lowerdir=/l\n";
+    t.write("proc/self/mountinfo", `${overlay}501 500 179:2 / ${t.root} ro,relatime - ext4 /dev/mmcblk0p2 ro,errors=remount-ro\n`);
+    expect(readRootReadOnly(t.root)).toBe(true);
+    t.write("proc/self/mountinfo", `${overlay}501 500 179:2 / ${t.root} ro,relatime - ext4 /dev/mmcblk0p2 rw\n`);
+    expect(readRootReadOnly(t.root)).toBe(false);
   });
 
   test("without mountinfo: /proc/mounts, the last / entry wins; rw root is false; neither file: null", () => {
@@ -155,7 +161,8 @@ describe("root filesystem, wear, I/O errors, clock", () => {
 
   test("clock under a fake root: the timesyncd marker says synchronised, its absence says unknown (never unsynchronised)", () => {
     expect(readClockSynchronized(tree().pi().root)).toEqual({ synchronized: true, source: "timesyncd" });
-    expect(readClockSynchronized(tree().root)).toEqual({ synchronized: null, source: null });
+    expect(readClockSynchronized(tree().root, () => undefined)).toEqual({ synchronized: null, source: null });
+    expect(readClockSynchronized(tree().root, () => 5)).toEqual({ synchronized: false, source: "adjtimex" }); // one kernel clock, any root
     expect(readClockSynchronized("/", () => 5)).toEqual({ synchronized: false, source: "adjtimex" });
     expect(readClockSynchronized("/", () => 0)).toEqual({ synchronized: true, source: "adjtimex" });
   });
@@ -191,7 +198,11 @@ describe("snapshot", () => {
       null,
       null,
     ]);
-    expect(s.clock).toEqual({ synchronized: null, source: null, uptimeSeconds: null });
+    // the clock is the kernel's (one per machine, whatever the root prefix), never assumed synchronised
+    expect(s.clock!.uptimeSeconds).toBeNull();
+    expect(s.clock!.source === "adjtimex" ? typeof s.clock!.synchronized : s.clock).toEqual(
+      s.clock!.source === "adjtimex" ? "boolean" : { synchronized: null, source: null, uptimeSeconds: null },
+    );
   });
 
   test("systeminformation failing does not lose the Pi figures", async () => {
