@@ -6,7 +6,7 @@ import { hostFindings, isStale, type HostFinding } from "../hosts/rules.ts";
 import { parseHostSnapshot, type HostSnapshot } from "../hosts/snapshot.ts";
 import type { MqttConnection } from "../mqtt/connection.ts";
 import { loadCliConfig, subscriberConnection } from "./alerts.ts";
-import { CONFIG_FLAGS_HELP, stringFlag } from "./args.ts";
+import { CONFIG_FLAGS_HELP, stringFlag, UsageError } from "./args.ts";
 import { EXIT, type Command } from "./command.ts";
 import { renderTable } from "./table.ts";
 
@@ -134,7 +134,7 @@ ${CONFIG_FLAGS_HELP}`,
       conn = await subscriberConnection(config, 5000);
     } catch (e) {
       console.error(`hosts: ${(e as Error).message}`);
-      return EXIT.error;
+      return e instanceof UsageError ? EXIT.usage : EXIT.error;
     }
     const { hosts, refused } = await retainedHostSnapshots(conn);
     await conn.close();
