@@ -21,6 +21,19 @@ let ctl: ControllerProcess | undefined;
 let agent: Subprocess<"ignore", "pipe", "pipe"> | undefined;
 let agentStderr = "";
 const tree = new HostTree().pi();
+const tree2 = new HostTree().pi();
+const agents: Subprocess[] = [];
+
+function startAgent(node: string, root: string): Subprocess<"ignore", "pipe", "pipe"> {
+  const p = Bun.spawn(command(flavor, ["agent", "--host-only", "--node", node]), {
+    env: { ...baseEnv(), NEURO_HOST_ROOT: root, HOST_HEALTH_INTERVAL: "300ms" },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  agents.push(p);
+  return p;
+}
 
 const baseEnv = () => ({
   PATH: process.env.PATH ?? "/usr/bin:/bin",
@@ -40,11 +53,12 @@ beforeAll(async () => {
   stack = await startStack({ seed: { nodes: 2, deployments: 1, replicasPerDeployment: 1 }, subscribe: [`${prefix}/alerts`, `${prefix}/hosts/+`] });
 });
 afterAll(async () => {
-  agent?.kill("SIGTERM");
-  await agent?.exited;
+  for (const a of agents) a.kill("SIGTERM");
+  await Promise.all(agents.map((a) => a.exited));
   await ctl?.stop();
   await stack?.stop();
   tree.cleanup();
+  tree2.cleanup();
 });
 
 describe(`host health (${flavor})`, () => {
@@ -57,14 +71,10 @@ describe(`host health (${flavor})`, () => {
       DIAGNOSIS_ALERT_DISPATCH_INTERVAL: "200ms",
       ALERT_GROUP_WAIT: "300ms",
       ALERT_GROUP_INTERVAL: "1s",
+      HOST_UNREPORTED_AFTER: "20", // 6 s at the agents' 300 ms: a busy machine must not make them look silent
     });
     await ctl.ready();
-    agent = Bun.spawn(command(flavor, ["agent", "--host-only", "--node", node]), {
-      env: { ...baseEnv(), NEURO_HOST_ROOT: tree.root, HOST_HEALTH_INTERVAL: "300ms" },
-      stdin: "ignore",
-      stdout: "pipe",
-      stderr: "pipe",
-    });
+    agent = startAgent(node, tree.root);
     void (async () => {
       for await (const chunk of agent!.stderr) agentStderr += new TextDecoder().decode(chunk);
     })();
@@ -124,6 +134,19 @@ describe(`host health (${flavor})`, () => {
     };
     await waitFor(async () => (await refused()) >= 2, { message: "refusals counted" });
     expect(ctl.lines().some((l) => l.name === "intruder")).toBe(false);
+  });
+
+  test("an agent that stops reporting while its Node is Ready raises HostUnreported; its return resolves it", async () => {
+    const node = stack.seeded.nodes[1]!;
+    const first = startAgent(node, tree2.root);
+    await waitFor(() => stack.sub.on(`${prefix}/hosts/${node}`).length > 0, { timeoutMs: 20_000, message: "a snapshot from the second agent" });
+    first.kill("SIGTERM");
+    expect(await first.exited).toBe(0);
+    const silent = await ctl!.line({ kind: "Host", name: node, reason: "HostUnreported", status: "firing" }, 30_000);
+    expect(silent.severity).toBe("warning");
+    expect(silent.message).toContain("while its Node is Ready");
+    startAgent(node, tree2.root);
+    await ctl!.line({ kind: "Host", name: node, reason: "HostUnreported", status: "resolved" }, 30_000);
   });
 });
 
