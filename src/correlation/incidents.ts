@@ -53,8 +53,9 @@ interface Grouped {
 
 function group(active: ReadonlyMap<string, Anomaly>, cache: CacheView, prev: IncidentState): Grouped {
   const unhealthyNodes = new Set<string>();
-  for (const a of active.values())
-    if ((a.kind === "Node" || a.kind === "Host") && SEVERITY_RANK[a.severity] >= SEVERITY_RANK.warning) unhealthyNodes.add(a.name);
+  // A host problem under a node (power, heat, disk, clock) makes it a cause for its Pods; a silent agent does not.
+  const causes = (a: Anomaly) => a.kind === "Node" || (a.kind === "Host" && a.reason !== "HostUnreported");
+  for (const a of active.values()) if (causes(a) && SEVERITY_RANK[a.severity] >= SEVERITY_RANK.warning) unhealthyNodes.add(a.name);
   const sets = new DisjointSet();
   const links = new Map<string, ObjectRef[]>();
   for (const [key, a] of active) {

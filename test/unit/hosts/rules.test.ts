@@ -195,6 +195,10 @@ describe("correlation", () => {
     expect(nodeMember.anomaly.message).toEndWith("— under-voltage detected 40 s before (UnderVoltage on host pi-3).");
     expect(incident.members[2]!.anomaly.message).toContain("under-voltage detected 40 s before");
     expect(second.changes.some((c) => c.type === "opened" && c.incident.members[0]!.anomaly.name === "api-1")).toBe(true);
+    // a silent agent (HostUnreported) is no cause for the Pods on its node
+    const silent = { ...host, reason: "HostUnreported", severity: "warning" as const };
+    const apart = correlate(emptyIncidentState(), activeOf(silent, podCrash("web-9", "pi-3")), memCache(), T0);
+    expect(apart.changes.map((c) => c.incident.members.map((m) => m.anomaly.reason))).toEqual([["HostUnreported"], ["CrashLoopBackOff"]]);
     // deterministic: the next pass does not stack notes
     const third = correlate(second.state, activeOf(host, down, crash, unrelated), memCache(), T0 + 45_000);
     expect(third.changes).toEqual([]);
