@@ -138,10 +138,13 @@ export class HostHealthPublisher {
     }
   }
 
-  async stop(): Promise<void> {
+  /** Stops the timer; waits for a collection in flight at most `waitMs` (a hung child must not hold up shutdown). */
+  async stop(waitMs = 2000): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.connection.client.off("connect", this.onConnect);
-    await this.running;
+    let timeout: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([this.running, new Promise<void>((r) => (timeout = setTimeout(r, waitMs)))]);
+    clearTimeout(timeout);
   }
 }
