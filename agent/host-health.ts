@@ -67,9 +67,21 @@ export async function systemFigures(): Promise<SystemFigures> {
   };
 }
 
+/** Longest wait for systeminformation's figures in one collection. */
+export const SYSTEM_FIGURES_TIMEOUT_MS = 10_000;
+
 /** One snapshot of this node. `system` is injectable so the Pi readers can be tested without it. */
-export async function collectHostSnapshot(opts: HostHealthOptions, system: () => Promise<SystemFigures> = systemFigures): Promise<HostSnapshot> {
-  const figures = await system().catch((): SystemFigures => ({ filesystems: null, memory: null, load: null }));
+export async function collectHostSnapshot(
+  opts: HostHealthOptions,
+  system: () => Promise<SystemFigures> = systemFigures,
+  systemTimeoutMs = SYSTEM_FIGURES_TIMEOUT_MS,
+): Promise<HostSnapshot> {
+  // A hung child (df on a dead mount) must not stop the snapshots: past the bound those figures are absent.
+  const absent = (): SystemFigures => ({ filesystems: null, memory: null, load: null });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const bound = new Promise<SystemFigures>((r) => (timer = setTimeout(() => r(absent()), systemTimeoutMs)));
+  const figures = await Promise.race([system().catch(absent), bound]);
+  clearTimeout(timer);
   const readOnly = readRootReadOnly(opts.root);
   const clock = readClockSynchronized(opts.root);
   return {

@@ -205,6 +205,16 @@ describe("snapshot", () => {
     );
   });
 
+  test("systeminformation hanging does not stop the snapshot (its figures are absent past the bound)", async () => {
+    const t = tree().pi();
+    const never = () => new Promise<never>(() => {});
+    const { SYSTEM_FIGURES_TIMEOUT_MS } = await import("../../../agent/host-health.ts");
+    expect(SYSTEM_FIGURES_TIMEOUT_MS).toBeLessThanOrEqual(15_000); // below the default interval
+    const s = await collectHostSnapshot({ node: "pi-3", root: t.root, intervalMs: 15_000 }, never, 50);
+    expect(s.memory).toBeNull();
+    expect(s.temperature?.celsius).toBe(48.3);
+  });
+
   test("systeminformation failing does not lose the Pi figures", async () => {
     const t = tree().pi().throttled("0x50005");
     const s = await collectHostSnapshot({ node: "pi-3", root: t.root, intervalMs: 15_000 }, () => Promise.reject(new Error("df missing")));
