@@ -14,6 +14,7 @@ import { SyscallProbe, type ProbeOptions } from "./loader.ts";
 import { TracePool } from "./pool.ts";
 import { SpanAssembler, SpanPublisher } from "./spans.ts";
 import { hostArch } from "./syscalls/index.ts";
+import { HostHealthPublisher, type HostHealthOptions } from "./host-health.ts";
 
 export interface AgentOptions {
   node: string;
@@ -38,6 +39,8 @@ export interface AgentOptions {
   log?: Logger;
   /** Extra loader options (tests: btfCustomPath). */
   probe?: Partial<ProbeOptions>;
+  /** Host health (docs/host-health.md); undefined: not collected. */
+  hostHealth?: Omit<HostHealthOptions, "node">;
 }
 
 export function agentOptionsFromConfig(cfg: Config, log?: Logger): AgentOptions {
@@ -61,8 +64,13 @@ export function agentOptionsFromConfig(cfg: Config, log?: Logger): AgentOptions 
     flushIntervalMs: cfg.ms("AGENT_FLUSH_INTERVAL"),
     queueMax: cfg.num("AGENT_QUEUE_MAX"),
     ringbufBytes: cfg.num("AGENT_RINGBUF_SIZE"),
+    hostHealth: hostHealthOptionsFromConfig(cfg),
     log,
   };
+}
+
+export function hostHealthOptionsFromConfig(cfg: Config): Omit<HostHealthOptions, "node"> | undefined {
+  return cfg.bool("HOST_HEALTH_ENABLE") ? { root: cfg.str("NEURO_HOST_ROOT"), intervalMs: cfg.ms("HOST_HEALTH_INTERVAL") } : undefined;
 }
 
 export class Agent {
@@ -74,6 +82,8 @@ export class Agent {
   readonly inputStats = { bindRefused: 0, handlerErrors: 0 };
   private timers: ReturnType<typeof setInterval>[] = [];
   private bindServer: { stop(): void } | undefined;
+  /** Host health snapshots on <prefix>/hosts/<node>, when enabled. */
+  readonly hostHealth: HostHealthPublisher | undefined;
   private flushQueued = false;
   private stopped = false;
 
@@ -106,6 +116,7 @@ export class Agent {
       kernelDrops: () => probe.drops(),
       orphanEvents: () => this.assembler.orphanEvents,
     });
+    this.hostHealth = opts.hostHealth ? new HostHealthPublisher(connection, { ...opts.hostHealth, node: opts.node }, log) : undefined;
   }
 
   /** Loads the probe first (the step most likely to fail, with the clearest error), then connects. */
@@ -162,6 +173,7 @@ export class Agent {
     }
     this.timers.push(setInterval(() => this.flush(), opts.flushIntervalMs));
     this.timers.push(setInterval(() => this.pool.sweep(), Math.min(opts.flushIntervalMs, 1000)));
+    this.hostHealth?.start();
   }
 
   private flushSoon(): void {
@@ -193,6 +205,7 @@ export class Agent {
       publisher: { ...this.publisher.stats, queued: this.publisher.queued },
       mqttConnected: this.mqtt.connected,
       input: { ...this.inputStats },
+      hostHealth: this.hostHealth ? { ...this.hostHealth.stats } : null,
       rssBytes: process.memoryUsage().rss,
     };
   }
@@ -202,6 +215,7 @@ export class Agent {
     if (this.stopped) return;
     for (const t of this.timers.splice(0)) clearInterval(t);
     this.bindServer?.stop();
+    await this.hostHealth?.stop();
     this.pool.clear();
     this.flush();
     this.stopped = true;

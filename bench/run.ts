@@ -168,6 +168,14 @@ if (agentOk) {
   result.agentOverhead = a.exitCode === 0 ? { rows, text } : { skipped: `agent-overhead failed: ${a.stderr.toString().slice(-300)}` };
 } else result.agentOverhead = { skipped: skip.has("agent") ? "skipped (--skip agent)" : "no BTF/eBPF on this machine" };
 
+// (e) host health: the agent's snapshot collection at the default interval (no eBPF needed).
+if (!skip.has("agent")) {
+  log("(e) agent host-health collection cost");
+  const h = Bun.spawnSync([process.execPath, join(import.meta.dir, "host-health-cost.ts")], { stderr: "pipe" });
+  result.hostHealth =
+    h.exitCode === 0 ? JSON.parse(h.stdout.toString().trim().split("\n").at(-1) ?? "null") : { skipped: h.stderr.toString().slice(-300) };
+}
+
 result.durationSecs = (Date.now() - started) / 1000;
 const cs = checks(result);
 result.checks = cs;

@@ -159,6 +159,13 @@ export function checks(r: Record<string, any>): Check[] {
       "reported",
       null,
     );
+  if (r.hostHealth?.millicores !== undefined)
+    add(
+      "agent: host-health collection at the default interval",
+      `${f(r.hostHealth.millicores, 2)}m (${f(r.hostHealth.cpuMsPerCollection, 1)} ms CPU per snapshot every ${f(r.hostHealth.intervalMs / 1000)} s)`,
+      "≤ 2m",
+      r.hostHealth.millicores <= 2,
+    );
   if (D.agent)
     add("agent idle in the cgroup", `RSS ${f(D.agent.rssMaxMiB, 1)} MiB, CPU ${f(D.agent.cpuAvgM, 1)}m`, "reported (part of the 256 MiB)", null);
   add("cold start → /readyz (all informers listed)", `${f(D.cold?.readyMs)} ms (latency run ${f(L.cold?.readyMs)} ms)`, "reported", null);

@@ -1,4 +1,6 @@
 import { Agent, agentOptionsFromConfig } from "../../agent/agent.ts";
+import { collectHostSnapshot } from "../../agent/host-health.ts";
+import { runHostOnly } from "../../agent/host-only.ts";
 import { AgentEnvironmentError } from "../../agent/libbpf.ts";
 import { runSelfTest } from "../../agent/self-test.ts";
 import { Config, ConfigError } from "../config/load.ts";
@@ -11,6 +13,8 @@ export const agentCommand: Command = {
   summary: "Run the eBPF syscall-latency agent (trace pool, spans over MQTT)",
   usage: `Usage: neurocontroller agent [--node NAME] [--socket PATH]
        neurocontroller agent --self-test
+       neurocontroller agent --host-only [--node NAME]
+       neurocontroller agent --host-snapshot [--node NAME]
 
 Loads the syscall-latency eBPF program (no kernel BTF needed), accepts PID/TID↔trace bindings on
 the Unix socket AGENT_SOCKET_PATH and on MQTT <prefix>/trace/bind/<node>, and publishes syscall
@@ -29,10 +33,15 @@ Run it as the agent runs (root, or CAP_BPF + CAP_PERFMON).
   --node NAME      AGENT_NODE_NAME (default: host name)
   --socket PATH    AGENT_SOCKET_PATH (empty string disables the socket)
   --self-test      check the node and exit (see above)
+  --host-only      publish host health only (no eBPF, no bind socket): for nodes that cannot trace
+  --host-snapshot  print this node's host-health snapshot (JSON, docs/host-health.md) and exit
+
+Host health (HOST_HEALTH_ENABLE, HOST_HEALTH_INTERVAL): SoC temperature, firmware throttling flags,
+root filesystem, SD/eMMC wear, I/O errors, clock, memory, load, published retained on <prefix>/hosts/<node>.
 
 ${CONFIG_FLAGS_HELP}`,
-  flags: ["node", "socket", "self-test"],
-  booleanFlags: ["self-test"],
+  flags: ["node", "socket", "self-test", "host-only", "host-snapshot"],
+  booleanFlags: ["self-test", "host-only", "host-snapshot"],
   async run(args) {
     if (args.flags.get("self-test")) return runSelfTest();
     let config: Config;
@@ -50,11 +59,22 @@ ${CONFIG_FLAGS_HELP}`,
       }
       throw e;
     }
+    if (args.flags.get("host-snapshot")) {
+      const opts = agentOptionsFromConfig(config);
+      const snapshot = await collectHostSnapshot({
+        node: opts.node,
+        root: config.str("NEURO_HOST_ROOT"),
+        intervalMs: config.ms("HOST_HEALTH_INTERVAL"),
+      });
+      console.log(JSON.stringify(snapshot, null, 2));
+      return EXIT.ok;
+    }
     if (!config.str("MQTT_URL")) {
       console.error("agent: MQTT_URL is not set: spans go to the controller over MQTT (e.g. MQTT_URL=mqtt://controller:1883)");
       return EXIT.usage;
     }
     const log = createLogger({ level: config.str("NEURO_LOG_LEVEL"), secrets: secretsOf(config), service: "neurocontroller-agent" });
+    if (args.flags.get("host-only")) return runHostOnly(config, log);
     let agent: Agent;
     try {
       agent = await Agent.start(agentOptionsFromConfig(config, log));

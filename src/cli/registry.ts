@@ -6,6 +6,7 @@ import { checkConfigCommand } from "./check-config.ts";
 import { controllerCommand } from "./controller.ts";
 import { demoCommand } from "./demo.ts";
 import { healCommand } from "./heal.ts";
+import { hostsCommand } from "./hosts.ts";
 import { scanCommand } from "./scan.ts";
 import { silenceCommand } from "./silence.ts";
 import { simCommand } from "./sim.ts";
@@ -20,6 +21,7 @@ export const COMMANDS: Command[] = [
   scanCommand,
   alertsCommand,
   statusCommand,
+  hostsCommand,
   silenceCommand,
   sloCommand,
   healCommand,

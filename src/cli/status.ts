@@ -4,6 +4,7 @@ import type { AlertGroupData } from "../channels/types.ts";
 import { localStatus } from "../store/local-status.ts";
 import { loadCliConfig, retainedIncidents, subscriberConnection } from "./alerts.ts";
 import { CONFIG_FLAGS_HELP, stringFlag } from "./args.ts";
+import { findingsOf, retainedHostSnapshots } from "./hosts.ts";
 import { EXIT, type Command } from "./command.ts";
 
 export const statusCommand: Command = {
@@ -14,6 +15,7 @@ export const statusCommand: Command = {
 Open incidents from the broker's retained <prefix>/incidents/# topics (when MQTT_URL is set) and,
 on the controller's own host, from the state database in NEURO_STATE_DIR (incidents whose last
 notification was "firing", plus undelivered and dead-lettered notifications per channel).
+Host problems from the agents' retained host-health snapshots (<prefix>/hosts/+) are listed below them.
 
 Exit codes: 0 no open incident, 3 incidents open, 1 nothing could be read, 2 configuration error.
 
@@ -26,10 +28,14 @@ ${CONFIG_FLAGS_HELP}`,
     const colour = !!process.stdout.isTTY && !process.env.NO_COLOR;
     let fromMqtt: AlertGroupData[] | undefined;
     let mqttError: string | undefined;
+    const hostProblems: { node: string; reason: string; severity: string; message: string }[] = [];
     if (config.str("MQTT_URL").trim()) {
       try {
         const conn = await subscriberConnection(config, 5000);
         fromMqtt = [...(await retainedIncidents(conn)).values()];
+        const now = Date.now();
+        for (const [node, s] of (await retainedHostSnapshots(conn)).hosts)
+          hostProblems.push(...findingsOf(s, config, now).map((f) => ({ node, ...f })));
         await conn.close();
       } catch (e) {
         mqttError = (e as Error).message;
@@ -42,12 +48,14 @@ ${CONFIG_FLAGS_HELP}`,
     }
     const openCount = fromMqtt?.length ?? local?.open.length ?? 0;
     if (args.flags.get("json")) {
-      console.log(JSON.stringify({ mqtt: fromMqtt ?? null, mqttError: mqttError ?? null, local: local ?? null }, null, 2));
+      console.log(JSON.stringify({ mqtt: fromMqtt ?? null, mqttError: mqttError ?? null, local: local ?? null, hostProblems }, null, 2));
       return openCount ? EXIT.firing : EXIT.ok;
     }
     if (fromMqtt) {
       console.log(`open incidents (MQTT ${termText(config.str("MQTT_TOPIC_PREFIX")) || "retained state"}): ${fromMqtt.length}`);
       for (const g of fromMqtt) console.log(`  ${incidentLine(g, colour)}`);
+      if (hostProblems.length) console.log(`host problems (neurocontroller hosts): ${hostProblems.length}`);
+      for (const p of hostProblems) console.log(`  ${termText(p.node)}: ${termText(p.reason)} [${termText(p.severity)}] ${termText(p.message)}`);
     } else if (mqttError) console.error(`MQTT: ${mqttError}`);
     if (local) {
       if (!fromMqtt) {

@@ -166,7 +166,7 @@ function readBounded(path: string, maxBytes: number): string {
 }
 
 /** Environment variables with these prefixes are meant for neurocontroller; others (PATH, HOME …) are not ours. */
-const KEY_PREFIXES = /^(?:DIAGNOSIS|KUBERNETES_API|ENABLE|MAIL|SLACK|MQTT|ALERT|NEURO|LEADER|RULE|AGENT|TRACE|CLUSTER)_/;
+const KEY_PREFIXES = /^(?:DIAGNOSIS|KUBERNETES_API|ENABLE|MAIL|SLACK|MQTT|ALERT|NEURO|LEADER|RULE|AGENT|TRACE|CLUSTER|HOST)_/;
 /** Set in the environment by the test suite and the image scripts, not configuration keys. */
 const NOT_KEYS = new Set(["NEURO_CONFIG_FILE", "NEURO_SLOW_TESTS"]);
 

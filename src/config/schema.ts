@@ -200,6 +200,17 @@ export const SCHEMA = [
   d("agent", "AGENT_QUEUE_MAX", "int", "500", "Span batches kept in memory while the broker is unreachable; the oldest are dropped (counted and reported) past this.", { min: 1, max: 100_000 }),
   d("agent", "AGENT_RINGBUF_SIZE", "size", "256KiB", "Kernel ring buffer for slow-syscall events (rounded up to a power of two).", { min: 4096, max: 64 * MIB }),
 
+  // --- host health (i16-host: agent snapshots on <prefix>/hosts/<node>, the Host rules; docs/host-health.md) ---
+  d("host", "HOST_HEALTH_ENABLE", "bool", "true", "Agent: measure the node and publish its host-health snapshot; controller: read the snapshots and raise Host anomalies (both need MQTT_URL)."),
+  d("host", "HOST_HEALTH_INTERVAL", "duration", "15s", "How often the agent measures the node (temperature, throttling, disks, clock) and publishes its retained snapshot.", { min: 200, max: H }),
+  d("host", "NEURO_HOST_ROOT", "string", "/", "Agent: prefix of every /sys, /proc and /run file read for host health (tests point it at a fake tree). Pi figures missing there are reported absent, never healthy.", { required: true, maxLength: 1024 }),
+  d("host", "HOST_UNREPORTED_AFTER", "int", "4", "A node whose agent has reported before, and whose Kubernetes Node is Ready, raises HostUnreported after this many of its snapshot intervals without a new snapshot.", { min: 2, max: 1000 }),
+  d("host", "HOST_TEMPERATURE_WARNING", "float", "80", "SoC temperature (°C) at or above which HighTemperature fires as a warning (a Pi 4/5 starts throttling at 80 °C).", { min: 20, max: 150 }),
+  d("host", "HOST_TEMPERATURE_CRITICAL", "float", "85", "SoC temperature (°C) at or above which HighTemperature is critical (a Pi 4/5 throttles hard at 85 °C).", { min: 20, max: 150 }),
+  d("host", "HOST_DISK_WARNING_PERCENT", "float", "90", "Used space (%) of a node's filesystem at or above which DiskAlmostFull fires as a warning.", { min: 1, max: 100 }),
+  d("host", "HOST_DISK_CRITICAL_PERCENT", "float", "97", "Used space (%) at or above which DiskAlmostFull is critical.", { min: 1, max: 100 }),
+  d("host", "HOST_CLOCK_SKEW_MAX", "duration", "2s", "A node whose clock differs from the API server's (its Date header; the controller's clock until it answered) by more than this, measured on each live snapshot, raises ClockUnsynchronized.", { min: 100, max: H, notTimer: true }),
+
   // --- trace (controller side: span aggregation and export, src/trace/) ---
   d("trace", "TRACE_ENABLE", "bool", "true", "Subscribe to agent span batches (<prefix>/spans/+) when MQTT_URL is set."),
   d("trace", "TRACE_APM_SERVER_URL", "url", "", "Elastic APM Server base URL; spans are POSTed to <url>/intake/v2/events (NDJSON). Empty disables the APM export."),

@@ -3,7 +3,6 @@
 // discovery, the output (write and alert) cycles, the leader-only services, handover, external anomalies
 // and gauges have their own rooms.
 import { hostname } from "node:os";
-import { join } from "node:path";
 import type { Config } from "../config/load.ts";
 import { httpListen } from "../config/effective.ts";
 import { Cleaner } from "../diagnosis/cleaner.ts";
@@ -18,11 +17,10 @@ import type { Connection } from "../kube/kubeconfig.ts";
 import { Informer } from "../kube/informer.ts";
 import { ApiOutageLog } from "../kube/outage.ts";
 import type { Logger } from "../log.ts";
-import { STATE_FILE_NAME } from "../store/db.ts";
 import { StoreLogQueue } from "../store/log-queue.ts";
-import { StateStore } from "../store/state-store.ts";
-import { ActionHistory } from "../store/action-history.ts";
-import { ActionJournal } from "../actions/journal.ts";
+import type { StateStore } from "../store/state-store.ts";
+import type { ActionJournal } from "../actions/journal.ts";
+import { openControllerState } from "./state-open.ts";
 import { PLUGINS } from "../watchers/registry.ts";
 import { SilenceStore } from "../alerting/silence-store.ts";
 import { AlertingRuntime } from "./alerting-runtime.ts";
@@ -41,6 +39,7 @@ import { ruleSettings } from "../watchers/settings.ts";
 import { traceBridgeOptionsFromConfig } from "../trace/bridge.ts";
 import { Features } from "./features.ts";
 import { attachHealing } from "../healing/service.ts";
+import { startHostHealth, type HostHealthService } from "../hosts/service.ts";
 
 export interface RuntimeOptions {
   config: Config;
@@ -73,6 +72,8 @@ export class ControllerRuntime {
   private readonly output: OutputCycles;
   private readonly timers: ReturnType<typeof setInterval>[] = [];
   private http?: { url: string; stop(): Promise<void> };
+  /** Host anomalies from the agents' snapshots (docs/host-health.md); undefined without MQTT. */
+  hosts?: HostHealthService;
   /** Quiet retries: one warning per API outage, one summary when it ends. */
   readonly outage: ApiOutageLog;
   private stopped = false;
@@ -115,20 +116,7 @@ export class ControllerRuntime {
     this.outage = new ApiOutageLog(logger, this.now);
     this.discovery = new ClusterDiscovery(this.client, logger, this.outage, this.abort.signal);
     this.latency = new LatencyAnomalies(this.collector, config.ms("RULE_EVENT_MAX_AGE"));
-    this.store = StateStore.open(config.str("NEURO_STATE_DIR"), {
-      recoverCorrupt: true,
-      onRecovered: (movedTo, reason) =>
-        logger.error(
-          `state.db was corrupt (${reason}); moved aside to ${movedTo} and started with empty state. ` +
-            "Anomalies already logged may be logged again; notifications that were pending are in the moved file.",
-          { path: join(config.str("NEURO_STATE_DIR"), STATE_FILE_NAME), movedTo },
-        ),
-    });
-    this.store.onBadRow = (table, key, error) => logger.warn("unreadable row in state.db skipped", { table, key, error, path: this.store.path });
-    this.actions = new ActionJournal(
-      new ActionHistory(this.store.db, (id, error) => this.store.badRow("action_history", id, error)),
-      logger.child({ component: "actions" }),
-    );
+    ({ store: this.store, actions: this.actions } = openControllerState(config, logger));
     this.writer = LogWriter.fromConfig(config, logger, new StoreLogQueue(this.store));
     const ns = config.str("LEADER_LEASE_NAMESPACE");
     const leaseName = config.str("LEADER_LEASE_NAME");
@@ -237,6 +225,16 @@ export class ControllerRuntime {
       logger.warn("cannot check cleaned_events.log at start-up; will retry at the first write", { error: String(e) });
     }
     this.health.start();
+    const apiClockOffsetMs = () => this.client.apiClockOffsetMs; // node clocks are judged against the API server's
+    this.hosts = startHostHealth({
+      config,
+      logger,
+      sink: this.collector,
+      cache: this.caches,
+      now: this.now,
+      metrics: this.metrics,
+      apiClockOffsetMs,
+    });
     this.leadership.syncServices();
     this.every(config.ms("DIAGNOSIS_WRITE_INTERVAL"), () => void this.output.writeCycle());
     this.every(config.ms("DIAGNOSIS_ALERT_DISPATCH_INTERVAL"), () => void this.output.alertCycle());
@@ -273,6 +271,7 @@ export class ControllerRuntime {
     const now = this.now();
     if (this.synced) this.evaluator.evaluateDue(now);
     if (this.latency.size) this.latency.refresh(now);
+    this.hosts?.evaluate(now);
   }
 
   private every(ms: number, fn: () => void): void {
@@ -335,7 +334,7 @@ export class ControllerRuntime {
     // With election the new leader decides it; deciding here after the release could log it twice.
     if (!this.leadership.elector) this.output.decideLast();
     await this.leadership.stop();
-    await Promise.all([this.leaderServices.settled(), ...this.informers.map((i) => i.stop())]);
+    await Promise.all([this.leaderServices.settled(), ...this.informers.map((i) => i.stop()), this.hosts?.stop()]);
     await this.http?.stop();
     this.finalFlush();
   }

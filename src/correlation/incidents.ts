@@ -12,6 +12,7 @@ import type { CacheView } from "../kube/objects.ts";
 import { SEVERITY_RANK, type Anomaly } from "../model/anomaly.ts";
 import { fingerprint, hashString } from "../model/fingerprint.ts";
 import type { Incident, IncidentChange, IncidentMember, IncidentScope } from "../model/incident.ts";
+import { noteHostCause } from "./host-cause.ts";
 import { causalLayer, isWorkloadKind, linksOf, nodeOfPod, refKey, subjectOf, workloadFullyDown, type ObjectRef } from "./topology.ts";
 
 /** Open incidents by id. Plain JSON: persist it as is. */
@@ -52,7 +53,9 @@ interface Grouped {
 
 function group(active: ReadonlyMap<string, Anomaly>, cache: CacheView, prev: IncidentState): Grouped {
   const unhealthyNodes = new Set<string>();
-  for (const a of active.values()) if (a.kind === "Node" && SEVERITY_RANK[a.severity] >= SEVERITY_RANK.warning) unhealthyNodes.add(a.name);
+  // A host problem under a node (power, heat, disk, clock) makes it a cause for its Pods; a silent agent does not.
+  const causes = (a: Anomaly) => a.kind === "Node" || (a.kind === "Host" && a.reason !== "HostUnreported");
+  for (const a of active.values()) if (causes(a) && SEVERITY_RANK[a.severity] >= SEVERITY_RANK.warning) unhealthyNodes.add(a.name);
   const sets = new DisjointSet();
   const links = new Map<string, ObjectRef[]>();
   for (const [key, a] of active) {
@@ -195,6 +198,7 @@ export function correlate(
       }),
     );
     markInhibited(members, cache);
+    noteHostCause(members, cache);
     const scope = scopeOf(members, links, cache);
     const id = before?.id ?? incidentId(members[0]!.fingerprint, now);
     const incident: Incident = { id, status: "open", openedAt: before?.openedAt ?? now, updatedAt: before?.updatedAt ?? now, members, scope };

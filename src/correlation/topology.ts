@@ -3,6 +3,7 @@
 //   Pod, workload -> Service (the Service's selector matches the Pod / Pod template labels)
 //   Pod -> Node (only when the Node is itself unhealthy: a healthy node is not a cause, and linking
 //                every Pod to its node would merge unrelated incidents that merely share a machine)
+//   Host -> Node (a host-health anomaly is about the machine under the Node of the same name)
 // Every function here is a pure read of the CacheView.
 import { findCondition, ownerChain, type CacheView, type ObjectRef } from "../kube/objects.ts";
 import type { KubeObject } from "../kube/types.ts";
@@ -20,7 +21,7 @@ const WORKLOAD_KINDS = ["Deployment", "StatefulSet", "DaemonSet"];
  */
 export function subjectOf(a: Anomaly): ObjectRef {
   const kind = a.kind === "Endpoints" || a.kind === "EndpointSlice" ? "Service" : a.kind;
-  return { kind, namespace: kind === "Node" || kind === "Cluster" ? "" : a.namespace, name: a.name };
+  return { kind, namespace: kind === "Node" || kind === "Cluster" || kind === "Host" ? "" : a.namespace, name: a.name };
 }
 
 /**
@@ -31,6 +32,8 @@ export function causalLayer(kind: string): number {
   switch (kind) {
     case "Cluster":
       return 0;
+    case "Host": // the machine under a Node: power, heat, disk, clock (src/hosts/)
+      return 0.5;
     case "Node":
       return 1;
     case "Pod":
@@ -95,6 +98,8 @@ export function nodeLooksDown(name: string, cache: CacheView): boolean {
 export function linksOf(a: Anomaly, cache: CacheView, unhealthyNodes: ReadonlySet<string>): ObjectRef[] {
   const subject = subjectOf(a);
   const out: ObjectRef[] = [];
+  // A host problem is the machine under its Node: linked to it, so the Node's anomalies join its incident.
+  if (subject.kind === "Host") out.push({ kind: "Node", namespace: "", name: subject.name });
   if (subject.kind === "Pod") {
     const pod = cache.get("Pod", subject.namespace, subject.name);
     const node = nodeOfPod(a, cache);

@@ -61,6 +61,8 @@ export class KubeClient {
   readonly rejects: RejectSink;
   /** ms epoch of the last 2xx answer: evidence that the API server was reachable then. */
   lastOkAt = 0;
+  /** The API server's clock minus ours, from the last 2xx answer's Date header (±0.5 s: it has whole seconds). */
+  apiClockOffsetMs: number | undefined;
   private readonly timeoutMs: number;
   private readonly userAgent: string;
   private readonly maxWatchLine: number;
@@ -108,7 +110,11 @@ export class KubeClient {
         signal,
         tls,
       } as RequestInit);
-      if (resp.ok) this.lastOkAt = Date.now();
+      if (resp.ok) {
+        this.lastOkAt = Date.now();
+        const date = Date.parse(resp.headers.get("date") ?? "");
+        if (!Number.isNaN(date)) this.apiClockOffsetMs = date + 500 - this.lastOkAt;
+      }
       return resp;
     } catch (e) {
       this.stats.errors++;

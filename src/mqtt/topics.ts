@@ -9,7 +9,7 @@
 //   <prefix>/healing/set          command topic: signed heal pause/resume commands (docs/healing.md)
 //   <prefix>/healing/result       the controller's answer to each correctly signed healing command
 //   <prefix>/spans/<node>         span batches of the agent on <node> (src/trace/types.ts)
-//   <prefix>/hosts/<node>         host health of <node> (reserved: published by agents, later)
+//   <prefix>/hosts/<node>         retained host-health snapshot of <node>, QoS 1 (src/hosts/snapshot.ts, docs/host-health.md)
 //   <prefix>/trace/bind/<node>    bind/unbind messages for the agent on <node> (agent/bind-server.ts)
 // <prefix> defaults to neurocontroller/<CLUSTER_ID>; it is computed once, by topicPrefix().
 
