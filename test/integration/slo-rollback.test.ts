@@ -13,7 +13,7 @@ const flavor = FLAVORS.at(-1)!;
 const SLO_ENV = { SLO_INTERVAL: "200ms", SLO_READINESS_GRACE: "1s", SLO_COOLDOWN: "0s" };
 
 interface ActionLine {
-  msg: string;
+  message: string;
   action: string;
   mode: string;
   step: string;
@@ -87,8 +87,8 @@ describe(`SLO rollback of a bad rollout (HTTPS simulator, ${flavor})`, () => {
     expect(dep.spec.template.metadata.labels["pod-template-hash"]).toBeUndefined();
     expect(sim.store.get("replicasets", ns, bad.metadata.name)!.spec.replicas).toBe(0);
 
-    const done = await waitFor(() => actions(ctl!).find((a) => a.msg.startsWith("action done")), { message: "the action record" });
-    expect(done.msg).toContain(`Deployment ${ns}/${name} rolled back from revision 2 to revision 1`);
+    const done = await waitFor(() => actions(ctl!).find((a) => a.message.startsWith("action done")), { message: "the action record" });
+    expect(done.message).toContain(`Deployment ${ns}/${name} rolled back from revision 2 to revision 1`);
     expect(done.reason).toContain("CrashLoopBackOff");
     expect(done.mode).toBe("on");
     // Further ticks (each reads the pause ConfigMap) see the restored revision healthy: no second rollback.
@@ -111,12 +111,12 @@ describe(`SLO rollback of a bad rollout (HTTPS simulator, ${flavor})`, () => {
       [...sim!.store.list("deployments"), ...sim!.store.list("replicasets")].map((o) => `${o.metadata.name}@${o.metadata.resourceVersion}`).sort();
     const frozen = rvs();
 
-    const planned = await waitFor(() => actions(ctl!).find((x) => x.msg.startsWith("action planned")), {
+    const planned = await waitFor(() => actions(ctl!).find((x) => x.message.startsWith("action planned")), {
       timeoutMs: 20_000,
       message: () => `dry-run decision (stderr: ${ctl!.stderr.slice(-2000)})`,
     });
     expect(planned.mode).toBe("dry-run");
-    expect(planned.msg).toContain(`Deployment ${a!.namespace}/${a!.name} would be rolled back from revision 2 to revision 1`);
+    expect(planned.message).toContain(`Deployment ${a!.namespace}/${a!.name} would be rolled back from revision 2 to revision 1`);
     expect(planned.reason).toContain("CrashLoopBackOff");
     const before = sim.stats().requests;
     await waitFor(() => sim!.stats().requests > before + 40, { timeoutMs: 20_000, message: "more controller requests" });
@@ -177,7 +177,7 @@ describe(`SLO rollback of a bad rollout (HTTPS simulator, ${flavor})`, () => {
       await waitFor(() => sim!.stats().requests > before + 60, { timeoutMs: 20_000, message: "more controller requests" });
       const leader = holder === "ctl-a" ? ctl : other;
       const standby = holder === "ctl-a" ? other : ctl;
-      expect(actions(leader).map((a) => a.msg.split(":")[0])).toEqual(["action done"]);
+      expect(actions(leader).map((a) => a.message.split(":")[0])).toEqual(["action done"]);
       expect(actions(standby)).toEqual([]);
     } finally {
       await other.stop();
