@@ -26,7 +26,6 @@ import { ActionJournal } from "../actions/journal.ts";
 import { PLUGINS } from "../watchers/registry.ts";
 import { SilenceStore } from "../alerting/silence-store.ts";
 import { AlertingRuntime } from "./alerting-runtime.ts";
-import { TrimmedCache } from "./cache-trim.ts";
 import { ClusterDiscovery } from "./cluster-discovery.ts";
 import { Caches, Evaluator } from "./evaluator.ts";
 import { API_SOURCE, apiUnreachable, LatencyAnomalies } from "./external-anomalies.ts";
@@ -39,6 +38,8 @@ import { OutputCycles } from "./output-cycles.ts";
 import { SharedLoggedState } from "./shared-state.ts";
 import { ruleSettings } from "../watchers/settings.ts";
 import { traceBridgeOptionsFromConfig } from "../trace/bridge.ts";
+import { ChangeService } from "../changes/service.ts";
+import { ObservedCache } from "./observed-cache.ts";
 
 export interface RuntimeOptions {
   config: Config;
@@ -60,6 +61,8 @@ export class ControllerRuntime {
   /** Every action decision (healing, SLO, operator commands): history, log, listeners (docs/actions.md). */
   readonly actions: ActionJournal;
   readonly informers: Informer[] = [];
+  /** Change tracking, the audit webhook and incidents' likely triggers (docs/changes.md). */
+  readonly changes: ChangeService;
   private readonly latency: LatencyAnomalies;
   private readonly leaderServices: LeaderServices;
   private readonly handover: Handover;
@@ -125,10 +128,22 @@ export class ControllerRuntime {
       new ActionHistory(this.store.db, (id, error) => this.store.badRow("action_history", id, error)),
       logger.child({ component: "actions" }),
     );
+    const rejects = new CountingRejectSink(this.metrics.malformedInput, logger);
+    this.changes = new ChangeService({
+      config,
+      db: this.store.db,
+      client: this.client,
+      logger,
+      metrics: this.metrics,
+      rejects,
+      outage: this.outage,
+      now: this.now,
+    });
     this.writer = LogWriter.fromConfig(config, logger, new StoreLogQueue(this.store));
     const ns = config.str("LEADER_LEASE_NAMESPACE");
     const leaseName = config.str("LEADER_LEASE_NAME");
     this.alerting = new AlertingRuntime(config, this.store, new SilenceStore(this.client, ns, `${leaseName}-silences`), this.metrics, logger);
+    this.alerting.triggerFor = (incident, cache) => this.changes.triggerFor(incident, cache);
     this.sharedState = new SharedLoggedState(this.client, ns, `${leaseName}-state`);
     this.handover = new Handover(this.sharedState, this.store, this.alerting);
     this.leaderServices = new LeaderServices(
@@ -220,6 +235,7 @@ export class ControllerRuntime {
         port: listen.port,
         registry: this.metrics.registry,
         ready: () => this.readiness(),
+        routes: this.changes.routes(),
       });
       logger.info("http endpoint listening", { url: this.http.url });
     }
@@ -233,8 +249,8 @@ export class ControllerRuntime {
     this.every(config.ms("DIAGNOSIS_WRITE_INTERVAL"), () => void this.output.writeCycle());
     this.every(config.ms("DIAGNOSIS_ALERT_DISPATCH_INTERVAL"), () => void this.output.alertCycle());
     const discovered = await this.discovery.discover(PLUGINS, (ref) => {
-      const informer = new Informer(this.client, ref, {
-        cache: new TrimmedCache(),
+      const informer: Informer = new Informer(this.client, ref, {
+        cache: new ObservedCache(this.changes.observerFor(ref.kind, (): boolean => informer.synced)),
         logger,
         onEvent: (type: "ADDED" | "MODIFIED" | "DELETED", obj) => {
           this.metrics.eventsProcessed.inc({ kind: ref.kind });
@@ -250,6 +266,7 @@ export class ControllerRuntime {
     if (!discovered) return;
     this.discovered = true;
     for (const informer of this.informers) informer.start();
+    void this.changes.start(this.abort.signal);
     this.leadership.elector?.start();
     this.every(config.ms("NEURO_EVALUATE_INTERVAL"), () => this.evaluateTick());
     this.every(config.ms("DIAGNOSIS_CLEAN_INTERVAL"), () => this.cleaner.clean(this.now()));
@@ -326,7 +343,7 @@ export class ControllerRuntime {
     // With election the new leader decides it; deciding here after the release could log it twice.
     if (!this.leadership.elector) this.output.decideLast();
     await this.leadership.stop();
-    await Promise.all([this.leaderServices.settled(), ...this.informers.map((i) => i.stop())]);
+    await Promise.all([this.leaderServices.settled(), this.changes.stop(), ...this.informers.map((i) => i.stop())]);
     await this.http?.stop();
     this.finalFlush();
   }

@@ -1,0 +1,107 @@
+// The recorded changes in state.db (docs/changes.md): one row per ChangeRecord id, bounded by
+// CHANGES_RETENTION (age) and CHANGES_MAX_ROWS (count), so a busy cluster cannot grow the file.
+import type { Database } from "bun:sqlite";
+import { z } from "zod";
+import type { ChangeRecord } from "../model/change.ts";
+import { migrate } from "./db.ts";
+
+const SCHEMA_STEPS = [
+  `CREATE TABLE changes (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     id TEXT NOT NULL UNIQUE,
+     time INTEGER NOT NULL,
+     kind TEXT NOT NULL,
+     namespace TEXT NOT NULL,
+     name TEXT NOT NULL,
+     user TEXT,
+     record TEXT NOT NULL);
+   CREATE INDEX changes_time ON changes (time);
+   CREATE INDEX changes_object ON changes (kind, namespace, name, time);`,
+];
+
+const recordSchema = z.object({
+  id: z.string(),
+  time: z.number(),
+  kind: z.string(),
+  namespace: z.string(),
+  name: z.string(),
+  verb: z.string(),
+  lines: z.array(z.string()),
+  manager: z.string().optional(),
+  operation: z.string().optional(),
+  user: z.string().optional(),
+});
+
+export interface ChangeQuery {
+  sinceMs?: number;
+  untilMs?: number;
+  namespace?: string;
+  limit?: number;
+}
+
+export class ChangeStore {
+  constructor(
+    private readonly db: Database,
+    private readonly maxRows = 20_000,
+    private readonly onBadRow: (id: string, error: string) => void = () => {},
+  ) {
+    migrate(db, "changes", SCHEMA_STEPS);
+  }
+
+  /** Stores the change; false when its id is already there. Past maxRows the oldest rows go. */
+  append(c: ChangeRecord): boolean {
+    const r = this.db
+      .query("INSERT OR IGNORE INTO changes (id, time, kind, namespace, name, user, record) VALUES (?, ?, ?, ?, ?, ?, ?)")
+      .run(c.id, c.time, c.kind, c.namespace, c.name, c.user ?? null, JSON.stringify(c));
+    if (r.changes > 0 && Number(r.lastInsertRowid) % 100 === 0) this.trim();
+    return r.changes > 0;
+  }
+
+  /** Oldest first. */
+  list(q: ChangeQuery = {}): ChangeRecord[] {
+    const rows = this.db
+      .query(
+        `SELECT id, record FROM (SELECT seq, time, id, record FROM changes
+           WHERE time >= ?1 AND time <= ?2 AND (?3 IS NULL OR namespace = ?3) ORDER BY time DESC, seq DESC LIMIT ?4) ORDER BY time, seq`,
+      )
+      .all(q.sinceMs ?? 0, q.untilMs ?? Number.MAX_SAFE_INTEGER, q.namespace ?? null, q.limit ?? 1000) as { id: string; record: string }[];
+    const out: ChangeRecord[] = [];
+    for (const row of rows) {
+      try {
+        out.push(recordSchema.parse(JSON.parse(row.record)));
+      } catch (e) {
+        this.onBadRow(row.id, (e as Error).message);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Names the user of the unattributed changes to one object within [fromMs, toMs] (an audit event that
+   * arrived after the watch event). Returns how many were attributed.
+   */
+  attribute(kind: string, namespace: string, name: string, fromMs: number, toMs: number, user: string): number {
+    const rows = this.db
+      .query("SELECT id, record FROM changes WHERE kind = ? AND namespace = ? AND name = ? AND time BETWEEN ? AND ? AND user IS NULL")
+      .all(kind, namespace, name, fromMs, toMs) as { id: string; record: string }[];
+    const update = this.db.query("UPDATE changes SET user = ?, record = ? WHERE id = ?");
+    for (const row of rows) {
+      const rec = { ...(JSON.parse(row.record) as ChangeRecord), user };
+      update.run(user, JSON.stringify(rec), row.id);
+    }
+    return rows.length;
+  }
+
+  count(): number {
+    return (this.db.query("SELECT count(*) AS n FROM changes").get() as { n: number }).n;
+  }
+
+  /** Drops rows older than `beforeMs` and any beyond maxRows; returns how many. */
+  prune(beforeMs: number): number {
+    return this.db.query("DELETE FROM changes WHERE time < ?").run(beforeMs).changes + this.trim();
+  }
+
+  private trim(): number {
+    return this.db.query("DELETE FROM changes WHERE seq <= (SELECT max(seq) FROM changes) - ?").run(this.maxRows).changes;
+  }
+}
