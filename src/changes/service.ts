@@ -3,7 +3,7 @@
 // (metadata-light caches), stores changes in state.db, serves the audit webhook, and answers the likely
 // trigger of an incident for the alerting runtime.
 import type { Database } from "../store/db.ts";
-import type { RejectSink } from "../boundary/reject.ts";
+import { CountingRejectSink, type RejectSink } from "../boundary/reject.ts";
 import type { Config } from "../config/load.ts";
 import type { ControllerMetrics } from "../http/metrics.ts";
 import type { HttpRoute } from "../http/routes.ts";
@@ -53,6 +53,12 @@ export class ChangeService {
   private readonly gauges;
   private listener?: AuditListener;
   private timer?: ReturnType<typeof setInterval>;
+
+  /** The runtime's one line: rejects are counted in neurocontroller_malformed_input_total like every boundary's. */
+  static create(config: Config, db: Database, client: KubeClient, metrics: ControllerMetrics, logger: Logger, outage: OutageSink, now: () => number) {
+    const rejects = new CountingRejectSink(metrics.malformedInput, logger);
+    return new ChangeService({ config, db, client, logger, metrics, rejects, outage, now });
+  }
 
   constructor(private readonly deps: ChangeServiceDeps) {
     const { config, metrics } = deps;
@@ -113,6 +119,12 @@ export class ChangeService {
       );
       this.informers.push(informer);
       informer.start();
+    }
+    try {
+      await Promise.all(this.informers.map((i) => i.waitForSync()));
+      this.log.info("change tracking watching", { kinds: this.informers.map((i) => i.ref.kind) });
+    } catch {
+      // stopped before the first list finished
     }
   }
 

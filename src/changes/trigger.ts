@@ -80,14 +80,13 @@ export function relatedObjects(incident: Incident, cache: CacheView): Map<string
   return out;
 }
 
-/** When the incident started: its opening, or its earliest anomaly if that was earlier. */
+/**
+ * When the incident started: when it opened, in the controller's clock. Not the anomalies' own times: a
+ * Pod's last termination or an Event can be stamped earlier than the change that caused them (clock skew,
+ * a restart count reached only after the rollout), and a trigger must not be excluded for that.
+ */
 export function incidentStart(incident: Incident): number {
-  let start = incident.openedAt;
-  for (const m of incident.members) {
-    const t = Date.parse(m.anomaly.eventTime);
-    if (Number.isFinite(t) && t < start) start = t;
-  }
-  return start;
+  return incident.openedAt;
 }
 
 /** "2 min", "40 s", "1 h 5 min". */

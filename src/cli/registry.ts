@@ -2,6 +2,7 @@
 import type { Command } from "./command.ts";
 import { agentCommand } from "./agent.ts";
 import { alertsCommand } from "./alerts.ts";
+import { changesCommand } from "./changes.ts";
 import { checkConfigCommand } from "./check-config.ts";
 import { controllerCommand } from "./controller.ts";
 import { demoCommand } from "./demo.ts";
@@ -19,6 +20,7 @@ export const COMMANDS: Command[] = [
   alertsCommand,
   statusCommand,
   silenceCommand,
+  changesCommand,
   traceCommand,
   demoCommand,
   simCommand,

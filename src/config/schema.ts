@@ -204,7 +204,7 @@ export const SCHEMA = [
   d("changes", "CHANGES_LOOKBACK", "duration", "30m", "How far before an incident started a change may be to be named its likely trigger.", { min: 1000, max: D }),
   d("changes", "CHANGES_MAX_ROWS", "int", "20000", "Upper bound on recorded changes kept in state.db (the oldest go first).", { min: 100, max: 1_000_000 }),
   d("changes", "AUDIT_WEBHOOK_TOKEN", "string", "", "Bearer token the kube-apiserver audit webhook must send to POST /audit/webhook (empty: only client certificates on AUDIT_WEBHOOK_ADDR are accepted).", { secret: true, maxLength: 4096 }),
-  d("changes", "AUDIT_WEBHOOK_ADDR", "hostport", "", "Separate HTTPS listener (host:port) for POST /audit/webhook that requires a client certificate signed by AUDIT_WEBHOOK_CLIENT_CA_FILE (empty: off)."),
+  d("changes", "AUDIT_WEBHOOK_ADDR", "string", "", "Separate HTTPS listener (host:port) for POST /audit/webhook that requires a client certificate signed by AUDIT_WEBHOOK_CLIENT_CA_FILE (empty: off).", { pattern: /^$|^(\[[0-9a-fA-F:]+\]|[^:\s]*):\d{1,5}$/, patternDoc: "host:port (an empty host listens on every address), or empty" }),
   d("changes", "AUDIT_WEBHOOK_CERT_FILE", "file", "", "PEM server certificate of the AUDIT_WEBHOOK_ADDR listener."),
   d("changes", "AUDIT_WEBHOOK_KEY_FILE", "file", "", "PEM private key of the AUDIT_WEBHOOK_ADDR listener."),
   d("changes", "AUDIT_WEBHOOK_CLIENT_CA_FILE", "file", "", "PEM CA whose client certificates may post audit batches on AUDIT_WEBHOOK_ADDR."),

@@ -128,17 +128,7 @@ export class ControllerRuntime {
       new ActionHistory(this.store.db, (id, error) => this.store.badRow("action_history", id, error)),
       logger.child({ component: "actions" }),
     );
-    const rejects = new CountingRejectSink(this.metrics.malformedInput, logger);
-    this.changes = new ChangeService({
-      config,
-      db: this.store.db,
-      client: this.client,
-      logger,
-      metrics: this.metrics,
-      rejects,
-      outage: this.outage,
-      now: this.now,
-    });
+    this.changes = ChangeService.create(config, this.store.db, this.client, this.metrics, logger, this.outage, this.now);
     this.writer = LogWriter.fromConfig(config, logger, new StoreLogQueue(this.store));
     const ns = config.str("LEADER_LEASE_NAMESPACE");
     const leaseName = config.str("LEADER_LEASE_NAME");

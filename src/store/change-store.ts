@@ -1,9 +1,11 @@
 // The recorded changes in state.db (docs/changes.md): one row per ChangeRecord id, bounded by
 // CHANGES_RETENTION (age) and CHANGES_MAX_ROWS (count), so a busy cluster cannot grow the file.
-import type { Database } from "bun:sqlite";
+import { Database } from "bun:sqlite";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { z } from "zod";
 import type { ChangeRecord } from "../model/change.ts";
-import { migrate } from "./db.ts";
+import { migrate, STATE_FILE_NAME } from "./db.ts";
 
 const SCHEMA_STEPS = [
   `CREATE TABLE changes (
@@ -59,21 +61,7 @@ export class ChangeStore {
 
   /** Oldest first. */
   list(q: ChangeQuery = {}): ChangeRecord[] {
-    const rows = this.db
-      .query(
-        `SELECT id, record FROM (SELECT seq, time, id, record FROM changes
-           WHERE time >= ?1 AND time <= ?2 AND (?3 IS NULL OR namespace = ?3) ORDER BY time DESC, seq DESC LIMIT ?4) ORDER BY time, seq`,
-      )
-      .all(q.sinceMs ?? 0, q.untilMs ?? Number.MAX_SAFE_INTEGER, q.namespace ?? null, q.limit ?? 1000) as { id: string; record: string }[];
-    const out: ChangeRecord[] = [];
-    for (const row of rows) {
-      try {
-        out.push(recordSchema.parse(JSON.parse(row.record)));
-      } catch (e) {
-        this.onBadRow(row.id, (e as Error).message);
-      }
-    }
-    return out;
+    return listChanges(this.db, q, this.onBadRow);
   }
 
   /**
@@ -103,5 +91,40 @@ export class ChangeStore {
 
   private trim(): number {
     return this.db.query("DELETE FROM changes WHERE seq <= (SELECT max(seq) FROM changes) - ?").run(this.maxRows).changes;
+  }
+}
+
+function listChanges(db: Database, q: ChangeQuery, onBadRow: (id: string, error: string) => void): ChangeRecord[] {
+  const rows = db
+    .query(
+      `SELECT id, record FROM (SELECT seq, time, id, record FROM changes
+         WHERE time >= ?1 AND time <= ?2 AND (?3 IS NULL OR namespace = ?3) ORDER BY time DESC, seq DESC LIMIT ?4) ORDER BY time, seq`,
+    )
+    .all(q.sinceMs ?? 0, q.untilMs ?? Number.MAX_SAFE_INTEGER, q.namespace ?? null, q.limit ?? 1000) as { id: string; record: string }[];
+  const out: ChangeRecord[] = [];
+  for (const row of rows) {
+    try {
+      out.push(recordSchema.parse(JSON.parse(row.record)));
+    } catch (e) {
+      onBadRow(row.id, (e as Error).message);
+    }
+  }
+  return out;
+}
+
+/**
+ * The changes in `<stateDir>/state.db`, read-only (never creates or migrates it): for `neurocontroller changes`
+ * on the controller's host. Undefined when there is no database; [] when it has no changes table yet.
+ */
+export function readChanges(stateDir: string, q: ChangeQuery, onBadRow: (id: string, error: string) => void = () => {}): ChangeRecord[] | undefined {
+  const file = join(stateDir, STATE_FILE_NAME);
+  if (!existsSync(file)) return undefined;
+  const db = new Database(file, { readonly: true });
+  try {
+    db.exec("PRAGMA busy_timeout = 5000");
+    const has = db.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'changes'").get();
+    return has ? listChanges(db, q, onBadRow) : [];
+  } finally {
+    db.close();
   }
 }

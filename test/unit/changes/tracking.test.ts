@@ -187,13 +187,13 @@ describe("likely trigger", () => {
   test("config is named when no owner changed; a change after the start or before the lookback is not blamed", () => {
     const t = likelyTrigger(
       incident,
-      [change("ConfigMap", "web-config", T0 + 30_000), change("Deployment", "web", T0 + 55_000)],
+      [change("ConfigMap", "web-config", T0 + 30_000), change("Deployment", "web", T0 + 65_000)],
       cache,
       30 * 60_000,
     )!;
     expect(t.kind).toBe("ConfigMap");
     expect(t.relation).toBe("config");
-    expect(likelyTrigger(incident, [change("Deployment", "web", T0 + 55_000)], cache, 30 * 60_000)).toBeUndefined();
+    expect(likelyTrigger(incident, [change("Deployment", "web", T0 + 65_000)], cache, 30 * 60_000)).toBeUndefined();
     expect(likelyTrigger(incident, [change("Deployment", "web", T0 - 40 * 60_000)], cache, 30 * 60_000)).toBeUndefined();
     expect(likelyTrigger(incident, [change("Deployment", "other", T0)], cache, 30 * 60_000)).toBeUndefined();
   });
