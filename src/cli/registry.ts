@@ -2,6 +2,7 @@
 import type { Command } from "./command.ts";
 import { agentCommand } from "./agent.ts";
 import { alertsCommand } from "./alerts.ts";
+import { auditCommand } from "./audit.ts";
 import { changesCommand } from "./changes.ts";
 import { checkConfigCommand } from "./check-config.ts";
 import { controllerCommand } from "./controller.ts";
@@ -21,6 +22,7 @@ export const COMMANDS: Command[] = [
   statusCommand,
   silenceCommand,
   changesCommand,
+  auditCommand,
   traceCommand,
   demoCommand,
   simCommand,

@@ -50,6 +50,8 @@ export class AlertingRuntime {
   private commandTopicNoted = false;
   /** Names an incident's likely trigger when it opens (change tracking, docs/changes.md); computed outside the pure stages. */
   triggerFor?: (incident: Incident, cache: CacheView) => LikelyTrigger | undefined;
+  /** Told each loaded silence list (the audit trail records new and edited silences, docs/audit.md). */
+  onSilences?: (silences: readonly Silence[]) => void;
   /** Set by the caller while a tick runs (ticks never overlap). */
   busy = false;
 
@@ -151,6 +153,7 @@ export class AlertingRuntime {
   async tick(active: ReadonlyMap<string, Anomaly>, cache: CacheView, now: number, stillActing: () => boolean = () => true): Promise<number> {
     try {
       this.silences = this.validSilences(await this.silenceStore.list());
+      this.onSilences?.(this.silences);
     } catch (e) {
       this.logger.warn("cannot read silences; using the last known list", { error: String(e) });
     }

@@ -23,6 +23,7 @@ import { StoreLogQueue } from "../store/log-queue.ts";
 import { StateStore } from "../store/state-store.ts";
 import { ActionHistory } from "../store/action-history.ts";
 import { ActionJournal } from "../actions/journal.ts";
+import { startAuditTrail } from "../actions/audit-trail.ts";
 import { PLUGINS } from "../watchers/registry.ts";
 import { SilenceStore } from "../alerting/silence-store.ts";
 import { AlertingRuntime } from "./alerting-runtime.ts";
@@ -134,6 +135,7 @@ export class ControllerRuntime {
     const leaseName = config.str("LEADER_LEASE_NAME");
     this.alerting = new AlertingRuntime(config, this.store, new SilenceStore(this.client, ns, `${leaseName}-silences`), this.metrics, logger);
     this.alerting.triggerFor = (incident, cache) => this.changes.triggerFor(incident, cache);
+    this.alerting.onSilences = startAuditTrail(config, this.actions, logger, this.now);
     this.sharedState = new SharedLoggedState(this.client, ns, `${leaseName}-state`);
     this.handover = new Handover(this.sharedState, this.store, this.alerting);
     this.leaderServices = new LeaderServices(

@@ -203,6 +203,10 @@ describe(`change tracking end to end (${flavor})`, () => {
     const rows = JSON.parse(out) as { kind: string; name: string; lines: string[] }[];
     expect(rows.some((c) => c.kind === "Secret" && c.name === "api-db" && c.lines[0] === "data password changed")).toBe(true);
     expect(rows.some((c) => c.kind === "Deployment" && c.name === "worker")).toBe(true);
+    // the action log exists (the configuration load at least) and its chain verifies
+    const verify = Bun.spawnSync(command(flavor, ["audit", "--verify"]), { env: { PATH: process.env.PATH ?? "", NEURO_LOG_DIR: ctl.logDir } });
+    expect(verify.stdout.toString()).toContain("chain intact");
+    expect(readdirSync(ctl.logDir)).toContain("audit.log");
     const outputs = [
       ctl.stderr,
       out,
