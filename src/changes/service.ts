@@ -101,6 +101,7 @@ export class ChangeService {
     this.timer = setInterval(() => this.prune(), 60_000);
     this.prune();
     for (const candidates of OWN_KINDS) {
+      if (candidates[0]!.kind === "Secret" && !config.bool("CHANGES_SECRETS")) continue;
       let ref: ResourceRef | null = null;
       try {
         ref = await chooseResource(this.deps.client, candidates);

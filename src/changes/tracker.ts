@@ -47,6 +47,18 @@ export function managerOf(obj: KubeObject): { manager?: string; operation?: stri
 
 const refKey = (kind: string, namespace: string, name: string) => `${kind}/${namespace}/${name}`;
 
+/** The change verbs an audit verb can have produced (a create is never attributed to the update after it). */
+export function changeVerbsOf(auditVerb: string): readonly string[] {
+  if (auditVerb === "create") return ["created"];
+  if (auditVerb === "delete") return ["deleted"];
+  if (auditVerb === "scaled") return ["scaled"];
+  return ["updated", "scaled", "cordoned", "uncordoned"];
+}
+
+/** Our own state and silence ConfigMaps change on every write cycle: not changes anyone needs told about. */
+const isOwnState = (kind: string, obj: KubeObject) =>
+  kind === "ConfigMap" && obj.metadata.labels?.["app.kubernetes.io/name"] === "neurocontroller" && /-(state|silences)$/.test(obj.metadata.name);
+
 export class ChangeTracker {
   private readonly essences = new Map<string, Essence>();
   private readonly pending = new Map<string, AuditedWrite>();
@@ -69,7 +81,7 @@ export class ChangeTracker {
 
   /** A new or updated version of an object; `synced`: the informer's first list is done (a first sight is then a creation). */
   observe(kind: string, obj: KubeObject, synced: boolean): ChangeRecord | undefined {
-    if (!isTracked(kind) || !obj?.metadata?.name) return undefined;
+    if (!isTracked(kind) || !obj?.metadata?.name || isOwnState(kind, obj)) return undefined;
     const essence = essenceOf(kind, obj);
     if (!essence) return undefined;
     const namespace = obj.metadata.namespace ?? "";
@@ -101,8 +113,7 @@ export class ChangeTracker {
       if (this.store.append(rec)) this.onChange(rec);
       return;
     }
-    const done = this.store.attribute(w.kind, w.namespace, w.name, w.time - ATTRIBUTION_WINDOW_MS, w.time + ATTRIBUTION_WINDOW_MS, w.user);
-    if (done > 0) return;
+    if (this.store.attribute(w.kind, w.namespace, w.name, w.time, ATTRIBUTION_WINDOW_MS, changeVerbsOf(w.verb), w.user)) return;
     const key = refKey(w.kind, w.namespace, w.name);
     this.pending.delete(key);
     this.pending.set(key, w);
@@ -122,7 +133,8 @@ export class ChangeTracker {
     const { manager, operation } = managerOf(obj);
     const key = refKey(kind, namespace, name);
     const audit = this.pending.get(key);
-    const user = audit && Math.abs(audit.time - time) <= ATTRIBUTION_WINDOW_MS ? audit.user : undefined;
+    const matches = audit && Math.abs(audit.time - time) <= ATTRIBUTION_WINDOW_MS && changeVerbsOf(audit.verb).includes(verb);
+    const user = matches ? audit.user : undefined;
     if (user) this.pending.delete(key);
     const id = hashString(`${key}@${obj.metadata.resourceVersion ?? time}:${verb}:${lines.join("|")}`);
     const rec: ChangeRecord = { id, time, kind, namespace, name, verb, lines, manager, operation, user };

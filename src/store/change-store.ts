@@ -65,19 +65,22 @@ export class ChangeStore {
   }
 
   /**
-   * Names the user of the unattributed changes to one object within [fromMs, toMs] (an audit event that
-   * arrived after the watch event). Returns how many were attributed.
+   * Names the user of the unattributed change to one object nearest to `atMs` within `windowMs` whose verb is one
+   * of `verbs` (an audit event that arrived after the watch event). True when one was attributed.
    */
-  attribute(kind: string, namespace: string, name: string, fromMs: number, toMs: number, user: string): number {
+  attribute(kind: string, namespace: string, name: string, atMs: number, windowMs: number, verbs: readonly string[], user: string): boolean {
     const rows = this.db
-      .query("SELECT id, record FROM changes WHERE kind = ? AND namespace = ? AND name = ? AND time BETWEEN ? AND ? AND user IS NULL")
-      .all(kind, namespace, name, fromMs, toMs) as { id: string; record: string }[];
-    const update = this.db.query("UPDATE changes SET user = ?, record = ? WHERE id = ?");
+      .query("SELECT id, time, record FROM changes WHERE kind = ? AND namespace = ? AND name = ? AND time BETWEEN ? AND ? AND user IS NULL")
+      .all(kind, namespace, name, atMs - windowMs, atMs + windowMs) as { id: string; time: number; record: string }[];
+    let best: { id: string; rec: ChangeRecord; gap: number } | undefined;
     for (const row of rows) {
-      const rec = { ...(JSON.parse(row.record) as ChangeRecord), user };
-      update.run(user, JSON.stringify(rec), row.id);
+      const rec = JSON.parse(row.record) as ChangeRecord;
+      const gap = Math.abs(row.time - atMs);
+      if (verbs.includes(rec.verb) && (!best || gap < best.gap)) best = { id: row.id, rec, gap };
     }
-    return rows.length;
+    if (!best) return false;
+    this.db.query("UPDATE changes SET user = ?, record = ? WHERE id = ?").run(user, JSON.stringify({ ...best.rec, user }), best.id);
+    return true;
   }
 
   count(): number {

@@ -1,0 +1,143 @@
+// The cluster's audit trail from a real kube-apiserver: started with --audit-policy-file (the minimal
+// metadata-only policy shipped in ansible/) and --audit-webhook-config-file pointing at the controller's
+// client-certificate listener (AUDIT_WEBHOOK_ADDR). A Deployment patched with user alice's credentials is
+// recorded as changed by alice; the webhook refuses a client without a certificate. Only with the real tier.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { ensureCerts } from "../../src/sim/certs.ts";
+import { ControllerProcess, FLAVORS, command } from "../support/controller.ts";
+import { realApiAvailable, startRealApiServer, type RealApiServer } from "../support/real-apiserver.ts";
+import { freePort } from "../../testkit/ports.ts";
+import { waitFor } from "../../testkit/wait.ts";
+
+const POLICY = resolve(import.meta.dir, "../../ansible/roles/neurocontroller_config/files/audit-policy.yaml");
+const flavor = FLAVORS.at(-1)!;
+
+function openssl(dir: string, args: string[]): void {
+  const r = Bun.spawnSync(["openssl", ...args], { cwd: dir, stdout: "pipe", stderr: "pipe" });
+  if (r.exitCode !== 0) throw new Error(`openssl ${args.join(" ")}: ${r.stderr}`);
+}
+
+(realApiAvailable() ? describe : describe.skip)(`audit webhook from a real kube-apiserver (${flavor})`, () => {
+  let kas: RealApiServer;
+  let ctl: ControllerProcess;
+  let port: number;
+  const dir = mkdtempSync(join(tmpdir(), "nc-audit-kas-"));
+  // The controller's listener: its own CA signs the server certificate and the apiserver's client certificate.
+  const hook = ensureCerts(join(dir, "hook-pki"), "127.0.0.1");
+
+  beforeAll(async () => {
+    port = await freePort();
+    const webhookConfig = join(dir, "audit-webhook.kubeconfig");
+    writeFileSync(
+      webhookConfig,
+      `apiVersion: v1
+kind: Config
+clusters:
+  - name: neurocontroller
+    cluster:
+      server: https://127.0.0.1:${port}/audit/webhook
+      certificate-authority: ${hook.caFile}
+users:
+  - name: kube-apiserver
+    user:
+      client-certificate: ${join(hook.dir, "client.crt")}
+      client-key: ${join(hook.dir, "client.key")}
+contexts:
+  - name: default
+    context: { cluster: neurocontroller, user: kube-apiserver }
+current-context: default
+`,
+    );
+    kas = await startRealApiServer({
+      extraArgs: [
+        `--audit-policy-file=${POLICY}`,
+        `--audit-webhook-config-file=${webhookConfig}`,
+        "--audit-webhook-mode=batch",
+        "--audit-webhook-batch-max-wait=1s",
+        "--audit-webhook-initial-backoff=1s",
+      ],
+    });
+    ctl = await ControllerProcess.start(flavor, kas.kubeconfig(), {
+      LEADER_ELECTION: "false",
+      AUDIT_WEBHOOK_ADDR: `127.0.0.1:${port}`,
+      AUDIT_WEBHOOK_CERT_FILE: join(hook.dir, "server.crt"),
+      AUDIT_WEBHOOK_KEY_FILE: join(hook.dir, "server.key"),
+      AUDIT_WEBHOOK_CLIENT_CA_FILE: hook.caFile,
+    });
+    await ctl.ready(60_000);
+    await waitFor(() => ctl.stderr.includes("change tracking watching"), {
+      timeoutMs: 30_000,
+      message: () => `change tracking synced: ${ctl.stderr.slice(-2000)}`,
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    ctl?.proc.kill("SIGKILL");
+    await kas?.stop();
+  });
+
+  test("a change made with alice's credentials is attributed to alice", async () => {
+    // alice: a client certificate signed by the cluster's CA (group system:masters for brevity)
+    const pki = kas.certs.dir;
+    openssl(pki, ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "alice.key", "-out", "alice.csr", "-subj", "/O=system:masters/CN=alice"]);
+    openssl(pki, ["x509", "-req", "-in", "alice.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "alice.crt", "-days", "1"]);
+    const alice = { ca: kas.certs.ca, cert: readFileSync(join(pki, "alice.crt"), "utf8"), key: readFileSync(join(pki, "alice.key"), "utf8") };
+    const admin = { ca: kas.certs.ca, cert: kas.certs.cert, key: kas.certs.key };
+    const call = (tls: typeof admin, method: string, path: string, body: unknown, type = "application/json") =>
+      fetch(`${kas.url}${path}`, { method, tls, headers: { "content-type": type }, body: JSON.stringify(body) } as RequestInit);
+    const create = await call(admin, "POST", "/apis/apps/v1/namespaces/default/deployments", {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "web" },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: "web" } },
+        template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "web", image: "web:1.4" }] } },
+      },
+    });
+    expect(create.status).toBe(201);
+    await waitFor(async () => ((await ctl.metric("neurocontroller_changes_recorded_total")) ?? 0) >= 1, { message: "creation recorded" });
+    const patch = await call(
+      alice,
+      "PATCH",
+      "/apis/apps/v1/namespaces/default/deployments/web?fieldManager=kubectl-set",
+      { spec: { template: { spec: { containers: [{ name: "web", image: "web:1.5" }] } } } },
+      "application/strategic-merge-patch+json",
+    );
+    expect(patch.status).toBe(200);
+    const changes = () => {
+      const r = Bun.spawnSync(command(flavor, ["changes", "--json"]), { env: { PATH: process.env.PATH ?? "", NEURO_STATE_DIR: ctl.stateDir } });
+      return JSON.parse(r.stdout.toString() || "[]") as {
+        kind: string;
+        name: string;
+        verb: string;
+        lines: string[];
+        user?: string;
+        manager?: string;
+      }[];
+    };
+    const update = await waitFor(() => changes().find((c) => c.kind === "Deployment" && c.verb === "updated" && c.user), {
+      timeoutMs: 30_000,
+      message: () => `an attributed update (have ${JSON.stringify(changes())}; controller: ${ctl.stderr.slice(-1500)}; ${kas.logs().slice(-1500)})`,
+    });
+    expect(update.user).toBe("alice");
+    expect(update.manager).toBe("kubectl-set");
+    expect(update.lines).toContain("image web:1.4 → web:1.5");
+    // the creation, made with the admin certificate, is attributed to that user, not to alice
+    const created = changes().find((c) => c.kind === "Deployment" && c.verb === "created");
+    expect(created?.user).toBe("neurocontroller-sim-admin");
+    expect(await ctl.metric("neurocontroller_audit_events_total")).toBeGreaterThan(0);
+  }, 90_000);
+
+  test("the client-certificate listener refuses a post without a certificate (401)", async () => {
+    const r = await fetch(`https://127.0.0.1:${port}/audit/webhook`, {
+      method: "POST",
+      body: JSON.stringify({ apiVersion: "audit.k8s.io/v1", kind: "EventList", items: [] }),
+      tls: { ca: hook.ca },
+    } as RequestInit);
+    expect(r.status).toBe(401);
+  });
+});
