@@ -36,7 +36,7 @@ function toRequest(req: IncomingMessage, url: string): Request {
   return new Request(url, { method: req.method, headers, body: req.method === "POST" ? body : undefined, duplex: "half" } as RequestInit);
 }
 
-export function startAuditListener(config: Config, o: AuditWebhookOptions): AuditListener {
+export function startAuditListener(config: Config, o: AuditWebhookOptions, onError: (e: Error) => void = () => {}): AuditListener {
   const { host, port } = hostPort(config.str("AUDIT_WEBHOOK_ADDR"));
   const server = https.createServer(
     {
@@ -68,6 +68,7 @@ export function startAuditListener(config: Config, o: AuditWebhookOptions): Audi
     }
   };
   server.on("clientError", (_e, s) => s.destroy());
+  server.on("error", onError); // EADDRINUSE and the like: told, never an uncaught exception
   server.listen(port, host);
   const bound = () => (server.address() as { port: number } | null)?.port ?? port;
   return {

@@ -95,8 +95,17 @@ export class ChangeService {
     if (!this.enabled) return;
     const { config } = this.deps;
     if (config.str("AUDIT_WEBHOOK_ADDR")) {
-      this.listener = startAuditListener(config, this.auditOptions());
-      this.log.info("audit webhook listening (client certificates)", { url: this.listener.url });
+      try {
+        this.listener = startAuditListener(config, this.auditOptions(), (e) =>
+          this.log.error("audit webhook listener failed", { addr: config.str("AUDIT_WEBHOOK_ADDR"), error: String(e) }),
+        );
+        this.log.info("audit webhook listening (client certificates)", { url: this.listener.url });
+      } catch (e) {
+        this.log.error("audit webhook listener not started: check AUDIT_WEBHOOK_CERT_FILE, _KEY_FILE and _CLIENT_CA_FILE", {
+          addr: config.str("AUDIT_WEBHOOK_ADDR"),
+          error: String(e),
+        });
+      }
     }
     this.timer = setInterval(() => this.prune(), 60_000);
     this.prune();
