@@ -54,6 +54,7 @@ function dataKeys(obj: KubeObject): Record<string, string> {
 
 /** The essence of an object of a tracked kind (undefined for any other kind). */
 export function essenceOf(kind: string, obj: KubeObject): Essence | undefined {
+  // biome-ignore lint/suspicious/noExplicitAny: Kubernetes objects are open-ended JSON; every read below is guarded
   const spec = obj.spec as Record<string, any> | undefined;
   switch (kind) {
     case "Deployment":
@@ -73,7 +74,7 @@ export function essenceOf(kind: string, obj: KubeObject): Essence | undefined {
         type: "node",
         unschedulable: spec?.unschedulable === true,
         taints: (Array.isArray(spec?.taints) ? spec.taints : [])
-          .map((t: any) => `${str(t?.key)}${t?.value ? `=${str(t.value)}` : ""}:${str(t?.effect)}`)
+          .map((t: { key?: unknown; value?: unknown; effect?: unknown }) => `${str(t?.key)}${t?.value ? `=${str(t.value)}` : ""}:${str(t?.effect)}`)
           .sort(),
         labels: { ...(obj.metadata.labels ?? {}) },
       };

@@ -15,6 +15,7 @@ const WORKLOADS = new Set(["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet
 const key = (kind: string, namespace: string, name: string) => `${kind}/${namespace}/${name}`;
 
 /** ConfigMaps and Secrets a Pod spec reads (volumes, projected volumes, env and envFrom). */
+// biome-ignore lint/suspicious/noExplicitAny: Kubernetes objects are open-ended JSON; every read below is guarded
 export function configRefs(podSpec: Record<string, any> | undefined, namespace: string): ObjectRef[] {
   if (!podSpec || typeof podSpec !== "object") return [];
   const out: ObjectRef[] = [];

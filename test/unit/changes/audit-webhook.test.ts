@@ -94,7 +94,9 @@ describe("audit webhook", () => {
     for (let start = 0; start < 100_000; start += batch) {
       const items = Array.from({ length: batch }, (_, k) => {
         const i = 1000 + start + k;
-        return i % 2 ? event(i) : event(i, { verb: "create", objectRef: { resource: "pods", namespace: "ns", name: `p-${i}`, subresource: "portforward" } });
+        return i % 2
+          ? event(i)
+          : event(i, { verb: "create", objectRef: { resource: "pods", namespace: "ns", name: `p-${i}`, subresource: "portforward" } });
       });
       expect((await post(list(items))).status).toBe(200);
     }
