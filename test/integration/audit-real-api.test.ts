@@ -2,6 +2,7 @@
 // metadata-only policy shipped in ansible/) and --audit-webhook-config-file pointing at the controller's
 // client-certificate listener (AUDIT_WEBHOOK_ADDR). A Deployment patched with user alice's credentials is
 // recorded as changed by alice; the webhook refuses a client without a certificate. Only with the real tier.
+import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,6 +12,7 @@ import { ControllerProcess, FLAVORS, command } from "../support/controller.ts";
 import { realApiAvailable, startRealApiServer, type RealApiServer } from "../support/real-apiserver.ts";
 import { freePort } from "../../testkit/ports.ts";
 import { waitFor } from "../../testkit/wait.ts";
+import type { Incident } from "../../src/model/incident.ts";
 
 const POLICY = resolve(import.meta.dir, "../../ansible/roles/neurocontroller_config/files/audit-policy.yaml");
 const flavor = FLAVORS.at(-1)!;
@@ -131,6 +133,88 @@ current-context: default
     expect(created?.user).toBe("neurocontroller-sim-admin");
     expect(await ctl.metric("neurocontroller_audit_events_total")).toBeGreaterThan(0);
   }, 90_000);
+
+  test("crash-looping pods after alice's update: the incident names that update, alice and the image diff", async () => {
+    const admin = { ca: kas.certs.ca, cert: kas.certs.cert, key: kas.certs.key };
+    const call = async (method: string, path: string, body: unknown, type = "application/json") => {
+      const r = await fetch(`${kas.url}${path}`, {
+        method,
+        tls: admin,
+        headers: { "content-type": type },
+        body: JSON.stringify(body),
+      } as RequestInit);
+      if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
+      return (await r.json()) as { metadata: { uid: string } };
+    };
+    // No kubelet or controller-manager here: the ReplicaSet and its Pod are written as they would, then the Pod's status crash-loops.
+    const dep = await call("GET", "/apis/apps/v1/namespaces/default/deployments/web", undefined);
+    const owner = (kind: string, name: string, uid: string) => [{ apiVersion: "apps/v1", kind, name, uid, controller: true }];
+    const rs = await call("POST", "/apis/apps/v1/namespaces/default/replicasets", {
+      metadata: {
+        name: "web-5d4f8",
+        labels: { app: "web", "pod-template-hash": "5d4f8" },
+        ownerReferences: owner("Deployment", "web", dep.metadata.uid),
+      },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: "web", "pod-template-hash": "5d4f8" } },
+        template: { metadata: { labels: { app: "web", "pod-template-hash": "5d4f8" } }, spec: { containers: [{ name: "web", image: "web:1.5" }] } },
+      },
+    });
+    await call("POST", "/api/v1/namespaces/default/pods", {
+      metadata: {
+        name: "web-5d4f8-abcde",
+        labels: { app: "web", "pod-template-hash": "5d4f8" },
+        ownerReferences: owner("ReplicaSet", "web-5d4f8", rs.metadata.uid),
+      },
+      spec: { containers: [{ name: "web", image: "web:1.5" }] },
+    });
+    const now = new Date().toISOString();
+    await call(
+      "PATCH",
+      "/api/v1/namespaces/default/pods/web-5d4f8-abcde/status",
+      {
+        status: {
+          phase: "Running",
+          startTime: now,
+          conditions: [{ type: "Ready", status: "False", lastTransitionTime: now }],
+          containerStatuses: [
+            {
+              name: "web",
+              image: "web:1.5",
+              imageID: "",
+              ready: false,
+              restartCount: 6,
+              started: false,
+              state: { waiting: { reason: "CrashLoopBackOff", message: "back-off 5m0s restarting failed container=web" } },
+              lastState: { terminated: { exitCode: 1, reason: "Error", startedAt: now, finishedAt: now } },
+            },
+          ],
+        },
+      },
+      "application/merge-patch+json",
+    );
+    const snapshot = () => {
+      const db = new Database(join(ctl.stateDir, "state.db"), { readonly: true });
+      try {
+        const row = db.query("SELECT value FROM kv WHERE key = 'alerting'").get() as { value: string } | null;
+        return row ? (Object.values(JSON.parse(row.value).incidents.incidents) as Incident[]) : [];
+      } finally {
+        db.close();
+      }
+    };
+    const incident = await waitFor(() => snapshot().find((i) => i.members.some((m) => m.anomaly.name === "web-5d4f8-abcde") && i.trigger), {
+      timeoutMs: 30_000,
+      message: () => `an incident with a trigger (have ${JSON.stringify(snapshot()).slice(0, 1500)}; ${ctl.stderr.slice(-1500)})`,
+    });
+    // the Deployment is the Pod's owner, and a member itself once it reports UnavailableReplica
+    expect(["object", "owner"]).toContain(incident.trigger!.relation);
+    expect(`${incident.trigger!.kind}/${incident.trigger!.namespace}/${incident.trigger!.name}`).toBe("Deployment/default/web");
+    expect(incident.trigger!.actor).toBe("alice (kubectl-set)");
+    expect(incident.trigger!.summary).toMatch(
+      /^Started \d+ (s|min) after Deployment web was updated by alice \(kubectl-set\): image web:1\.4 → web:1\.5$/,
+    );
+  }, 60_000);
 
   test("the client-certificate listener refuses a post without a certificate (401)", async () => {
     const r = await fetch(`https://127.0.0.1:${port}/audit/webhook`, {
