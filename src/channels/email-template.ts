@@ -48,7 +48,7 @@ export function renderEmail(g: AlertGroupData): RenderedEmail {
     ["Nodes", g.nodeList.join(", ") || "-"],
     ["Namespaces", g.namespaceList.join(", ") || "-"],
     ["Incident", g.incidentId],
-    ...(g.trigger?.summary ? ([["Likely trigger", g.trigger.summary]] as [string, string][]) : []),
+    ...(g.trigger?.summary ? ([["Trigger", `likely: ${g.trigger.summary}`]] as [string, string][]) : []),
   ];
 
   const text = [
