@@ -121,6 +121,21 @@ describe(`change tracking end to end (${flavor})`, () => {
           requestReceivedTimestamp: now,
           stageTimestamp: now,
         },
+        // a verbose policy would send bodies: the Secret's value in requestObject is never read nor logged
+        {
+          level: "RequestResponse",
+          auditID: "a2",
+          stage: "ResponseComplete",
+          verb: "update",
+          user: { username: "kube-admin" },
+          objectRef: { resource: "secrets", namespace: "default", name: "api-db", apiVersion: "v1" },
+          responseStatus: { code: 200 },
+          requestObject: { data: { password: btoa(`${PLANTED}-old`) }, stringData: { password: `${PLANTED}-old` } },
+          requestReceivedTimestamp: now,
+          stageTimestamp: now,
+        },
+        // and a malformed one carrying it is refused without its content in the log
+        { stage: 42, requestObject: { stringData: { password: `${PLANTED}-old` } } },
       ],
     };
     const r = await fetch(`${ctl.url}/audit/webhook`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}` }, body: JSON.stringify(batch) });
@@ -203,6 +218,13 @@ describe(`change tracking end to end (${flavor})`, () => {
     const rows = JSON.parse(out) as { kind: string; name: string; lines: string[] }[];
     expect(rows.some((c) => c.kind === "Secret" && c.name === "api-db" && c.lines[0] === "data password changed")).toBe(true);
     expect(rows.some((c) => c.kind === "Deployment" && c.name === "worker")).toBe(true);
+    const text = Bun.spawnSync(command(flavor, ["changes", "--namespace", "default"]), {
+      env: { PATH: process.env.PATH ?? "", NEURO_STATE_DIR: ctl.stateDir, NEURO_LOG_DIR: ctl.logDir },
+    }).stdout.toString();
+    expect(text).toMatch(
+      /Z updated +Deployment default\/web by kube-admin \(kubectl-set\): image ghcr\.io\/example\/web:1\.0\.0 → ghcr\.io\/example\/web:1\.1\.0\n/,
+    );
+    expect(text).toMatch(/Z updated +Secret default\/api-db by kube-admin: data password changed; hash [0-9a-f]{8} → [0-9a-f]{8}\n/);
     // the action log exists (the configuration load at least) and its chain verifies
     const verify = Bun.spawnSync(command(flavor, ["audit", "--verify"]), { env: { PATH: process.env.PATH ?? "", NEURO_LOG_DIR: ctl.logDir } });
     expect(verify.stdout.toString()).toContain("chain intact");
