@@ -3,7 +3,7 @@
 import { termText } from "../boundary/terminal.ts";
 import { parseDuration } from "../config/units.ts";
 import { actionTargetText } from "../model/action.ts";
-import { readAuditLog, verifyAuditLog } from "../actions/audit-log.ts";
+import { auditFiles, readAuditLog, verifyAuditLog } from "../actions/audit-log.ts";
 import { CONFIG_FLAGS_HELP, loadCommandConfig, stringFlag, UsageError } from "./args.ts";
 import { EXIT, type Command } from "./command.ts";
 
@@ -29,6 +29,10 @@ ${CONFIG_FLAGS_HELP}`,
     const config = loadCommandConfig(args);
     const dir = config.str("NEURO_LOG_DIR");
     const files = config.num("AUDIT_LOG_MAX_FILES") + 1;
+    if (!auditFiles(dir, files).length) {
+      console.error(`audit: no audit.log in ${termText(dir)} (run this on a controller's host, or set --log-dir)`);
+      return EXIT.error;
+    }
     if (args.flags.get("verify")) {
       const r = verifyAuditLog(dir, files);
       if (args.flags.get("json")) console.log(JSON.stringify(r, null, 2));
