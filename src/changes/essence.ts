@@ -84,7 +84,8 @@ export function essenceOf(kind: string, obj: KubeObject): Essence | undefined {
         min: num(spec?.minReplicas),
         max: num(spec?.maxReplicas),
         target: `${str(spec?.scaleTargetRef?.kind)}/${str(spec?.scaleTargetRef?.name)}`,
-        metrics: spec?.metrics ? JSON.stringify(spec.metrics) : "",
+        // autoscaling/v2 metrics, or v1's single CPU target
+        metrics: spec?.metrics ? JSON.stringify(spec.metrics) : str(spec?.targetCPUUtilizationPercentage),
       };
     default:
       return undefined;

@@ -22,6 +22,17 @@ function openssl(dir: string, args: string[]): void {
   if (r.exitCode !== 0) throw new Error(`openssl ${args.join(" ")}: ${r.stderr}`);
 }
 
+/** The open incidents in the controller's alerting snapshot (state.db, read-only). */
+function incidents(ctl: ControllerProcess): Incident[] {
+  const db = new Database(join(ctl.stateDir, "state.db"), { readonly: true });
+  try {
+    const row = db.query("SELECT value FROM kv WHERE key = 'alerting'").get() as { value: string } | null;
+    return row ? (Object.values(JSON.parse(row.value).incidents.incidents) as Incident[]) : [];
+  } finally {
+    db.close();
+  }
+}
+
 (realApiAvailable() ? describe : describe.skip)(`audit webhook from a real kube-apiserver (${flavor})`, () => {
   let kas: RealApiServer;
   let ctl: ControllerProcess;
@@ -64,6 +75,7 @@ current-context: default
     });
     ctl = await ControllerProcess.start(flavor, kas.kubeconfig(), {
       LEADER_ELECTION: "false",
+      RULE_POD_PENDING_FOR: "1m", // a Pod written without a kubelet is Pending until its status is patched
       AUDIT_WEBHOOK_ADDR: `127.0.0.1:${port}`,
       AUDIT_WEBHOOK_CERT_FILE: join(hook.dir, "server.crt"),
       AUDIT_WEBHOOK_KEY_FILE: join(hook.dir, "server.key"),
@@ -194,15 +206,7 @@ current-context: default
       },
       "application/merge-patch+json",
     );
-    const snapshot = () => {
-      const db = new Database(join(ctl.stateDir, "state.db"), { readonly: true });
-      try {
-        const row = db.query("SELECT value FROM kv WHERE key = 'alerting'").get() as { value: string } | null;
-        return row ? (Object.values(JSON.parse(row.value).incidents.incidents) as Incident[]) : [];
-      } finally {
-        db.close();
-      }
-    };
+    const snapshot = () => incidents(ctl);
     const incident = await waitFor(() => snapshot().find((i) => i.members.some((m) => m.anomaly.name === "web-5d4f8-abcde") && i.trigger), {
       timeoutMs: 30_000,
       message: () => `an incident with a trigger (have ${JSON.stringify(snapshot()).slice(0, 1500)}; ${ctl.stderr.slice(-1500)})`,
@@ -214,6 +218,67 @@ current-context: default
     expect(incident.trigger!.summary).toMatch(
       /^Started \d+ (s|min) after Deployment web was updated by alice \(kubectl-set\): image web:1\.4 → web:1\.5$/,
     );
+  }, 60_000);
+
+  test("a ConfigMap change before a Pod that reads it crash-loops is named", async () => {
+    const admin = { ca: kas.certs.ca, cert: kas.certs.cert, key: kas.certs.key };
+    const call = async (method: string, path: string, body: unknown, type = "application/json") => {
+      const r = await fetch(`${kas.url}${path}`, {
+        method,
+        tls: admin,
+        headers: { "content-type": type },
+        body: JSON.stringify(body),
+      } as RequestInit);
+      if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
+      return r.json();
+    };
+    const recorded = async () => (await ctl.metric("neurocontroller_changes_recorded_total")) ?? 0;
+    const before = await recorded();
+    await call("POST", "/api/v1/namespaces/default/configmaps", { metadata: { name: "worker-config" }, data: { "app.yaml": "level: info" } });
+    await waitFor(async () => (await recorded()) > before, { message: "ConfigMap creation recorded" });
+    const seen = await recorded();
+    await call(
+      "PATCH",
+      "/api/v1/namespaces/default/configmaps/worker-config",
+      { data: { "app.yaml": "level: debug" } },
+      "application/merge-patch+json",
+    );
+    await waitFor(async () => (await recorded()) > seen, { message: "ConfigMap update recorded" });
+    // the Pod that reads it starts after the change (no kubelet here: written, then its status crash-loops)
+    await call("POST", "/api/v1/namespaces/default/pods", {
+      metadata: { name: "worker" },
+      spec: { containers: [{ name: "worker", image: "worker:1", envFrom: [{ configMapRef: { name: "worker-config" } }] }] },
+    });
+    const now = new Date().toISOString();
+    await call(
+      "PATCH",
+      "/api/v1/namespaces/default/pods/worker/status",
+      {
+        status: {
+          phase: "Running",
+          startTime: now,
+          containerStatuses: [
+            {
+              name: "worker",
+              image: "worker:1",
+              imageID: "",
+              ready: false,
+              restartCount: 6,
+              state: { waiting: { reason: "CrashLoopBackOff", message: "back-off" } },
+              lastState: { terminated: { exitCode: 1, reason: "Error", startedAt: now, finishedAt: now } },
+            },
+          ],
+        },
+      },
+      "application/merge-patch+json",
+    );
+    const incident = await waitFor(() => incidents(ctl).find((i) => i.members.some((m) => m.anomaly.name === "worker") && i.trigger), {
+      timeoutMs: 30_000,
+      message: () => `an incident with a trigger (have ${JSON.stringify(incidents(ctl)).slice(0, 1500)})`,
+    });
+    expect(incident.trigger).toMatchObject({ kind: "ConfigMap", namespace: "default", name: "worker-config", relation: "config" });
+    expect(incident.trigger!.summary).toContain("ConfigMap worker-config was updated by neurocontroller-sim-admin");
+    expect(incident.trigger!.summary).toContain(": data app.yaml changed");
   }, 60_000);
 
   test("the client-certificate listener refuses a post without a certificate (401)", async () => {
