@@ -20,6 +20,9 @@ export interface AuditedWrite {
   name: string;
 }
 
+/** Audit-only acts on Pods, recorded as changes of their own (Pods are not diffed). */
+const POD_ACTS = new Set(["exec", "attach", "portforward", "evicted"]);
+
 /** How far apart an audit event and the watch event of the same write may be. */
 export const ATTRIBUTION_WINDOW_MS = 60_000;
 /** Audit events waiting for their watch event (oldest dropped beyond). */
@@ -105,9 +108,9 @@ export class ChangeTracker {
     return this.record(kind, obj, "deleted", []);
   }
 
-  /** An audit event: attributes the matching change (stored or to come), or is recorded itself (exec, attach, port-forward). */
+  /** An audit event: attributes the matching change (stored or to come), or is recorded itself (exec, attach, port-forward, eviction). */
   audited(w: AuditedWrite): void {
-    if (w.verb === "exec" || w.verb === "attach" || w.verb === "portforward") {
+    if (POD_ACTS.has(w.verb)) {
       const id = hashString(`audit:${w.verb}:${refKey(w.kind, w.namespace, w.name)}:${w.user}:${w.time}`);
       const rec: ChangeRecord = { id, time: w.time, kind: w.kind, namespace: w.namespace, name: w.name, verb: w.verb, lines: [], user: w.user };
       if (this.store.append(rec)) this.onChange(rec);

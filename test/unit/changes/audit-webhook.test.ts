@@ -86,7 +86,7 @@ describe("audit webhook", () => {
     ];
     expect(await (await post(list(items))).text()).toContain("accepted 2 of 5");
     const stored = store.list().slice(before);
-    expect(stored.map((c) => `${c.verb} ${c.kind}/${c.name} by ${c.user}`)).toEqual(["exec Pod/web-1 by user-6"]);
+    expect(stored.map((c) => `${c.verb} ${c.kind}/${c.name} by ${c.user}`)).toEqual(["exec Pod/web-1 by user-6", "evicted Pod/web-1 by user-0"]);
   });
 
   test("a flood of 100k events keeps memory bounded (retained counts)", async () => {
