@@ -52,6 +52,7 @@ export function buildPayload(p: PayloadInput): AlertGroupData {
     status: p.status,
     incidentId: p.incident.id,
     fingerprint: hashString(JSON.stringify([p.incident.id, p.status, [...p.fingerprints].sort()])),
+    ...(p.incident.trigger ? { trigger: p.incident.trigger } : {}),
   };
 }
 

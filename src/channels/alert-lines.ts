@@ -33,5 +33,6 @@ export function alertLines(g: AlertGroupData, colour: boolean): string[] {
 export function incidentLine(g: AlertGroupData, colour: boolean): string {
   const count = Math.max(Number(g.alertCount) || 0, list(g.alerts).length);
   const nodes = list(g.nodeList).length ? ` nodes: ${list(g.nodeList).map(oneLine).join(",")}` : "";
-  return `${paint(colour, ANSI.bold, oneLine(g.incidentId))} [${oneLine(g.level)}] ${oneLine(g.title)} — ${count} alert${count === 1 ? "" : "s"}${nodes}`;
+  const trigger = g.trigger && typeof g.trigger === "object" && g.trigger.summary ? `\n    likely trigger: ${oneLine(g.trigger.summary)}` : "";
+  return `${paint(colour, ANSI.bold, oneLine(g.incidentId))} [${oneLine(g.level)}] ${oneLine(g.title)} — ${count} alert${count === 1 ? "" : "s"}${nodes}${trigger}`;
 }

@@ -51,6 +51,7 @@ export function renderEmail(g: AlertGroupData): RenderedEmail {
     ["Nodes", g.nodeList.join(", ") || "-"],
     ["Namespaces", g.namespaceList.join(", ") || "-"],
     ["Incident", g.incidentId],
+    ...(g.trigger?.summary ? ([["Trigger", `likely: ${g.trigger.summary}`]] as [string, string][]) : []),
   ];
 
   const text = [

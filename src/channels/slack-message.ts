@@ -134,6 +134,14 @@ export function renderSlackMessage(g: AlertGroupData): SlackMessage {
   const blocks: SlackBlock[] = [
     { type: "header", text: { type: "plain_text", text: header, emoji: true } },
     { type: "section", fields },
+    ...(g.trigger?.summary
+      ? [
+          {
+            type: "section" as const,
+            text: { type: "mrkdwn" as const, text: truncate(`*Likely trigger*\n${md(g.trigger.summary, 2000)}`, SLACK_LIMITS.sectionText) },
+          },
+        ]
+      : []),
     { type: "divider" },
   ];
   // Alert sections fill what is left after the fixed blocks; when they do not all fit, the last

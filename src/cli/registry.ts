@@ -2,6 +2,8 @@
 import type { Command } from "./command.ts";
 import { agentCommand } from "./agent.ts";
 import { alertsCommand } from "./alerts.ts";
+import { auditCommand } from "./audit.ts";
+import { changesCommand } from "./changes.ts";
 import { checkConfigCommand } from "./check-config.ts";
 import { controllerCommand } from "./controller.ts";
 import { demoCommand } from "./demo.ts";
@@ -25,6 +27,8 @@ export const COMMANDS: Command[] = [
   silenceCommand,
   sloCommand,
   healCommand,
+  changesCommand,
+  auditCommand,
   traceCommand,
   demoCommand,
   simCommand,

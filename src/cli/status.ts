@@ -63,6 +63,7 @@ ${CONFIG_FLAGS_HELP}`,
         for (const i of local.open) {
           const when = Number.isFinite(Number(i.deliveredAt)) ? new Date(Number(i.deliveredAt)).toISOString() : "?";
           console.log(`  ${termText(i.incidentId)} [${termText(i.level)}] ${termText(i.title)} — ${termText(i.alertCount)} alerts, notified ${when}`);
+          if (i.trigger) console.log(`    likely trigger: ${termText(i.trigger)}`);
         }
       }
       for (const [channel, c] of Object.entries(local.outbox))

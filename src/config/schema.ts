@@ -237,6 +237,20 @@ export const SCHEMA = [
   d("slo", "SLO_COOLDOWN", "duration", "10m", "Least time between two SLO actions on the same workload.", { min: 0, max: D }),
   d("slo", "SLO_MAX_ACTIONS_PER_HOUR", "int", "6", "SLO actions (rollbacks and scale steps, dry-run included) allowed per hour across the cluster; more are refused.", { min: 1, max: 1000 }),
   d("slo", "SLO_POLICY_CONFIGMAP", "string", "neurocontroller-slo-policies", "ConfigMap (in LEADER_LEASE_NAMESPACE) whose YAML values hold SLO policies; empty: annotations only.", { maxLength: 253 }),
+  // --- changes (i15: change tracking, likely trigger, audit webhook, audit.log; docs/changes.md, docs/audit.md) ---
+  d("changes", "CHANGES_ENABLE", "bool", "true", "Track changes to workloads, ConfigMaps, Secrets (name and hash only), Nodes and HPAs, and name an incident's likely trigger."),
+  d("changes", "CHANGES_SECRETS", "bool", "true", "Track Secret changes (name and a digest of the data; values are hashed on arrival and never kept). false: Secrets are not watched at all."),
+  d("changes", "CHANGES_RETENTION", "duration", "24h", "Recorded changes older than this are pruned from state.db.", { min: 60_000, max: 7 * D }),
+  d("changes", "CHANGES_LOOKBACK", "duration", "30m", "How far before an incident started a change may be to be named its likely trigger.", { min: 1000, max: D }),
+  d("changes", "CHANGES_MAX_ROWS", "int", "20000", "Upper bound on recorded changes kept in state.db (the oldest go first).", { min: 100, max: 1_000_000 }),
+  d("changes", "AUDIT_WEBHOOK_TOKEN", "string", "", "Bearer token the kube-apiserver audit webhook must send to POST /audit/webhook (empty: only client certificates on AUDIT_WEBHOOK_ADDR are accepted).", { secret: true, maxLength: 4096 }),
+  d("changes", "AUDIT_WEBHOOK_ADDR", "string", "", "Separate HTTPS listener (host:port) for POST /audit/webhook that requires a client certificate signed by AUDIT_WEBHOOK_CLIENT_CA_FILE (empty: off).", { pattern: /^$|^(\[[0-9a-fA-F:]+\]|[^:\s]*):\d{1,5}$/, patternDoc: "host:port (an empty host listens on every address), or empty" }),
+  d("changes", "AUDIT_WEBHOOK_CERT_FILE", "string", "", "PEM server certificate of the AUDIT_WEBHOOK_ADDR listener."),
+  d("changes", "AUDIT_WEBHOOK_KEY_FILE", "string", "", "PEM private key of the AUDIT_WEBHOOK_ADDR listener."),
+  d("changes", "AUDIT_WEBHOOK_CLIENT_CA_FILE", "string", "", "PEM CA whose client certificates may post audit batches on AUDIT_WEBHOOK_ADDR."),
+  d("changes", "AUDIT_WEBHOOK_MAX_BODY", "size", "4MiB", "Largest audit batch accepted (413 beyond).", { min: 1024, max: 64 * MIB }),
+  d("changes", "AUDIT_LOG_MAX_SIZE", "size", "10MiB", "audit.log (the tamper-evident action log in NEURO_LOG_DIR) is rotated past this size; the hash chain continues in the new file.", { min: 1024, max: GIB }),
+  d("changes", "AUDIT_LOG_MAX_FILES", "int", "10", "Rotated audit.log files kept (audit.log.1 … .N).", { min: 1, max: 1000 }),
 ];
 
 type Declared = (typeof SCHEMA)[number];

@@ -25,6 +25,7 @@ import type { Anomaly } from "../model/anomaly.ts";
 import type { CacheView } from "../kube/objects.ts";
 import type { ActionRecord } from "../model/action.ts";
 import { actionNotifications } from "../actions/announce.ts";
+import type { Incident, LikelyTrigger } from "../model/incident.ts";
 
 const STATE_KEY = "alerting";
 
@@ -49,6 +50,10 @@ export class AlertingRuntime {
   /** Kept across leadership terms: a command replayed after a step-down and re-election is still refused. */
   private verifier?: CommandVerifier;
   private commandTopicNoted = false;
+  /** Names an incident's likely trigger when it opens (change tracking, docs/changes.md); computed outside the pure stages. */
+  triggerFor?: (incident: Incident, cache: CacheView) => LikelyTrigger | undefined;
+  /** Told each loaded silence list (the audit trail records new and edited silences, docs/audit.md). */
+  onSilences?: (silences: readonly Silence[]) => void;
   /** Set by the caller while a tick runs (ticks never overlap). */
   busy = false;
 
@@ -150,11 +155,21 @@ export class AlertingRuntime {
   async tick(active: ReadonlyMap<string, Anomaly>, cache: CacheView, now: number, stillActing: () => boolean = () => true): Promise<number> {
     try {
       this.silences = this.validSilences(await this.silenceStore.list());
+      this.onSilences?.(this.silences);
     } catch (e) {
       this.logger.warn("cannot read silences; using the last known list", { error: String(e) });
     }
     if (!stillActing()) return 0; // the renew deadline passed while the silences loaded: another node may lead now
     const correlated = correlate(this.incidents, active, cache, now);
+    for (const c of correlated.changes) {
+      if (c.type === "resolved" || c.incident.trigger || !this.triggerFor) continue;
+      try {
+        const trigger = this.triggerFor(c.incident, cache);
+        if (trigger) c.incident.trigger = trigger;
+      } catch (e) {
+        this.logger.warn("cannot name the likely trigger of an incident", { incident: c.incident.id, error: String(e) });
+      }
+    }
     const out = step(this.pipeline, { incidentChanges: correlated.changes, silences: this.silences }, now, this.cfg);
     let submitted = 0;
     for (const n of out.notifications) {

@@ -9,6 +9,8 @@ import type { Anomaly } from "../model/anomaly.ts";
 import type { CacheView } from "../kube/objects.ts";
 import type { RuleContext, WatcherPlugin } from "../watchers/types.ts";
 import type { RuleSettings } from "../watchers/settings.ts";
+import type { ControllerMetrics } from "../http/metrics.ts";
+import type { Logger } from "../log.ts";
 
 export interface AnomalySink {
   observe(sourceKey: string, anomalies: Anomaly[], now: number): unknown;
@@ -46,6 +48,18 @@ export interface TickStats {
   evaluated: number;
   /** Objects waiting for a later tick. */
   waiting: number;
+}
+
+/** A rule that throws on a malformed object: counted by kind and logged; the other rules go on. */
+export function ruleErrorReporter(metrics: Pick<ControllerMetrics, "ruleErrors">, logger: Logger) {
+  return (kind: string, obj: KubeObject, err: unknown): void => {
+    metrics.ruleErrors.inc({ kind });
+    logger.warn("rule failed on malformed object", {
+      kind,
+      object: `${obj.metadata?.namespace ?? ""}/${obj.metadata?.name ?? ""}`,
+      error: String(err),
+    });
+  };
 }
 
 export class Evaluator {

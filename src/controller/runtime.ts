@@ -24,9 +24,8 @@ import { openControllerState } from "./state-open.ts";
 import { PLUGINS } from "../watchers/registry.ts";
 import { SilenceStore } from "../alerting/silence-store.ts";
 import { AlertingRuntime } from "./alerting-runtime.ts";
-import { TrimmedCache } from "./cache-trim.ts";
 import { ClusterDiscovery } from "./cluster-discovery.ts";
-import { Caches, Evaluator } from "./evaluator.ts";
+import { Caches, Evaluator, ruleErrorReporter } from "./evaluator.ts";
 import { API_SOURCE, apiUnreachable, LatencyAnomalies } from "./external-anomalies.ts";
 import { publishGauges } from "./gauges.ts";
 import { Handover } from "./handover.ts";
@@ -40,6 +39,9 @@ import { traceBridgeOptionsFromConfig } from "../trace/bridge.ts";
 import { Features } from "./features.ts";
 import { attachHealing } from "../healing/service.ts";
 import { startHostHealth, type HostHealthService } from "../hosts/service.ts";
+import type { ChangeService } from "../changes/service.ts";
+import { wireChanges } from "./change-wiring.ts";
+import { ObservedCache } from "./observed-cache.ts";
 
 export interface RuntimeOptions {
   config: Config;
@@ -61,6 +63,8 @@ export class ControllerRuntime {
   /** Every action decision (healing, SLO, operator commands): history, log, listeners (docs/actions.md). */
   readonly actions: ActionJournal;
   readonly informers: Informer[] = [];
+  /** Change tracking, the audit webhook and incidents' likely triggers (docs/changes.md). */
+  readonly changes: ChangeService;
   private readonly latency: LatencyAnomalies;
   private readonly leaderServices: LeaderServices;
   private readonly handover: Handover;
@@ -98,20 +102,8 @@ export class ControllerRuntime {
     this.collector = new Collector(this.cleaner, (t) => {
       if (t.type === "firing") this.metrics.anomaliesTotal.inc({ reason: t.anomaly.reason });
     });
-    this.evaluator = new Evaluator(
-      PLUGINS,
-      ruleSettings(config),
-      this.caches,
-      this.collector,
-      (kind, obj, err) => {
-        this.metrics.ruleErrors.inc({ kind });
-        logger.warn("rule failed on malformed object", {
-          kind,
-          object: `${obj.metadata?.namespace ?? ""}/${obj.metadata?.name ?? ""}`,
-          error: String(err),
-        });
-      },
-      (a) => this.leadership.loggedSince(a),
+    this.evaluator = new Evaluator(PLUGINS, ruleSettings(config), this.caches, this.collector, ruleErrorReporter(this.metrics, logger), (a) =>
+      this.leadership.loggedSince(a),
     );
     this.outage = new ApiOutageLog(logger, this.now);
     this.discovery = new ClusterDiscovery(this.client, logger, this.outage, this.abort.signal);
@@ -121,6 +113,8 @@ export class ControllerRuntime {
     const ns = config.str("LEADER_LEASE_NAMESPACE");
     const leaseName = config.str("LEADER_LEASE_NAME");
     this.alerting = new AlertingRuntime(config, this.store, new SilenceStore(this.client, ns, `${leaseName}-silences`), this.metrics, logger);
+    const { store, client, metrics, outage, now, alerting, actions } = this;
+    this.changes = wireChanges({ config, store, client, metrics, logger, outage, now, alerting, actions });
     this.sharedState = new SharedLoggedState(this.client, ns, `${leaseName}-state`);
     this.handover = new Handover(this.sharedState, this.store, this.alerting);
     this.leaderServices = new LeaderServices(
@@ -215,7 +209,7 @@ export class ControllerRuntime {
         port: listen.port,
         registry: this.metrics.registry,
         ready: () => this.readiness(),
-        routes: this.features.routes(),
+        routes: [...this.features.routes(), ...this.changes.routes()],
       });
       logger.info("http endpoint listening", { url: this.http.url });
     }
@@ -239,8 +233,8 @@ export class ControllerRuntime {
     this.every(config.ms("DIAGNOSIS_WRITE_INTERVAL"), () => void this.output.writeCycle());
     this.every(config.ms("DIAGNOSIS_ALERT_DISPATCH_INTERVAL"), () => void this.output.alertCycle());
     const discovered = await this.discovery.discover(PLUGINS, (ref) => {
-      const informer = new Informer(this.client, ref, {
-        cache: new TrimmedCache(),
+      const informer: Informer = new Informer(this.client, ref, {
+        cache: new ObservedCache(this.changes.observerFor(ref.kind, (): boolean => informer.synced)),
         logger,
         onEvent: (type: "ADDED" | "MODIFIED" | "DELETED", obj) => {
           this.metrics.eventsProcessed.inc({ kind: ref.kind });
@@ -256,6 +250,7 @@ export class ControllerRuntime {
     if (!discovered) return;
     this.discovered = true;
     for (const informer of this.informers) informer.start();
+    void this.changes.start(this.abort.signal);
     this.leadership.elector?.start();
     this.every(config.ms("NEURO_EVALUATE_INTERVAL"), () => this.evaluateTick());
     this.every(config.ms("DIAGNOSIS_CLEAN_INTERVAL"), () => this.cleaner.clean(this.now()));
@@ -334,7 +329,7 @@ export class ControllerRuntime {
     // With election the new leader decides it; deciding here after the release could log it twice.
     if (!this.leadership.elector) this.output.decideLast();
     await this.leadership.stop();
-    await Promise.all([this.leaderServices.settled(), ...this.informers.map((i) => i.stop()), this.hosts?.stop()]);
+    await Promise.all([this.leaderServices.settled(), this.changes.stop(), ...this.informers.map((i) => i.stop()), this.hosts?.stop()]);
     await this.http?.stop();
     this.finalFlush();
   }

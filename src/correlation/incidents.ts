@@ -202,6 +202,7 @@ export function correlate(
     const scope = scopeOf(members, links, cache);
     const id = before?.id ?? incidentId(members[0]!.fingerprint, now);
     const incident: Incident = { id, status: "open", openedAt: before?.openedAt ?? now, updatedAt: before?.updatedAt ?? now, members, scope };
+    if (before?.trigger) incident.trigger = before.trigger; // named once, when it opened (docs/changes.md)
     for (const k of keys) holder.set(k, id);
     if (!before) {
       changes.push({ type: "opened", incident, joined: [...keys], left: [] });

@@ -7,7 +7,7 @@ import { STATE_FILE_NAME } from "./db.ts";
 
 export interface LocalStatus {
   /** Incidents whose last delivered notification was "firing". */
-  open: { incidentId: string; title: string; level: string; alertCount: number; deliveredAt: number }[];
+  open: { incidentId: string; title: string; level: string; alertCount: number; deliveredAt: number; trigger?: string }[];
   outbox: Record<string, { pending: number; dead: number }>;
 }
 
@@ -31,8 +31,11 @@ export function localStatus(stateDir: string): LocalStatus | undefined {
       pending: number;
       dead: number;
     }[];
+    const triggers = incidentTriggers(db);
     return {
-      open: open.filter((r) => r.status === "firing").map(({ status: _s, ...r }) => r),
+      open: open
+        .filter((r) => r.status === "firing")
+        .map(({ status: _s, ...r }) => (triggers.has(r.incidentId) ? { ...r, trigger: triggers.get(r.incidentId) } : r)),
       outbox: Object.fromEntries(counts.map((c) => [c.channel, { pending: c.pending, dead: c.dead }])),
     };
   } catch {
@@ -40,4 +43,19 @@ export function localStatus(stateDir: string): LocalStatus | undefined {
   } finally {
     db?.close();
   }
+}
+
+/** Likely-trigger summaries of the open incidents, from the alerting snapshot (docs/changes.md). */
+function incidentTriggers(db: Database): Map<string, string> {
+  const out = new Map<string, string>();
+  try {
+    const row = db.query("SELECT value FROM kv WHERE key = 'alerting'").get() as { value: string } | null;
+    const incidents = row
+      ? (JSON.parse(row.value) as { incidents?: { incidents?: Record<string, { trigger?: { summary?: unknown } }> } }).incidents?.incidents
+      : undefined;
+    for (const [id, inc] of Object.entries(incidents ?? {})) if (typeof inc?.trigger?.summary === "string") out.set(id, inc.trigger.summary);
+  } catch {
+    // an unreadable snapshot only means no trigger lines
+  }
+  return out;
 }
