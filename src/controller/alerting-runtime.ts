@@ -23,6 +23,7 @@ import { Outbox } from "../store/outbox.ts";
 import type { StateStore } from "../store/state-store.ts";
 import type { Anomaly } from "../model/anomaly.ts";
 import type { CacheView } from "../kube/objects.ts";
+import { RecentAlerts } from "../status/recent-alerts.ts";
 
 const STATE_KEY = "alerting";
 
@@ -49,6 +50,8 @@ export class AlertingRuntime {
   private commandTopicNoted = false;
   /** Set by the caller while a tick runs (ticks never overlap). */
   busy = false;
+  /** The last notifications decided, for the status page and Home Assistant (src/status/). */
+  readonly recent = new RecentAlerts();
 
   constructor(
     private readonly config: Config,
@@ -78,6 +81,11 @@ export class AlertingRuntime {
   /** Every enabled channel while active: true when it started, false when its settings made it fail. */
   channelStates(): [ChannelName, boolean][] {
     return this.channelNames.map((ch) => [ch, !this.failed.has(ch)]);
+  }
+
+  /** The silences read at the last tick (the leader's; empty on a standby). */
+  get knownSilences(): readonly Silence[] {
+    return this.silences;
   }
 
   get openIncidents(): number {
@@ -161,6 +169,7 @@ export class AlertingRuntime {
     }
     this.incidents = correlated.state;
     this.pipeline = out.state;
+    this.recent.remember(out.notifications, now);
     this.store.setKv(STATE_KEY, JSON.stringify(this.snapshot()));
     this.metrics.incidentsOpen.set(this.openIncidents);
     this.metrics.alertCycles.inc();

@@ -39,6 +39,8 @@ import { OutputCycles } from "./output-cycles.ts";
 import { SharedLoggedState } from "./shared-state.ts";
 import { ruleSettings } from "../watchers/settings.ts";
 import { traceBridgeOptionsFromConfig } from "../trace/bridge.ts";
+import { StatusFeatures } from "../web/features.ts";
+import { statusParts } from "../status/source.ts";
 
 export interface RuntimeOptions {
   config: Config;
@@ -71,6 +73,8 @@ export class ControllerRuntime {
   private readonly output: OutputCycles;
   private readonly timers: ReturnType<typeof setInterval>[] = [];
   private http?: { url: string; stop(): Promise<void> };
+  /** The status page, its API and Home Assistant discovery (src/web/, src/ha/). */
+  readonly status: StatusFeatures;
   /** Quiet retries: one warning per API outage, one summary when it ends. */
   readonly outage: ApiOutageLog;
   private stopped = false;
@@ -188,6 +192,7 @@ export class ControllerRuntime {
           sharedStateDropped: this.sharedState.lastDropped,
         }),
     });
+    this.status = new StatusFeatures(config, logger, this.metrics, statusParts(config, this, this.leadership, this.now));
     this.health = new ApiHealthMonitor(this.client, {
       intervalMs: config.ms("KUBERNETES_API_HEALTH_CHECK_INTERVAL"),
       onChange: (ok: boolean, detail: string) => this.onApiHealth(ok, detail),
@@ -220,9 +225,11 @@ export class ControllerRuntime {
         port: listen.port,
         registry: this.metrics.registry,
         ready: () => this.readiness(),
+        routes: this.status.routes,
       });
       logger.info("http endpoint listening", { url: this.http.url });
     }
+    this.status.start();
     try {
       this.writer.repair();
     } catch (e) {
@@ -327,6 +334,7 @@ export class ControllerRuntime {
     if (!this.leadership.elector) this.output.decideLast();
     await this.leadership.stop();
     await Promise.all([this.leaderServices.settled(), ...this.informers.map((i) => i.stop())]);
+    await this.status.stop();
     await this.http?.stop();
     this.finalFlush();
   }
