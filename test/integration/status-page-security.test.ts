@@ -38,7 +38,10 @@ describe.each(FLAVORS)("status page access (%s)", (flavor) => {
     const d = await DemoProcess.start(flavor, { ...PLANTED, ENABLE_SLACK_ALERT: "false" }, "0.0.0.0");
     running.push(d);
     const expected = `status page refused: NEURO_HTTP_ADDR=0.0.0.0:${d.port} is reachable from the network and WEB_TOKEN is not set`;
-    await waitFor(() => (d.err + d.out).includes(expected), { timeoutMs: 10_000, message: () => `the refusal at start-up in: ${d.err.slice(-1500)}` });
+    await waitFor(() => (d.err + d.out).includes(expected), {
+      timeoutMs: 10_000,
+      message: () => `the refusal at start-up in: ${d.err.slice(-1500)}`,
+    });
     for (const path of ["/", "/api/v1/status", "/api/v1/events"]) {
       const res = await fetch(`${d.url}${path}`);
       expect({ path, status: res.status }).toEqual({ path, status: 503 });
@@ -61,7 +64,11 @@ describe.each(FLAVORS)("status page access (%s)", (flavor) => {
     // Nothing changes state: every other method is refused, with or without the token.
     for (const method of ["POST", "PUT", "DELETE", "PATCH"])
       for (const path of ["/", "/api/v1/status", "/api/v1/silences"]) {
-        const res = await fetch(`${d.url}${path}`, { method, headers: { authorization: `Bearer ${TOKEN}` }, body: method === "DELETE" ? undefined : "{}" });
+        const res = await fetch(`${d.url}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${TOKEN}` },
+          body: method === "DELETE" ? undefined : "{}",
+        });
         expect({ method, path, status: res.status }).toEqual({ method, path, status: 405 });
       }
     const auth = { authorization: `Bearer ${TOKEN}` };
@@ -79,11 +86,12 @@ describe.each(FLAVORS)("status page access (%s)", (flavor) => {
     const page = await fetch(`${d.url}/`, { headers: { cookie: cookie.split(";")[0]! } });
     expect(page.status).toBe(200);
     const html = await page.text();
-    expect(html).toContain("<h2 id=\"h-incidents\">");
+    expect(html).toContain('<h2 id="h-incidents">');
     const events = await fetch(`${d.url}/api/v1/events`, { headers: auth });
     const stream = await readSome(events, (t) => t.includes("event: status"));
     const everything = [html, JSON.stringify(view), stream, await (await fetch(`${d.url}/api/v1/incidents`, { headers: auth })).text()].join("\n");
-    for (const [key, value] of Object.entries({ ...PLANTED, WEB_TOKEN: TOKEN })) expect({ key, shown: everything.includes(value) }).toEqual({ key, shown: false });
+    for (const [key, value] of Object.entries({ ...PLANTED, WEB_TOKEN: TOKEN }))
+      expect({ key, shown: everything.includes(value) }).toEqual({ key, shown: false });
     expect((await fetch(`${d.url}/healthz`)).status).toBe(200);
     await d.stop();
   }, 60_000);

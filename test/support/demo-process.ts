@@ -30,7 +30,10 @@ export class DemoProcess {
       stderr: "pipe",
     });
     const d = new DemoProcess(proc, port, dir);
-    await waitFor(async () => (await fetch(`${d.url}/healthz`)).ok, { timeoutMs: 30_000, message: () => `demo /healthz (stderr: ${d.err.slice(-2000)})` });
+    await waitFor(async () => (await fetch(`${d.url}/healthz`)).ok, {
+      timeoutMs: 30_000,
+      message: () => `demo /healthz (stderr: ${d.err.slice(-2000)})`,
+    });
     return d;
   }
 

@@ -51,21 +51,24 @@ export function haDiscoveryProblems(prefix: string, topic: string, payloadText: 
         for (const k of SPEC.availability.required) if (e[k] === undefined) problems.push(`availability.${k} missing`);
       }
   }
-  if (c.availability_mode !== undefined && !SPEC.availabilityModes.includes(c.availability_mode)) problems.push(`availability_mode ${c.availability_mode}`);
+  if (c.availability_mode !== undefined && !SPEC.availabilityModes.includes(c.availability_mode))
+    problems.push(`availability_mode ${c.availability_mode}`);
   if (c.entity_category !== undefined && !SPEC.entityCategories.includes(c.entity_category)) problems.push(`entity_category ${c.entity_category}`);
   if (c.origin !== undefined) {
     const o = expand(c.origin as Record<string, unknown>, SPEC.originAbbreviations);
     for (const k of Object.keys(o)) if (!SPEC.origin.keys.includes(k)) problems.push(`origin.${k} is not documented`);
     for (const k of SPEC.origin.required) if (o[k] === undefined) problems.push(`origin.${k} missing`);
   }
-  if (c.default_entity_id !== undefined && !String(c.default_entity_id).startsWith(`${component}.`)) problems.push("default_entity_id must be <component>.<id>");
+  if (c.default_entity_id !== undefined && !String(c.default_entity_id).startsWith(`${component}.`))
+    problems.push("default_entity_id must be <component>.<id>");
   if (c.device_class !== undefined) {
     if (component === "binary_sensor" && !spec.deviceClasses.includes(c.device_class)) problems.push(`binary_sensor device_class ${c.device_class}`);
     const units = component === "sensor" ? spec.deviceClassUnits[c.device_class as string] : undefined;
     if (component === "sensor" && !units) problems.push(`sensor device_class ${c.device_class} not in this schema`);
     if (units && !units.includes(c.unit_of_measurement)) problems.push(`unit ${c.unit_of_measurement} is not valid for ${c.device_class}`);
   }
-  if (c.state_class !== undefined && component === "sensor" && !spec.stateClasses.includes(c.state_class)) problems.push(`state_class ${c.state_class}`);
+  if (c.state_class !== undefined && component === "sensor" && !spec.stateClasses.includes(c.state_class))
+    problems.push(`state_class ${c.state_class}`);
   if (c.qos !== undefined && ![0, 1, 2].includes(c.qos as number)) problems.push(`qos ${c.qos}`);
   return problems;
 }

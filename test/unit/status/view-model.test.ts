@@ -9,20 +9,57 @@ import { haDiscoveryProblems } from "../../support/ha-discovery-schema.ts";
 const NOW = Date.parse("2026-12-04T12:00:00Z");
 
 const node = (name: string, ready: boolean): KubeObject =>
-  ({ apiVersion: "v1", kind: "Node", metadata: { name }, status: { conditions: [{ type: "Ready", status: ready ? "True" : "False", reason: ready ? "KubeletReady" : "KubeletNotReady", message: ready ? "" : "PLEG is not healthy" }] } }) as unknown as KubeObject;
+  ({
+    apiVersion: "v1",
+    kind: "Node",
+    metadata: { name },
+    status: {
+      conditions: [
+        {
+          type: "Ready",
+          status: ready ? "True" : "False",
+          reason: ready ? "KubeletReady" : "KubeletNotReady",
+          message: ready ? "" : "PLEG is not healthy",
+        },
+      ],
+    },
+  }) as unknown as KubeObject;
 
 function incident(id: string, severity: "warning" | "critical", trigger?: string): Incident {
   const anomaly = (kind: string, name: string, reason: string) => ({
-    kind, namespace: "default", name, node: "pi-2", reason, severity, category: "x", message: `${reason} <script>alert(1)</script>`, eventTime: "2026-12-04T11:59:00Z",
+    kind,
+    namespace: "default",
+    name,
+    node: "pi-2",
+    reason,
+    severity,
+    category: "x",
+    message: `${reason} <script>alert(1)</script>`,
+    eventTime: "2026-12-04T11:59:00Z",
   });
   return {
-    id, status: "open", openedAt: NOW - 60_000, updatedAt: NOW,
+    id,
+    status: "open",
+    openedAt: NOW - 60_000,
+    updatedAt: NOW,
     members: [
       { key: "a", fingerprint: "f1", anomaly: anomaly("Pod", "api-1", "CrashLoopBackOff") as never, joinedAt: NOW },
       { key: "b", fingerprint: "f2", anomaly: anomaly("Deployment", "api", "UnavailableReplica") as never, joinedAt: NOW, inhibitedBy: "a" },
     ],
     scope: { pods: 1, nodes: ["pi-2"], namespaces: ["default"], workloadsDown: [] },
-    ...(trigger ? { trigger: { summary: trigger, time: "2026-12-04T11:58:00Z", kind: "Deployment", namespace: "default", name: "api", relation: "owner", actor: "kube-admin" } } : {}),
+    ...(trigger
+      ? {
+          trigger: {
+            summary: trigger,
+            time: "2026-12-04T11:58:00Z",
+            kind: "Deployment",
+            namespace: "default",
+            name: "api",
+            relation: "owner",
+            actor: "kube-admin",
+          },
+        }
+      : {}),
   };
 }
 
@@ -33,13 +70,40 @@ const hostsWith = (json: unknown) => {
 };
 
 const SNAPSHOT = {
-  v: 1, node: "pi-1", time: "2026-12-04T11:59:50Z", intervalSeconds: 15, temperature: { celsius: 48.3 },
-  throttled: { raw: "0x50005", underVoltageNow: true, freqCappedNow: false, throttledNow: true, softTempLimitNow: false, underVoltageSinceBoot: true, freqCappedSinceBoot: true, throttledSinceBoot: true, softTempLimitSinceBoot: false },
+  v: 1,
+  node: "pi-1",
+  time: "2026-12-04T11:59:50Z",
+  intervalSeconds: 15,
+  temperature: { celsius: 48.3 },
+  throttled: {
+    raw: "0x50005",
+    underVoltageNow: true,
+    freqCappedNow: false,
+    throttledNow: true,
+    softTempLimitNow: false,
+    underVoltageSinceBoot: true,
+    freqCappedSinceBoot: true,
+    throttledSinceBoot: true,
+    softTempLimitSinceBoot: false,
+  },
   rootFs: { mount: "/", usedPercent: 71.2, sizeBytes: 1, readOnly: false },
 };
 
 function inputs(over: Partial<StatusInputs> = {}): StatusInputs {
-  return { clusterId: "home", node: "pi-1", role: "leader", leader: "pi-1", now: NOW, incidents: [], nodes: [node("pi-1", true), node("pi-2", true)], hosts: new Map(), actions: [], silences: [], lastAlerts: [], ...over };
+  return {
+    clusterId: "home",
+    node: "pi-1",
+    role: "leader",
+    leader: "pi-1",
+    now: NOW,
+    incidents: [],
+    nodes: [node("pi-1", true), node("pi-2", true)],
+    hosts: new Map(),
+    actions: [],
+    silences: [],
+    lastAlerts: [],
+    ...over,
+  };
 }
 
 describe("status view-model", () => {
@@ -50,7 +114,12 @@ describe("status view-model", () => {
   });
 
   test("critical incident: critical verdict, chain root first, likely trigger shown when present", () => {
-    const v = buildStatusView(inputs({ incidents: [incident("w1", "warning"), incident("c1", "critical", "Started 2 min after Deployment api was updated")], nodes: [node("pi-1", true), node("pi-2", false)] }));
+    const v = buildStatusView(
+      inputs({
+        incidents: [incident("w1", "warning"), incident("c1", "critical", "Started 2 min after Deployment api was updated")],
+        nodes: [node("pi-1", true), node("pi-2", false)],
+      }),
+    );
     expect(v.verdict).toBe("critical");
     expect(v.summary).toBe("2 open incidents (1 critical), 1 of 2 nodes not Ready");
     expect(v.incidents.map((i) => i.id)).toEqual(["c1", "w1"]);
@@ -63,7 +132,14 @@ describe("status view-model", () => {
 
   test("host snapshot: shown where present, null (not healthy) where absent", () => {
     const v = buildStatusView(inputs({ hosts: hostsWith(SNAPSHOT).all() }));
-    expect(v.nodes[0]!.host).toEqual({ time: SNAPSHOT.time, temperatureCelsius: 48.3, underVoltageNow: true, throttledNow: true, rootFsUsedPercent: 71.2, rootFsReadOnly: false });
+    expect(v.nodes[0]!.host).toEqual({
+      time: SNAPSHOT.time,
+      temperatureCelsius: 48.3,
+      underVoltageNow: true,
+      throttledNow: true,
+      rootFsUsedPercent: 71.2,
+      rootFsReadOnly: false,
+    });
     expect(v.nodes[1]!.host).toBeNull();
     const partial = buildStatusView(inputs({ hosts: hostsWith({ ...SNAPSHOT, temperature: null, throttled: null }).all() }));
     expect(partial.nodes[0]!.host).toMatchObject({ temperatureCelsius: null, underVoltageNow: null, throttledNow: null, rootFsUsedPercent: 71.2 });
@@ -94,15 +170,27 @@ describe("Home Assistant discovery configs", () => {
     const v = buildStatusView(inputs({ hosts: hostsWith(SNAPSHOT).all(), incidents: [incident("c1", "critical")] }));
     const fields = (n: string) => new Set(n === "pi-1" ? (["throttled", "temperature", "rootFs"] as const) : []);
     const configs = discoveryConfigs(t, v, fields);
-    for (const m of configs) expect({ topic: m.topic, problems: haDiscoveryProblems("homeassistant", m.topic, m.payload) }).toEqual({ topic: m.topic, problems: [] });
+    for (const m of configs)
+      expect({ topic: m.topic, problems: haDiscoveryProblems("homeassistant", m.topic, m.payload) }).toEqual({ topic: m.topic, problems: [] });
     const objects = configs.map((m) => m.topic.split("/").at(-2));
     expect(objects).toEqual([
-      "problem", "open_incidents", "last_alert", "leader",
-      "node_pi-1_ready", "node_pi-1_under_voltage", "node_pi-1_throttled", "node_pi-1_soc_temperature", "node_pi-1_root_fs_usage",
+      "problem",
+      "open_incidents",
+      "last_alert",
+      "leader",
+      "node_pi-1_ready",
+      "node_pi-1_under_voltage",
+      "node_pi-1_throttled",
+      "node_pi-1_soc_temperature",
+      "node_pi-1_root_fs_usage",
       "node_pi-2_ready",
     ]);
     const temp = JSON.parse(configs.find((m) => m.topic.includes("soc_temperature"))!.payload);
-    expect(temp).toMatchObject({ device_class: "temperature", unit_of_measurement: "°C", device: { identifiers: ["neurocontroller_home_node_pi-1"], via_device: "neurocontroller_home" } });
+    expect(temp).toMatchObject({
+      device_class: "temperature",
+      unit_of_measurement: "°C",
+      device: { identifiers: ["neurocontroller_home_node_pi-1"], via_device: "neurocontroller_home" },
+    });
     expect(temp.availability).toEqual([{ topic: "neurocontroller/home/status", payload_available: "online", payload_not_available: "offline" }]);
     const states = stateMessages(t, v, undefined);
     expect(JSON.parse(states[0]!.payload)).toMatchObject({ problem: true, open_incidents: 1 });
@@ -120,7 +208,9 @@ describe("Home Assistant discovery configs", () => {
     expect(bad((c) => (c.device = { name: "x" }))).toContain("device needs identifiers or connections");
     expect(bad((c) => (c.device_class = "hot"))).toContain("binary_sensor device_class hot");
     expect(bad((c) => (c.colour = "red"))).toContain("colour is not a documented binary_sensor option");
-    expect(haDiscoveryProblems("homeassistant", "homeassistant/binary_sensor/a b/x/config", ok.payload)).toContain("topic level a b is not ^[a-zA-Z0-9_-]+$");
+    expect(haDiscoveryProblems("homeassistant", "homeassistant/binary_sensor/a b/x/config", ok.payload)).toContain(
+      "topic level a b is not ^[a-zA-Z0-9_-]+$",
+    );
   });
 
   test("unique_ids depend on cluster and node names only: the same from any leader, after any restart", () => {
