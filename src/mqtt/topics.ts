@@ -8,6 +8,8 @@
 //   <prefix>/spans/<node>         span batches of the agent on <node> (src/trace/types.ts)
 //   <prefix>/hosts/<node>         host health of <node> (reserved: published by agents, later)
 //   <prefix>/trace/bind/<node>    bind/unbind messages for the agent on <node> (agent/bind-server.ts)
+//   <prefix>/ha/cluster, <prefix>/ha/last_alert, <prefix>/ha/nodes/<node>   retained Home Assistant
+//                                 entity states (src/ha/; configs under HA_DISCOVERY_PREFIX, docs/home-assistant.md)
 // <prefix> defaults to neurocontroller/<CLUSTER_ID>; it is computed once, by topicPrefix().
 
 export interface MqttTopics {
