@@ -2,7 +2,7 @@
 // Drives the COMPILED binary (builds it when dist/ lacks it) inside a cgroup with the appliance
 // budget, runs workloads (a)–(e), writes bench/results/<profile>-<date>.json and latest.md, and
 // exits 1 when any budget is broken (see bench/README.md).
-//   bun bench/run.ts [--profile short|full] [--skip spans,ceiling,agent]
+//   bun bench/run.ts [--profile short|full] [--skip spans,ceiling,agent,sse]
 import { existsSync, readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
@@ -130,6 +130,16 @@ if (!skip.has("ceiling")) {
   log(`evaluation tick: ${JSON.stringify(result.evaluateCost)}`);
   result.cacheMemory = last([join(import.meta.dir, "cache-memory.ts")]);
   log(`cache memory: ${JSON.stringify(result.cacheMemory)}`);
+}
+
+if (!skip.has("sse")) {
+  log("status page: 5 live (SSE) clients vs none, at 50 ev/s with anomaly churn");
+  const r = Bun.spawnSync(
+    [process.execPath, join(import.meta.dir, "status-page-sse.ts"), "--binary", binary, "--secs", profile === "full" ? "60" : "30"],
+    { stderr: "inherit" },
+  );
+  result.statusPageSse = JSON.parse(r.stdout.toString().trim().split("\n").at(-1) || "null");
+  log(`status page SSE: ${JSON.stringify(result.statusPageSse)}`);
 }
 
 if (agentOk) {
