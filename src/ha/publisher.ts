@@ -23,6 +23,8 @@ export class HaDiscovery {
   private readonly hostFields = new Map<string, Set<HostField>>();
   private subscribedAt = 0;
   private busy = false;
+  /** Shut down for good (the controller stops): no step connects again. */
+  private closed = false;
 
   constructor(
     private readonly config: Config,
@@ -40,15 +42,19 @@ export class HaDiscovery {
 
   /** One step: leading → connect (once) and reconcile; not leading → disconnect. Never throws. */
   async tick(leading: boolean): Promise<void> {
-    if (this.busy) return;
+    if (this.busy || this.closed) return;
     this.busy = true;
     try {
       if (!leading) {
         await this.stop();
         return;
       }
-      if (!this.conn) await this.open();
-      if (!this.conn?.connected || this.subscribedAt === 0) return;
+      this.conn ??= this.connect();
+      if (!this.conn.connected) return; // mqtt.js reconnects; the connection logs the outage once
+      if (this.subscribedAt === 0) {
+        await this.subscribeConfigs(this.conn);
+        return; // the retained configs arrive after the subscription: reconcile at the next step
+      }
       await this.reconcile(this.view());
     } catch (e) {
       this.logger.warn("Home Assistant discovery step failed; retrying", { error: String(e) });
@@ -57,6 +63,13 @@ export class HaDiscovery {
     }
   }
 
+  /** Shutdown: disconnects and never reconnects. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.stop();
+  }
+
+  /** Step-down: disconnects (the next leader takes over from the retained configs). */
   async stop(): Promise<void> {
     const conn = this.conn;
     this.conn = undefined;
@@ -66,14 +79,16 @@ export class HaDiscovery {
     await conn?.close();
   }
 
-  private async open(): Promise<void> {
+  private connect(): MqttConnection {
     // Availability is <prefix>/status: the MQTT alert channel announces it; without that channel this connection does.
     const alertChannelAnnounces = this.config.bool("ENABLE_MQTT_ALERT");
-    this.conn = new MqttConnection(
+    return new MqttConnection(
       mqttOptionsFromConfig(this.config, { announceStatus: !alertChannelAnnounces, clientIdSuffix: "ha", logger: this.logger }),
     );
-    await this.conn.waitConnected(10_000);
-    await this.conn.subscribe(configFilter(this.topics), (topic, payload) => {
+  }
+
+  private async subscribeConfigs(conn: MqttConnection): Promise<void> {
+    await conn.subscribe(configFilter(this.topics), (topic, payload) => {
       if (payload.byteLength === 0) this.retained.delete(topic);
       else if (payload.byteLength <= MAX_CONFIG_BYTES && (this.retained.size < MAX_RETAINED || this.retained.has(topic)))
         this.retained.set(topic, payload.toString("utf8"));

@@ -80,7 +80,7 @@ export class StatusFeatures {
   async stop(): Promise<void> {
     if (this.haTimer) clearInterval(this.haTimer);
     this.web?.stop();
-    await this.ha?.stop();
+    await this.ha?.close();
     await this.feed?.close();
   }
 }
