@@ -2,7 +2,7 @@
 // configs for every entity, each valid per the vendored schema of HA's documented format; host entities
 // appear once a node publishes its host snapshot; a node removed from the cluster has its configs cleared
 // (empty retained); a second controller taking over publishes the same unique_ids (no duplicates).
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, test } from "bun:test";
 import { KubeClient } from "../../src/kube/client.ts";
 import { loadConnection } from "../../src/kube/kubeconfig.ts";
 import { TestMosquitto } from "../../testkit/mosquitto.ts";
@@ -16,11 +16,9 @@ const PREFIX = "neurocontroller/default";
 const CLUSTER_OBJECTS = ["problem", "open_incidents", "last_alert", "leader"];
 const NODES = ["pi-node-1", "pi-node-2", "pi-node-3"];
 
+// A fresh broker per run (flavour): nothing retained by an earlier run can satisfy this one.
 let broker: TestMosquitto;
-beforeAll(async () => {
-  broker = await TestMosquitto.start();
-});
-afterAll(async () => {
+afterEach(async () => {
   await broker?.dispose();
 });
 
@@ -42,6 +40,7 @@ const objectOf = (topic: string) => topic.split("/").at(-2)!;
 
 describe.each(FLAVORS)("Home Assistant discovery during the demo (%s)", (flavor) => {
   test("configs for every entity, valid; host entities; a removed node cleared; a new controller reuses the unique_ids", async () => {
+    broker = await TestMosquitto.start();
     const env = { ...broker.clientEnv, HA_DISCOVERY: "true", WEB_UPDATE_INTERVAL: "300ms", NEURO_DEMO_STORY_SPEED: "4", LEADER_IDENTITY: "first" };
     const watch = await TestSubscriber.connect(broker, ["homeassistant/#", `${PREFIX}/ha/#`]);
     const first = await DemoProcess.start(flavor, env);
