@@ -17,7 +17,7 @@ const STYLE = `
 @media (prefers-color-scheme:dark){:root{--bg:#111;--fg:#f2f2f2;--muted:#c4c4c4;--line:#444;--card:#1d1d1d;
 --ok:#8fe0a6;--ok-bg:#123b1f;--warn:#ffd27a;--warn-bg:#3d2c05;--crit:#ffb0b0;--crit-bg:#4a1212;--link:#9cc3ff}}
 *{box-sizing:border-box}body{margin:0;font:16px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:var(--bg);color:var(--fg)}
-header,main,footer{max-width:64rem;margin:0 auto;padding:0.75rem 1rem}
+header,main,footer{max-width:64rem;margin:0 auto;padding:0.75rem 1rem}header{padding-bottom:0}main{padding-top:0}
 h1{font-size:1.35rem;margin:0.25rem 0}h2{font-size:1.15rem;margin:1.25rem 0 0.5rem;border-bottom:1px solid var(--line)}
 h3{font-size:1rem;margin:0 0 0.35rem}
 .verdict{border-radius:0.5rem;padding:0.75rem 1rem;font-weight:600;border:2px solid currentColor}
@@ -163,7 +163,9 @@ export function renderContent(v: StatusView): string {
     section("h-silences", "Silences", silences),
     section("h-alerts", "Last alerts", alerts),
     `<p class="muted">Cluster <strong>${esc(v.clusterId)}</strong> · page served by ${esc(v.node)} (${esc(v.role)}) · ${when(v.generatedAt)}</p>`,
-  ].join("\n");
+  ]
+    .filter(Boolean)
+    .join("\n");
 }
 
 export const pageTitle = (v: StatusView) => `${VERDICT_TEXT[v.verdict]} · ${v.clusterId} · NeuroController`;
