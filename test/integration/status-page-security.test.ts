@@ -3,7 +3,8 @@
 // with WEB_TOKEN a wrong token gets 401, the right one (bearer or the ?token= cookie login) gets the page;
 // nothing can change state; planted secret configuration values never appear in the page, API or stream.
 import { afterAll, describe, expect, test } from "bun:test";
-import { FLAVORS } from "../support/controller.ts";
+import { join } from "node:path";
+import { command, FLAVORS } from "../support/controller.ts";
 import { DemoProcess } from "../support/demo-process.ts";
 import { waitFor } from "../../testkit/wait.ts";
 
@@ -93,6 +94,27 @@ describe.each(FLAVORS)("status page access (%s)", (flavor) => {
     for (const [key, value] of Object.entries({ ...PLANTED, WEB_TOKEN: TOKEN }))
       expect({ key, shown: everything.includes(value) }).toEqual({ key, shown: false });
     expect((await fetch(`${d.url}/healthz`)).status).toBe(200);
+
+    // `neurocontroller status` prints the same view-model, read with the token; a wrong token is said.
+    const statusCli = async (token: string) => {
+      const env = {
+        PATH: process.env.PATH ?? "",
+        HOME: d.dir,
+        NEURO_HTTP_ADDR: `127.0.0.1:${d.port}`,
+        WEB_TOKEN: token,
+        NEURO_STATE_DIR: join(d.dir, "none"),
+      };
+      const p = Bun.spawn(command(flavor, ["status", "--json"]), { env, stdout: "pipe", stderr: "pipe" });
+      const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+      return { out, err, code };
+    };
+    const cli = await statusCli(TOKEN);
+    const printed = JSON.parse(cli.out);
+    expect(printed.view.clusterId).toBe("default");
+    expect(printed.view.nodes.map((n: { name: string }) => n.name)).toEqual(view.nodes.map((n: { name: string }) => n.name));
+    expect(cli.code).toBe(printed.view.incidents.length ? 3 : 0);
+    const denied = await statusCli("wrong-token");
+    expect(denied.err).toContain("/api/v1/status answered 401");
     await d.stop();
   }, 60_000);
 });

@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import type { KubeObject } from "../../../src/kube/types.ts";
 import type { Incident } from "../../../src/model/incident.ts";
 import { HostSnapshots } from "../../../src/status/hosts.ts";
+import { currentStatus, type StatusParts } from "../../../src/status/source.ts";
 import { buildStatusView, type StatusInputs } from "../../../src/status/view-model.ts";
 import { discoveryConfigs, stateMessages } from "../../../src/ha/discovery.ts";
 import { haDiscoveryProblems } from "../../support/ha-discovery-schema.ts";
@@ -218,5 +219,44 @@ describe("Home Assistant discovery configs", () => {
     const b = discoveryConfigs(t, buildStatusView(inputs({ node: "pi-2", leader: "pi-2", role: "leader", now: NOW + 3_600_000 })), () => new Set());
     expect(a.map((m) => JSON.parse(m.payload).unique_id)).toEqual(b.map((m) => JSON.parse(m.payload).unique_id));
     expect(a.map((m) => m.payload)).toEqual(b.map((m) => m.payload));
+  });
+});
+
+describe("status source", () => {
+  test("a standby correlates what it sees itself and names the leader; the leader shows its own incidents", () => {
+    const anomaly = {
+      kind: "Pod",
+      namespace: "default",
+      name: "api-1",
+      node: "pi-2",
+      reason: "CrashLoopBackOff",
+      severity: "warning",
+      category: "x",
+      message: "m",
+      eventTime: "2026-12-04T11:59:00Z",
+    };
+    let leading = false;
+    const parts: StatusParts = {
+      clusterId: "home",
+      node: "pi-1",
+      now: () => NOW,
+      isLeader: () => leading,
+      leader: () => "pi-3",
+      synced: () => true,
+      leaderIncidents: () => [incident("lead-1", "critical")],
+      active: () => new Map([["Pod/default/api-1/CrashLoopBackOff", anomaly as never]]),
+      cache: { get: () => undefined, list: () => [] },
+      actions: () => [],
+      silences: () => [],
+      lastAlerts: () => [],
+    };
+    const hosts = new HostSnapshots({ reject() {} });
+    const standby = currentStatus(parts, hosts);
+    expect(standby).toMatchObject({ role: "standby", leader: "pi-3", verdict: "warning" });
+    expect(standby.incidents.map((i) => i.chain[0]!.reason)).toEqual(["CrashLoopBackOff"]);
+    leading = true;
+    const leader = currentStatus(parts, hosts);
+    expect(leader).toMatchObject({ role: "leader", leader: "pi-1", verdict: "critical" });
+    expect(leader.incidents.map((i) => i.id)).toEqual(["lead-1"]);
   });
 });
