@@ -17,7 +17,15 @@ export function isLoopbackHost(hostname: string): boolean {
   return h === "localhost" || h === "::1" || h.startsWith("127.") || h.startsWith("::ffff:127.");
 }
 
+/** Shorter tokens are guessable: the page is refused rather than protected by one. */
+export const WEB_TOKEN_MIN_LENGTH = 16;
+
 export function webAccess(listenHost: string, addr: string, token: string): WebAccess {
+  if (token && token.length < WEB_TOKEN_MIN_LENGTH)
+    return {
+      mode: "refused",
+      reason: `status page refused: WEB_TOKEN is shorter than ${WEB_TOKEN_MIN_LENGTH} characters (generate one with: openssl rand -hex 24). /healthz, /readyz and /metrics are served as before.`,
+    };
   if (token) return { mode: "token", token };
   if (isLoopbackHost(listenHost)) return { mode: "open" };
   return {

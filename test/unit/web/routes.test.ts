@@ -85,6 +85,13 @@ describe("status page routes", () => {
     expect(await wrong.text()).not.toContain("guess");
   });
 
+  test("a short token is refused, not trusted", async () => {
+    const { url } = start(webAccess("127.0.0.1", "127.0.0.1:0", "short"));
+    const res = await fetch(`${url}/api/v1/status`, { headers: { authorization: "Bearer short" } });
+    expect(res.status).toBe(503);
+    expect(await res.text()).toContain("WEB_TOKEN is shorter than 16 characters");
+  });
+
   test("every value is escaped in the HTML", () => {
     const v = view();
     v.clusterId = '<img src=x onerror="alert(1)">';
