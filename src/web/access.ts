@@ -71,3 +71,12 @@ export function sessionCookie(access: WebAccess, secure: boolean): string {
   if (access.mode !== "token") return "";
   return `${COOKIE_NAME}=${sessionValue(access.token)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${COOKIE_MAX_AGE_S}${secure ? "; Secure" : ""}`;
 }
+
+/** One line for check-config: whether the page is served, to whom, or why not. */
+export function describeWebAccess(enabled: boolean, listen: { hostname: string } | null, addr: string, token: string): string {
+  if (!enabled) return "off (WEB_ENABLED=false)";
+  if (!listen) return "off (NEURO_HTTP_ADDR port 0: no HTTP endpoint)";
+  const access = webAccess(listen.hostname, addr, token);
+  if (access.mode === "refused") return access.reason.replace(/^status page /, "");
+  return access.mode === "open" ? `on at http://${addr}/ (loopback only, no token)` : `on at http://${addr}/ (WEB_TOKEN required)`;
+}
