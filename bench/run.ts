@@ -2,7 +2,7 @@
 // Drives the COMPILED binary (builds it when dist/ lacks it) inside a cgroup with the appliance
 // budget, runs workloads (a)–(e), writes bench/results/<profile>-<date>.json and latest.md, and
 // exits 1 when any budget is broken (see bench/README.md).
-//   bun bench/run.ts [--profile short|full] [--skip spans,otlp,ceiling,logging,agent]   (logging alone: bun bench/logging.ts)
+//   bun bench/run.ts [--profile short|full] [--skip spans,otlp,ceiling,logging,agent,sse]   (logging alone: bun bench/logging.ts)
 import { existsSync, readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
@@ -154,6 +154,15 @@ if (!skip.has("logging")) {
   log("logging: the old hand-written logger vs pino + ECS, 200,000 lines each in its own process");
   result.logging = runLoggingBench(200_000);
   log(`logging: ${JSON.stringify(result.logging)}`);
+}
+if (!skip.has("sse")) {
+  log("status page: 5 live (SSE) clients vs none, at 50 ev/s with anomaly churn");
+  const r = Bun.spawnSync(
+    [process.execPath, join(import.meta.dir, "status-page-sse.ts"), "--binary", binary, "--secs", profile === "full" ? "60" : "30"],
+    { stderr: "inherit" },
+  );
+  result.statusPageSse = JSON.parse(r.stdout.toString().trim().split("\n").at(-1) || "null");
+  log(`status page SSE: ${JSON.stringify(result.statusPageSse)}`);
 }
 
 if (agentOk) {

@@ -15,6 +15,8 @@ want() { # want CMD:PKG… — queue PKG when CMD is not on PATH
 }
 # Certificates, the arm64 binary under qemu-user, kustomize (Debian's kubectl is kubernetes-client).
 want openssl:openssl zstd:zstd qemu-aarch64-static:qemu-user-static kubectl:kubernetes-client readelf:binutils
+# The status page is tested in headless Chromium (test/integration/status-page-browser.test.ts, puppeteer-core).
+want chromium:chromium
 # Real servers and the eBPF toolchain: mosquitto for MQTT, clang + libbpf headers to rebuild the BPF
 # object, libbpf1 to load it, bpftool to inspect it, python3 for the traced test child.
 want mosquitto:mosquitto mosquitto_sub:mosquitto-clients mosquitto_pub:mosquitto-clients clang:clang \

@@ -175,6 +175,14 @@ export function checks(r: Record<string, any>): Check[] {
     "reported",
     null,
   );
+  const sse = r.statusPageSse;
+  if (sse)
+    add(
+      `status page: ${sse.clients} live (SSE) clients, added`,
+      `${f(sse.addedCpuM, 1)}m CPU, ${f(sse.addedRssMiB, 1)} MiB RSS (vs a control run without clients; ${sse.statusEventsReceived} updates received)`,
+      "≤ 5m, ≤ 5 MiB",
+      sse.addedCpuM <= 5 && sse.addedRssMiB <= 5,
+    );
   return out;
 }
 

@@ -130,6 +130,13 @@ export const SCHEMA = [
   d("runtime", "NEURO_LOG_MAX_FILES", "int", "5", "Rotated cleaned_events.log files kept (cleaned_events.log.1 … .N).", { min: 1, max: 100 }),
   d("runtime", "NEURO_LOG_LEVEL", "enum", "info", "Level of the controller's own log on stderr: debug, info, warn or error.", { values: ["debug", "info", "warn", "error"] }),
   d("runtime", "NEURO_HTTP_ADDR", "hostport", "127.0.0.1:9873", "Listen address of /healthz, /readyz and /metrics (host:port; port 0 disables)."),
+  // --- status page and Home Assistant discovery (src/web/, src/ha/, docs/status-page.md, docs/home-assistant.md) ---
+  d("web", "WEB_ENABLED", "bool", "true", "Serve the live status page at / (and its JSON under /api/v1/) on NEURO_HTTP_ADDR. A non-loopback NEURO_HTTP_ADDR needs WEB_TOKEN, else the page is refused (probes stay open)."),
+  d("web", "WEB_TOKEN", "string", "", "Token the status page and its API require (Authorization: Bearer, or one visit to /?token=… that sets a cookie). At least 16 characters. Required when NEURO_HTTP_ADDR is not a loopback address; empty on loopback: no token asked.", { secret: true, maxLength: 4096 }),
+  d("web", "WEB_SSE_MAX_CLIENTS", "int", "8", "Live-update (Server-Sent Events) connections served at once; more are answered 503.", { min: 1, max: 100 }),
+  d("web", "WEB_UPDATE_INTERVAL", "duration", "2s", "How often the status is rebuilt for connected live pages (only sent when it changed).", { min: 200, max: M }),
+  d("home-assistant", "HA_DISCOVERY", "bool", "false", "Publish Home Assistant MQTT discovery configs and states (the leader only; needs MQTT_URL)."),
+  d("home-assistant", "HA_DISCOVERY_PREFIX", "string", "homeassistant", "Home Assistant's discovery prefix (its MQTT integration setting).", { pattern: TOPIC_PREFIX, patternDoc: TOPIC_PREFIX_DOC, maxLength: 128 }),
   d("runtime", "NEURO_DEMO_STORY_SPEED", "float", "1", "How fast the built-in demo cluster's story plays (2 = twice as fast; the story lasts about 60s at 1). Only the demo reads it.", { min: 0.1, max: 100 }),
   d("runtime", "NEURO_EVALUATE_INTERVAL", "duration", "5s", "How often the objects whose rules wait on time (a duration to reach, a window to pass) are re-evaluated, so those anomalies fire and clear without new events. Watch events are evaluated at once.", { min: 100, max: H }),
   d("runtime", "NEURO_SHUTDOWN_TIMEOUT", "duration", "10s", "Upper bound on a clean stop (SIGTERM/SIGINT): the leader Lease is released first, then pending cleaned_events.log lines and state are written; whatever is still in flight after this is abandoned (it stays in state.db and is resumed at the next start).", { min: 1000, max: 300_000 }),

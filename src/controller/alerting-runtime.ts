@@ -26,6 +26,7 @@ import type { CacheView } from "../kube/objects.ts";
 import type { ActionRecord } from "../model/action.ts";
 import { actionNotifications } from "../actions/announce.ts";
 import type { Incident, LikelyTrigger } from "../model/incident.ts";
+import { RecentAlerts } from "../status/recent-alerts.ts";
 
 const STATE_KEY = "alerting";
 
@@ -56,6 +57,8 @@ export class AlertingRuntime {
   onSilences?: (silences: readonly Silence[]) => void;
   /** Set by the caller while a tick runs (ticks never overlap). */
   busy = false;
+  /** The last notifications decided, for the status page and Home Assistant (src/status/). */
+  readonly recent = new RecentAlerts();
 
   constructor(
     private readonly config: Config,
@@ -85,6 +88,11 @@ export class AlertingRuntime {
   /** Every enabled channel while active: true when it started, false when its settings made it fail. */
   channelStates(): [ChannelName, boolean][] {
     return this.channelNames.map((ch) => [ch, !this.failed.has(ch)]);
+  }
+
+  /** The silences read at the last tick (the leader's; empty on a standby). */
+  get knownSilences(): readonly Silence[] {
+    return this.silences;
   }
 
   get openIncidents(): number {
@@ -178,6 +186,7 @@ export class AlertingRuntime {
     }
     this.incidents = correlated.state;
     this.pipeline = out.state;
+    this.recent.remember(out.notifications, now);
     this.store.setKv(STATE_KEY, JSON.stringify(this.snapshot()));
     this.metrics.incidentsOpen.set(this.openIncidents);
     this.metrics.alertCycles.inc();

@@ -42,6 +42,8 @@ import { startHostHealth, type HostHealthService } from "../hosts/service.ts";
 import type { ChangeService } from "../changes/service.ts";
 import { wireChanges } from "./change-wiring.ts";
 import { ObservedCache } from "./observed-cache.ts";
+import { StatusFeatures } from "../web/features.ts";
+import { statusParts } from "../status/source.ts";
 
 export interface RuntimeOptions {
   config: Config;
@@ -78,6 +80,8 @@ export class ControllerRuntime {
   private http?: { url: string; stop(): Promise<void> };
   /** Host anomalies from the agents' snapshots (docs/host-health.md); undefined without MQTT. */
   hosts?: HostHealthService;
+  /** The status page, its API and Home Assistant discovery (src/web/, src/ha/). */
+  readonly status: StatusFeatures;
   /** Quiet retries: one warning per API outage, one summary when it ends. */
   readonly outage: ApiOutageLog;
   private stopped = false;
@@ -177,6 +181,7 @@ export class ControllerRuntime {
         }),
     });
     this.features = new Features(this, config, logger, this.now);
+    this.status = new StatusFeatures(config, logger, this.metrics, statusParts(config, this, this.leadership, this.now));
     this.health = new ApiHealthMonitor(this.client, {
       intervalMs: config.ms("KUBERNETES_API_HEALTH_CHECK_INTERVAL"),
       onChange: (ok: boolean, detail: string) => this.onApiHealth(ok, detail),
@@ -209,10 +214,11 @@ export class ControllerRuntime {
         port: listen.port,
         registry: this.metrics.registry,
         ready: () => this.readiness(),
-        routes: [...this.features.routes(), ...this.changes.routes()],
+        routes: [...this.features.routes(), ...this.changes.routes(), ...this.status.routes],
       });
       logger.info("http endpoint listening", { url: this.http.url });
     }
+    this.status.start();
     try {
       this.writer.repair();
     } catch (e) {
@@ -330,6 +336,7 @@ export class ControllerRuntime {
     if (!this.leadership.elector) this.output.decideLast();
     await this.leadership.stop();
     await Promise.all([this.leaderServices.settled(), this.changes.stop(), ...this.informers.map((i) => i.stop()), this.hosts?.stop()]);
+    await this.status.stop();
     await this.http?.stop();
     this.finalFlush();
   }

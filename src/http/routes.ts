@@ -10,14 +10,14 @@ export interface RequestInfo {
 }
 
 export interface HttpRoute {
-  /** Exact path ("/v1/traces") or a prefix ending in "/" ("/api/v1/"). */
+  /** Exact path ("/v1/traces") or a prefix ending in "/" ("/api/v1/"); "/" alone is exact (it would swallow the probes). */
   path: string;
   handle(req: Request, info: RequestInfo): Response | Promise<Response>;
 }
 
 export function findRoute(routes: readonly HttpRoute[], req: Request): HttpRoute | undefined {
   const path = new URL(req.url).pathname;
-  const route = routes.find((r) => r.path === path) ?? routes.find((r) => r.path.endsWith("/") && path.startsWith(r.path));
+  const route = routes.find((r) => r.path === path) ?? routes.find((r) => r.path !== "/" && r.path.endsWith("/") && path.startsWith(r.path));
   if (!route) return undefined;
   return {
     path: route.path,

@@ -11,6 +11,8 @@
 //   <prefix>/spans/<node>         span batches of the agent on <node> (src/trace/types.ts)
 //   <prefix>/hosts/<node>         retained host-health snapshot of <node>, QoS 1 (src/hosts/snapshot.ts, docs/host-health.md)
 //   <prefix>/trace/bind/<node>    bind/unbind messages for the agent on <node> (agent/bind-server.ts)
+//   <prefix>/ha/cluster, <prefix>/ha/last_alert, <prefix>/ha/nodes/<node>   retained Home Assistant
+//                                 entity states (src/ha/; configs under HA_DISCOVERY_PREFIX, docs/home-assistant.md)
 // <prefix> defaults to neurocontroller/<CLUSTER_ID>; it is computed once, by topicPrefix().
 
 export interface MqttTopics {

@@ -97,6 +97,24 @@ describe("broker least privilege (shipped ACL, real mosquitto)", () => {
     expect(await publish(ops, `${prefix}/spans/pi-1`)).toBe("denied");
   });
 
+  test("Home Assistant discovery: the controller writes its own entities' configs and states, nobody else's", async () => {
+    const controller = await connect("neurocontroller");
+    const reader = await connect("dashboard");
+    const seen: string[] = [];
+    reader.on("message", (t) => seen.push(t));
+    await reader.subscribeAsync(["homeassistant/+/neurocontroller_default/+/config", `${prefix}/ha/#`], { qos: 1 });
+    expect(await publish(controller, "homeassistant/sensor/neurocontroller_default/leader/config")).toBe("accepted");
+    expect(await publish(controller, "homeassistant/binary_sensor/neurocontroller_default/problem/config")).toBe("accepted");
+    expect(await publish(controller, `${prefix}/ha/cluster`)).toBe("accepted");
+    await waitFor(() => seen.includes("homeassistant/sensor/neurocontroller_default/leader/config") && seen.includes(`${prefix}/ha/cluster`), {
+      message: "the reader (Home Assistant) reads the configs and states",
+    });
+    expect(await publish(controller, "homeassistant/sensor/someone_elses_device/x/config")).toBe("denied");
+    expect(await publish(controller, "homeassistant/switch/neurocontroller_default/x/config")).toBe("denied");
+    expect(await publish(reader, "homeassistant/sensor/neurocontroller_default/leader/config")).toBe("denied");
+    expect(await publish(reader, `${prefix}/ha/cluster`)).toBe("denied");
+  });
+
   async function cli(args: string[], account: "ops" | "dashboard") {
     const env = {
       PATH: process.env.PATH ?? "/usr/bin:/bin",
