@@ -92,6 +92,13 @@ interface LoggerLike {
  * `logEveryMs` window is logged with its reason and payload preview, later ones are summarised
  * in the next logged line (`suppressed`), so a flood cannot flood the log.
  */
+/**
+ * Sources whose payloads may carry secret values (a malformed Secret from the watch stream): their
+ * refusals are counted and logged with the reason, never with a payload preview.
+ */
+const SECRET_BEARING_SOURCE = /secret/i;
+const WITHHELD = "(withheld: this source may carry secret values)";
+
 export class CountingRejectSink implements RejectSink {
   private readonly lastLogged = new Map<string, { at: number; suppressed: number }>();
 
@@ -113,7 +120,7 @@ export class CountingRejectSink implements RejectSink {
     this.log.warn("input refused", {
       source,
       reason: preview(reason),
-      payload: preview(payload),
+      payload: SECRET_BEARING_SOURCE.test(source) ? WITHHELD : preview(payload),
       ...(seen?.suppressed ? { suppressed: seen.suppressed } : {}),
     });
     this.lastLogged.set(source, { at: now, suppressed: 0 });

@@ -25,6 +25,20 @@ describe("boundary rejects", () => {
     expect(String(lines[0]!.reason)).toContain("action");
   });
 
+  test("a malformed object from a secret-bearing source is counted and logged without its payload", () => {
+    const reg = new Registry();
+    const counter = reg.counter("malformed_input_total", "x", ["source"]);
+    const lines: Record<string, unknown>[] = [];
+    const sink = new CountingRejectSink(counter, { warn: (_m, f) => lines.push(f!) });
+    const planted = "planted-secret-value-7f3a";
+    sink.reject("kube.secrets", "metadata.name: expected string", { metadata: { name: 5 }, data: { password: planted } });
+    sink.reject("kube.configmaps", "metadata.name: expected string", { metadata: { name: 5 }, data: { note: "visible" } });
+    expect(counter.get({ source: "kube.secrets" })).toBe(1);
+    expect(JSON.stringify(lines[0])).not.toContain(planted);
+    expect(lines[0]!.payload).toContain("withheld");
+    expect(JSON.stringify(lines[1])).toContain("visible");
+  });
+
   test("oversize JSON is refused before parsing; valid input passes typed", () => {
     const seen: string[] = [];
     const sink = { reject: (_s: string, reason: string) => seen.push(reason) };
