@@ -1,6 +1,7 @@
 // Watch-stream framing: one JSON object per line, chunks split anywhere (mid-line, several lines per chunk).
 import { IGNORE_REJECTS, parseAt, type RejectSink } from "../boundary/reject.ts";
 import { MAX_WATCH_LINE_LENGTH } from "./bounds.ts";
+import { canonicalEvent } from "./fast-check.ts";
 import { BookmarkObject, checkObject, ErrorStatus, WatchLine } from "./schemas.ts";
 import type { KubeObject, WatchEvent } from "./types.ts";
 
@@ -71,6 +72,8 @@ export function parseWatchLine(line: string, source = "kube.watch", sink: Reject
     sink.reject(source, `watch line is not JSON: ${(e as Error).message}`, line);
     return null;
   }
+  const fast = canonicalEvent(v); // the usual case, accepted without zod's copy (fast-check.ts)
+  if (fast) return fast;
   const ev = parseAt(WatchLine, v, source, sink);
   if (!ev.ok) return null;
   const { type, object } = ev.value;
