@@ -72,12 +72,15 @@ function lagsOf(probes: Record<string, any>[], seenAt: (name: string, since: num
 export async function runControllerBench(binary: string, prof: ControllerProfile, log: (s: string) => void, load?: LoadMonitor) {
   const work = mkdtempSync(join(tmpdir(), "neuro-bench-"));
   const rx = await Receivers.start(BENCH_ENV.MQTT_TOPIC_PREFIX);
-  const { driver, ready } = await Driver.start([
-    "--dir",
-    join(work, "sim"),
-    ...["--nodes", String(prof.cluster?.nodes ?? 100), "--deployments", String(prof.cluster?.deployments ?? 300)],
-    ...["--replicas", String(prof.cluster?.replicas ?? 10)],
-  ]);
+  const simArgs = [
+    ...["--dir", join(work, "sim"), "--nodes", String(prof.cluster?.nodes ?? 100)],
+    ...["--deployments", String(prof.cluster?.deployments ?? 300), "--replicas", String(prof.cluster?.replicas ?? 10)],
+  ];
+  const { driver, ready } = await Driver.start(simArgs, 120_000 + (prof.cluster?.nodes ?? 100) * 600).catch(async (e) => {
+    await rx.stop();
+    rmSync(work, { recursive: true, force: true });
+    throw e;
+  });
   log(`simulator up: ${ready.nodes} nodes, ${ready.pods} pods`);
   const port = 20000 + (process.pid % 20000);
   const httpUrl = `http://127.0.0.1:${port}`;
@@ -125,7 +128,7 @@ export async function runControllerBench(binary: string, prof: ControllerProfile
   try {
     // (c) cold start: spawn → /readyz 200 (every informer listed) → first MQTT alert (a pod crash-looping before start).
     let readyAt = 0;
-    while (!readyAt && Date.now() - t0 < 120_000 && exited === null) {
+    while (!readyAt && Date.now() - t0 < 120_000 + (prof.cluster?.nodes ?? 100) * 120 && exited === null) {
       try {
         if ((await fetch(`${httpUrl}/readyz`)).ok) readyAt = Date.now();
       } catch {

@@ -67,7 +67,13 @@ export async function runCostCurve(
   const [a] = points;
   for (const p of points.slice(1)) p.bytesPerObject = ((p.controllerPssMiB - a!.controllerPssMiB) * 1048576) / (p.objects - a!.objects);
   if (a && points[1]) a.bytesPerObject = points[1].bytesPerObject;
-  const svg = lineCharts("NeuroController cost curve — steady workload, 50 watch events/s, one controller", "pods", [
+  writeFileSync(svgPath, curveSvg(points));
+  return { points, image: "images/cost-curve.svg", slopeNote: "the smallest size shows the slope to the next" };
+}
+
+/** The plot of the points (also re-rendered from a stored result: `bun bench/cost-curve.ts --render <json>`). */
+export function curveSvg(points: CurvePoint[]): string {
+  return lineCharts("NeuroController cost curve — steady workload, 50 watch events/s, one controller", "pods", [
     {
       title: "controller PSS",
       unit: "MiB",
@@ -81,6 +87,4 @@ export async function runCostCurve(
     { title: "cold start → ready", unit: "s", points: points.map((p) => ({ x: p.pods, y: p.readyMs / 1000 })) },
     { title: "PSS per cached object", unit: "KiB", points: points.map((p) => ({ x: p.pods, y: p.bytesPerObject / 1024 })) },
   ]);
-  writeFileSync(svgPath, svg);
-  return { points, image: "images/cost-curve.svg", slopeNote: "the smallest size shows the slope to the next" };
 }

@@ -11,9 +11,9 @@ export interface Panel {
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 const nice = (v: number) => {
   const p = 10 ** Math.floor(Math.log10(Math.max(v, 1e-9)));
-  return [1, 2, 2.5, 5, 10].map((m) => m * p).find((c) => c >= v) ?? v;
+  return [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10].map((m) => m * p).find((c) => c >= v) ?? v;
 };
-const fmt = (v: number) => (v >= 1000 ? `${+(v / 1000).toFixed(1)}k` : `${+v.toFixed(1)}`);
+const fmt = (v: number) => (v >= 1000 ? `${+(v / 1000).toFixed(1)}k` : `${+v.toFixed(v < 10 ? 2 : 1)}`);
 
 export function lineCharts(title: string, xLabel: string, panels: Panel[]): string {
   const W = 300;
