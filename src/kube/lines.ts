@@ -94,7 +94,8 @@ export interface WatchLineReaderOptions {
   /** RejectSink source for refused lines, e.g. "kube.pods". */
   source: string;
   sink: RejectSink;
-  onEvent: (ev: WatchEvent) => void;
+  /** `lineLength`: the line's length in characters, an upper bound of any string in it (callers skip bound checks with it). */
+  onEvent: (ev: WatchEvent, lineLength: number) => void;
   onMalformed: (line: string) => void;
 }
 
@@ -121,7 +122,7 @@ export class WatchLineReader {
   private deliver(list: string[]): void {
     for (const line of list) {
       const ev = parseWatchLine(line, this.opts.source, this.opts.sink);
-      if (ev) this.opts.onEvent(ev);
+      if (ev) this.opts.onEvent(ev, line.length);
       else this.opts.onMalformed(line);
     }
   }
