@@ -13,7 +13,14 @@ export function goalRows(r: Record<string, any>): string[] {
   const rows: [string, string, string, boolean | undefined, boolean?][] = [];
   const num = (x: unknown) => (typeof x === "number" && Number.isFinite(x) ? x : undefined);
   const le = (x: unknown, g: number) => (num(x) === undefined ? undefined : (x as number) <= g);
-  rows.push(["PSS controller + agent, steady, 3k pods", fmtSpread(S.steadyPssMiB, 1, " MiB"), "≤ 128 MiB", le(S.steadyPssMiB?.median, 128)]);
+  // The goal is for the pair: without the agent (no eBPF, --skip agent) the controller's figure is shown, not judged.
+  const pair = D.agent?.ran === true;
+  rows.push([
+    `PSS controller + agent, steady, 3k pods${pair ? "" : " (agent not run: controller only)"}`,
+    fmtSpread(S.steadyPssMiB, 1, " MiB"),
+    "≤ 128 MiB",
+    pair ? le(S.steadyPssMiB?.median, 128) : undefined,
+  ]);
   rows.push(["PSS peak, storm", `${f(D.storm?.combinedPssMaxMiB, 1)} MiB`, "≤ 192 MiB", le(D.storm?.combinedPssMaxMiB, 192)]);
   rows.push([
     "CPU at 50 ev/s, this machine",
