@@ -46,7 +46,12 @@ const split = () => {
   for (const c of chunks) s.push(c);
 };
 const stages: [string, () => void][] = [
-  ["bare JSON.parse of each line", () => lines.forEach((l) => JSON.parse(l))],
+  [
+    "bare JSON.parse of each line",
+    () => {
+      for (const l of lines) JSON.parse(l);
+    },
+  ],
   [
     "decode (TextDecoder, stream) + split",
     () => {

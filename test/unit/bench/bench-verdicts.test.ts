@@ -32,7 +32,7 @@ describe("load verdict", () => {
   const monitor = (loads: number[], steal = 0) => {
     const m = new LoadMonitor();
     const t0 = 1_000_000;
-    loads.forEach((load1, i) => m.samples.push({ t: t0 + i * 1000, load1, stealPct: steal, busyPct: 50 }));
+    for (const [i, load1] of loads.entries()) m.samples.push({ t: t0 + i * 1000, load1, stealPct: steal, busyPct: 50 });
     return { m, from: t0 };
   };
 
