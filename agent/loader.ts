@@ -3,7 +3,7 @@
 // ring_buffer__consume: a blocking ring_buffer__poll stalls the traced process in some VMs
 // (docs/architecture.md, "Platform facts"), and consume never blocks the event loop either.
 import { dlopen, JSCallback, ptr, read, type Pointer } from "bun:ffi";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import defaultObjectPath from "./bpf/syscall_latency.bpf.o" with { type: "file" };
 import { AgentEnvironmentError, libbpf, openOpts, strerror } from "./libbpf.ts";
 import { explainBpfError, preflight } from "./preflight.ts";
@@ -11,6 +11,8 @@ import { explainBpfError, preflight } from "./preflight.ts";
 /** Layouts shared with syscall_latency.bpf.c. */
 export const POOL_PROCESS = 1;
 export const POOL_INHERITED = 2;
+/** A tgid whose threads are bound (not the process): lets the probe tell an untraced process by one lookup. */
+export const POOL_TGID_GATE = 4;
 const DROP_NAMES = ["ringbuf", "aggFull", "startFull", "poolFull"] as const;
 const CFG_SLOW_NS = 0;
 const CFG_INHERIT = 1;
@@ -222,19 +224,34 @@ export class SyscallProbe {
   poolSet(id: number, bindId: number, processWide: boolean): boolean {
     const k = new Uint32Array([id]);
     const v = new Uint32Array([bindId, processWide ? POOL_PROCESS : 0]);
+    if (!processWide) {
+      // The probe looks up the tgid first: a bound thread's process needs a key in the pool (a gate, binding
+      // nothing). NOEXIST: the process's own binding, when there is one, already is that key.
+      const tgid = tgidOf(id);
+      if (tgid !== undefined && tgid !== id) {
+        const gate = new Uint32Array([0, POOL_TGID_GATE]);
+        libbpf().bpf_map_update_elem(this.fds.pool, ptr(new Uint32Array([tgid])), ptr(gate), 1n /* BPF_NOEXIST */);
+      }
+    }
     return libbpf().bpf_map_update_elem(this.fds.pool, ptr(k), ptr(v), 0n) === 0;
   }
 
   poolDelete(id: number): void {
     libbpf().bpf_map_delete_elem(this.fds.pool, ptr(new Uint32Array([id])));
+    // Gates of processes that are gone (a live one costs its process one extra lookup per syscall, no more).
+    for (const g of this.poolEntries(true)) if (g.flags & POOL_TGID_GATE && !existsSync(`/proc/${g.id}`)) this.poolDeleteKey(g.id);
   }
 
-  /** Every pool entry, including those the kernel added at fork. */
-  poolEntries(): { id: number; bindId: number; flags: number }[] {
+  private poolDeleteKey(id: number): void {
+    libbpf().bpf_map_delete_elem(this.fds.pool, ptr(new Uint32Array([id])));
+  }
+
+  /** Every pool entry, including those the kernel added at fork (gate entries, which bind nothing, only with `gates`). */
+  poolEntries(gates = false): { id: number; bindId: number; flags: number }[] {
     const out: { id: number; bindId: number; flags: number }[] = [];
     const v = new Uint32Array(2);
     for (const key of this.keys(this.fds.pool, 4)) {
-      if (libbpf().bpf_map_lookup_elem(this.fds.pool, ptr(key), ptr(v)) === 0)
+      if (libbpf().bpf_map_lookup_elem(this.fds.pool, ptr(key), ptr(v)) === 0 && (gates || !(v[1]! & POOL_TGID_GATE)))
         out.push({ id: new Uint32Array(key.buffer)[0]!, bindId: v[0]!, flags: v[1]! });
     }
     return out;
@@ -325,4 +342,14 @@ function monoOffset(): bigint {
     offset = w - (ts[0]! * 1_000_000_000n + ts[1]!);
   }
   return offset;
+}
+
+/** The process (thread group) a thread belongs to, from /proc; undefined when the thread is gone. */
+function tgidOf(tid: number): number | undefined {
+  try {
+    const m = /^Tgid:\s+(\d+)$/m.exec(readFileSync(`/proc/${tid}/status`, "utf8"));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -41,6 +41,14 @@ emit({
   url: cluster.sim.url,
   pods: store.count("pods"),
   nodes: store.count("nodes"),
+  // What the controller's informers cache (for memory per cached object on the cost curve).
+  objects: ["pods", "nodes", "deployments", "replicasets", "services", "endpoints", "endpointslices"].reduce((a, r) => {
+    try {
+      return a + store.count(r as Parameters<SimStore["count"]>[0]);
+    } catch {
+      return a;
+    }
+  }, 0),
   coldPod: coldPod.metadata.name,
 });
 

@@ -51,6 +51,10 @@ struct fork_ctx_comm_array {
 /* Pool entry: which binding a thread (or a whole process) belongs to. */
 #define POOL_PROCESS 1 /* key is a tgid: every thread of the process matches */
 #define POOL_INHERITED 2 /* added in-kernel at fork/clone; user space cleans it up with its binding */
+/* Gate entry keyed by a tgid whose threads (not the process) are bound: user space adds it with a thread's
+ * binding, so that every traced thread's tgid is a key of the pool and an untraced process is told by ONE
+ * lookup on its tgid. It binds nothing itself (bind_id 0). */
+#define POOL_TGID_GATE 4
 struct pool_val {
 	__u32 bind_id;
 	__u32 flags;
@@ -154,18 +158,23 @@ static __always_inline __u64 config_get(__u32 slot)
 	return v ? *v : 0;
 }
 
-/* A thread matches by its own tid, or by its tgid when the process as a whole is bound. */
+/* A thread matches by its own tid, or by its tgid when the process as a whole is bound (a thread's own
+ * binding wins). Every traced thread's tgid is a pool key (its process's binding, its own when it is the
+ * main thread, or a gate entry), so the common case, a process nobody traces, costs one lookup and out. */
 static __always_inline struct pool_val *pool_match(__u64 pid_tgid)
 {
 	__u32 tid = (__u32)pid_tgid;
 	__u32 tgid = pid_tgid >> 32;
-	struct pool_val *p = bpf_map_lookup_elem(&pool, &tid);
-	if (p)
-		return p;
-	p = bpf_map_lookup_elem(&pool, &tgid);
-	if (p && (p->flags & POOL_PROCESS))
-		return p;
-	return 0;
+	struct pool_val *p = bpf_map_lookup_elem(&pool, &tgid);
+	if (!p)
+		return 0;
+	if (tid != tgid) {
+		struct pool_val *t = bpf_map_lookup_elem(&pool, &tid);
+		if (t && !(t->flags & POOL_TGID_GATE))
+			return t;
+		return (p->flags & POOL_PROCESS) ? p : 0;
+	}
+	return (p->flags & POOL_TGID_GATE) ? 0 : p;
 }
 
 SEC("tracepoint/raw_syscalls/sys_enter")
@@ -174,7 +183,7 @@ int on_sys_enter(struct sys_enter_ctx *ctx)
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct pool_val *p = pool_match(pid_tgid);
 	if (!p)
-		return 0; /* the common case: one or two hash lookups and out */
+		return 0; /* the common case: one hash lookup (on the tgid) and out, no map update */
 	__u32 tid = (__u32)pid_tgid;
 	struct start_val s = { .ts = bpf_ktime_get_ns(), .bind_id = p->bind_id, .nr = (__u32)ctx->id };
 	if (bpf_map_update_elem(&starts, &tid, &s, BPF_ANY))
@@ -248,7 +257,11 @@ static __always_inline int inherit(__u32 child)
 	/* A new process's pid is its tgid, so POOL_PROCESS covers its future threads; for a new thread the
 	 * key equals its tid and matches directly. */
 	struct pool_val v = { .bind_id = p->bind_id, .flags = POOL_PROCESS | POOL_INHERITED };
-	if (bpf_map_update_elem(&pool, &child, &v, BPF_NOEXIST))
+	if (bpf_map_update_elem(&pool, &child, &v, BPF_NOEXIST) == 0)
+		return 0;
+	/* A stale gate entry of a dead process whose pid was reused binds nothing: the child's binding replaces it. */
+	struct pool_val *old = bpf_map_lookup_elem(&pool, &child);
+	if (!old || !(old->flags & POOL_TGID_GATE) || bpf_map_update_elem(&pool, &child, &v, BPF_EXIST))
 		count_drop(DROP_POOL_FULL);
 	return 0;
 }

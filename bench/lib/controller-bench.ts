@@ -5,7 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createCgroup } from "./cgroup.ts";
 import { Driver, LogTail, Receivers } from "./fixtures.ts";
+import type { LoadMonitor } from "./load.ts";
 import { max, mean, ProcSampler, quantile } from "./sampler.ts";
+import { spread, windows } from "./stats.ts";
 import { threadMillicores, threadTicks } from "./threads.ts";
 
 export interface ControllerProfile {
@@ -18,6 +20,10 @@ export interface ControllerProfile {
   storm?: { secs: number; reschedule: number; updates: number };
   /** Also run `neurocontroller agent` (eBPF; root) in the same cgroup, as on a node where both share the slice. */
   agent?: boolean;
+  /** Cluster size (default 100 nodes, 300 Deployments × 10 replicas: 3,000 pods); the cost curve varies it. */
+  cluster?: { nodes: number; deployments: number; replicas: number };
+  /** The cgroup's memory limit (default 256 MiB, the budget); the cost curve raises it to measure past the budget. */
+  memoryLimitMiB?: number;
 }
 
 /** Settings every run uses (single instance, fixed topic prefix, no rotation during the bench). */
@@ -63,10 +69,18 @@ function lagsOf(probes: Record<string, any>[], seenAt: (name: string, since: num
   return { n: probes.length, missed, p50: quantile(lags, 0.5), p99: quantile(lags, 0.99), max: max(lags), lags };
 }
 
-export async function runControllerBench(binary: string, prof: ControllerProfile, log: (s: string) => void) {
+export async function runControllerBench(binary: string, prof: ControllerProfile, log: (s: string) => void, load?: LoadMonitor) {
   const work = mkdtempSync(join(tmpdir(), "neuro-bench-"));
   const rx = await Receivers.start(BENCH_ENV.MQTT_TOPIC_PREFIX);
-  const { driver, ready } = await Driver.start(["--dir", join(work, "sim"), "--nodes", "100", "--deployments", "300", "--replicas", "10"]);
+  const simArgs = [
+    ...["--dir", join(work, "sim"), "--nodes", String(prof.cluster?.nodes ?? 100)],
+    ...["--deployments", String(prof.cluster?.deployments ?? 300), "--replicas", String(prof.cluster?.replicas ?? 10)],
+  ];
+  const { driver, ready } = await Driver.start(simArgs, 120_000 + (prof.cluster?.nodes ?? 100) * 600).catch(async (e) => {
+    await rx.stop();
+    rmSync(work, { recursive: true, force: true });
+    throw e;
+  });
   log(`simulator up: ${ready.nodes} nodes, ${ready.pods} pods`);
   const port = 20000 + (process.pid % 20000);
   const httpUrl = `http://127.0.0.1:${port}`;
@@ -90,7 +104,7 @@ export async function runControllerBench(binary: string, prof: ControllerProfile
     MQTT_PASSWORD: rx.mosquitto.password,
   };
   const GROUP_WAIT_MS = prof.config === "latency" ? 1000 : 30_000;
-  const cg = createCgroup(`neuro-bench-${process.pid}`, 256 << 20);
+  const cg = createCgroup(`neuro-bench-${process.pid}`, (prof.memoryLimitMiB ?? 256) << 20);
   const tail = new LogTail(join(work, "log", "cleaned_events.log"));
   const t0 = Date.now();
   const proc = Bun.spawn(cg.wrap([binary, "controller", "--kubeconfig", ready.kubeconfig]), { env, stdout: "ignore", stderr: "pipe" });
@@ -107,13 +121,14 @@ export async function runControllerBench(binary: string, prof: ControllerProfile
       })
     : undefined;
   const agentSampler = agent ? new ProcSampler(agent.pid).start() : undefined;
+  if (agent) sampler.partners = [agent.pid];
   let exited: number | null = null;
   void proc.exited.then((c) => (exited = c));
-  const result: Record<string, any> = { config: prof.config, cgroup: cg.version };
+  const result: Record<string, any> = { config: prof.config, cgroup: cg.version, objects: ready.objects, pods: ready.pods, nodes: ready.nodes };
   try {
     // (c) cold start: spawn → /readyz 200 (every informer listed) → first MQTT alert (a pod crash-looping before start).
     let readyAt = 0;
-    while (!readyAt && Date.now() - t0 < 120_000 && exited === null) {
+    while (!readyAt && Date.now() - t0 < 120_000 + (prof.cluster?.nodes ?? 100) * 120 && exited === null) {
       try {
         if ((await fetch(`${httpUrl}/readyz`)).ok) readyAt = Date.now();
       } catch {
@@ -125,13 +140,19 @@ export async function runControllerBench(binary: string, prof: ControllerProfile
     // The first alert is looked up at the end (with the default 30 s group wait it comes during the steady phase).
     const coldAlert = () => {
       const at = rx.firstAlertNaming(ready.coldPod, t0);
-      return { readyMs: readyAt - t0, firstAlertMs: at ? at - t0 : null, firstAlertAfterGroupWaitMs: at ? at - t0 - GROUP_WAIT_MS : null };
+      return {
+        load: load?.verdict(t0, readyAt),
+        readyMs: readyAt - t0,
+        firstAlertMs: at ? at - t0 : null,
+        firstAlertAfterGroupWaitMs: at ? at - t0 - GROUP_WAIT_MS : null,
+      };
     };
     result.cold = coldAlert();
     log(`cold start: ready ${readyAt - t0} ms`);
     sampler.phase = "idle";
     await Bun.sleep(prof.settleMs);
-    result.idle = { cpuAvgM: mean(sampler.of("idle", 2).map((s) => s.cpuM)), rssMiB: sampler.samples.at(-1)?.rssMiB };
+    const idle = sampler.of("idle", 2);
+    result.idle = { cpuAvgM: mean(idle.map((s) => s.cpuM)), rssMiB: idle.at(-1)?.rssMiB, pssMiB: idle.at(-1)?.pssMiB, anonMiB: idle.at(-1)?.anonMiB };
 
     // (a) steady.
     sampler.phase = "steady";
@@ -159,6 +180,18 @@ export async function runControllerBench(binary: string, prof: ControllerProfile
       eventsProcessed: sumOf(m1, "neurocontroller_events_processed_total") - sumOf(m0, "neurocontroller_events_processed_total"),
       rssMaxMiB: max(ss.map((s) => s.rssMiB)),
       rssEndMiB: ss.at(-1)?.rssMiB,
+      // PSS: controller alone, and controller + agent summed per sample (the agent shares the binary's pages).
+      pssMaxMiB: max(ss.map((s) => s.pssMiB)),
+      anonMaxMiB: max(ss.map((s) => s.anonMiB)),
+      combinedPssMaxMiB: max(ss.map((s) => s.combinedPssMiB)),
+      combinedPssAnonMaxMiB: max(ss.map((s) => s.combinedPssAnonMiB)),
+      combinedRssMaxMiB: max(ss.map((s) => s.combinedRssMiB)),
+      // Three equal windows of the steady phase: the spread of one run (the full profile also repeats whole runs).
+      windows: {
+        cpuAvgM: spread(windows(ss, 3).map((w) => mean(w.map((s) => s.cpuM)))),
+        combinedPssMaxMiB: spread(windows(ss, 3).map((w) => max(w.map((s) => s.combinedPssMiB)))),
+      },
+      load: load?.verdict(steadyStart),
       cpuAvgM: mean(ss.map((s) => s.cpuM)),
       cpuP99M: quantile(
         ss.map((s) => s.cpuM),
@@ -219,7 +252,10 @@ export async function runControllerBench(binary: string, prof: ControllerProfile
       scanExit: scan.exitCode,
       recoveryLagMs: recAt === undefined ? null : recAt - rec.t0,
       rssMaxMiB: max(sm.map((s) => s.rssMiB)),
+      combinedPssMaxMiB: max(sm.map((s) => s.combinedPssMiB)),
+      combinedPssAnonMaxMiB: max(sm.map((s) => s.combinedPssAnonMiB)),
       cpuAvgM: mean(sm.map((s) => s.cpuM)),
+      load: load?.verdict(stormStart),
       sinceStart: Date.now() - stormStart,
     };
     log(
@@ -261,6 +297,8 @@ export async function runControllerBench(binary: string, prof: ControllerProfile
       result.combinedRssMaxMiB = result.rssMaxMiB + (alive ? result.agent.rssMaxMiB : 0);
     }
     result.hwmMiB = max(sampler.samples.map((s) => s.hwmMiB));
+    result.pssPeakMiB = max(sampler.samples.map((s) => s.combinedPssMiB));
+    result.pssAnonPeakMiB = max(sampler.samples.map((s) => s.combinedPssAnonMiB));
     result.samples = sampler.samples.length;
     result.stderrTail = proc.exitCode === 0 ? undefined : stderr.slice(-1000);
     await driver.stop();

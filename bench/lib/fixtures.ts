@@ -114,12 +114,17 @@ export class Driver {
   private waiters: { ev: string; resolve: (e: Record<string, any>) => void }[] = [];
   private constructor(private readonly proc: ReturnType<typeof Bun.spawn>) {}
 
-  static async start(args: string[]): Promise<{ driver: Driver; ready: Record<string, any> }> {
+  /** `readyTimeoutMs`: seeding grows faster than linearly with the cluster (30k pods take minutes on a loaded machine). */
+  static async start(args: string[], readyTimeoutMs = 120_000): Promise<{ driver: Driver; ready: Record<string, any> }> {
     const proc = Bun.spawn(["bun", `${import.meta.dir}/../load-driver.ts`, ...args], { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
     const d = new Driver(proc);
     void d.read();
-    const ready = await d.wait("ready", 120_000);
-    return { driver: d, ready };
+    try {
+      return { driver: d, ready: await d.wait("ready", readyTimeoutMs) };
+    } catch (e) {
+      proc.kill(); // never leave a seeding simulator behind
+      throw e;
+    }
   }
 
   private async read(): Promise<void> {

@@ -1,6 +1,7 @@
 // Samples a process once a second from /proc: RSS (VmRSS), high-water mark (VmHWM) and CPU
 // (utime+stime deltas → millicores). Phases are marked so figures can be cut per workload.
 import { readFileSync } from "node:fs";
+import { combined, smapsRollup } from "./memory.ts";
 
 const CLK_TCK = Number(Bun.spawnSync(["getconf", "CLK_TCK"]).stdout.toString().trim()) || 100;
 
@@ -11,6 +12,14 @@ export interface Sample {
   hwmMiB: number;
   /** CPU used since the previous sample, in millicores (1000 = one full core). */
   cpuM: number;
+  /** PSS of this process (smaps_rollup), and its anonymous memory. */
+  pssMiB: number;
+  anonMiB: number;
+  /** This process + `partners` (e.g. the agent in the same cgroup), read in the same sample: PSS adds up, RSS does not. */
+  combinedPssMiB: number;
+  combinedPssAnonMiB: number;
+  combinedAnonMiB: number;
+  combinedRssMiB: number;
 }
 
 function readProc(pid: number): { rss: number; hwm: number; ticks: number } | null {
@@ -31,6 +40,8 @@ export class ProcSampler {
   phase = "cold";
   private timer?: ReturnType<typeof setInterval>;
   private last?: { t: number; ticks: number };
+  /** Processes whose memory is added to this one's in every sample (same cgroup, sampled back to back). */
+  partners: number[] = [];
 
   constructor(
     readonly pid: number,
@@ -49,7 +60,21 @@ export class ProcSampler {
     const t = performance.now();
     const cpuM = this.last ? (((p.ticks - this.last.ticks) / CLK_TCK) * 1000) / ((t - this.last.t) / 1000) : 0;
     this.last = { t, ticks: p.ticks };
-    const s = { t: Date.now(), phase: this.phase, rssMiB: p.rss, hwmMiB: p.hwm, cpuM };
+    const own = smapsRollup(this.pid);
+    const all = combined([this.pid, ...this.partners]);
+    const s = {
+      t: Date.now(),
+      phase: this.phase,
+      rssMiB: p.rss,
+      hwmMiB: p.hwm,
+      cpuM,
+      pssMiB: own?.pssMiB ?? Number.NaN,
+      anonMiB: own?.anonMiB ?? Number.NaN,
+      combinedPssMiB: all?.pssMiB ?? Number.NaN,
+      combinedPssAnonMiB: all?.pssAnonMiB ?? Number.NaN,
+      combinedAnonMiB: all?.anonMiB ?? Number.NaN,
+      combinedRssMiB: all?.rssMiB ?? Number.NaN,
+    };
     this.samples.push(s);
     return s;
   }
@@ -70,4 +95,7 @@ export function quantile(xs: number[], q: number): number {
 }
 
 export const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
-export const max = (xs: number[]) => (xs.length ? Math.max(...xs) : NaN);
+export const max = (xs: number[]) => {
+  const v = xs.filter((x) => Number.isFinite(x));
+  return v.length ? Math.max(...v) : NaN;
+};

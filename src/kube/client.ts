@@ -222,7 +222,9 @@ export class KubeClient {
         maxLine: this.maxWatchLine,
         source,
         sink: this.rejects,
-        onEvent: (ev) => onEvent(this.bound(ev)),
+        // A JSON string decodes to at most as many characters as it takes in the line, so a line no longer than the
+        // field bound holds no string to cut: the walk over the object is skipped (most status updates).
+        onEvent: (ev, lineLength) => onEvent(lineLength <= this.maxField ? ev : this.bound(ev)),
         onMalformed: (line) => {
           this.stats.malformedLines++;
           opts.onMalformed?.(line);

@@ -1,6 +1,7 @@
 // Watch-stream framing: one JSON object per line, chunks split anywhere (mid-line, several lines per chunk).
 import { IGNORE_REJECTS, parseAt, type RejectSink } from "../boundary/reject.ts";
 import { MAX_WATCH_LINE_LENGTH } from "./bounds.ts";
+import { canonicalEvent } from "./fast-check.ts";
 import { BookmarkObject, checkObject, ErrorStatus, WatchLine } from "./schemas.ts";
 import type { KubeObject, WatchEvent } from "./types.ts";
 
@@ -71,6 +72,8 @@ export function parseWatchLine(line: string, source = "kube.watch", sink: Reject
     sink.reject(source, `watch line is not JSON: ${(e as Error).message}`, line);
     return null;
   }
+  const fast = canonicalEvent(v); // the usual case, accepted without zod's copy (fast-check.ts)
+  if (fast) return fast;
   const ev = parseAt(WatchLine, v, source, sink);
   if (!ev.ok) return null;
   const { type, object } = ev.value;
@@ -91,7 +94,8 @@ export interface WatchLineReaderOptions {
   /** RejectSink source for refused lines, e.g. "kube.pods". */
   source: string;
   sink: RejectSink;
-  onEvent: (ev: WatchEvent) => void;
+  /** `lineLength`: the line's length in characters, an upper bound of any string in it (callers skip bound checks with it). */
+  onEvent: (ev: WatchEvent, lineLength: number) => void;
   onMalformed: (line: string) => void;
 }
 
@@ -118,7 +122,7 @@ export class WatchLineReader {
   private deliver(list: string[]): void {
     for (const line of list) {
       const ev = parseWatchLine(line, this.opts.source, this.opts.sink);
-      if (ev) this.opts.onEvent(ev);
+      if (ev) this.opts.onEvent(ev, line.length);
       else this.opts.onMalformed(line);
     }
   }

@@ -3,6 +3,7 @@
 // object. Kind-specific fields are read defensively by each rule; what every part of the controller
 // reads (the identity of an object) must be right here, or the object is counted and skipped.
 import { describeIssues, type RejectSink, z } from "../boundary/reject.ts";
+import { canonicalObject } from "./fast-check.ts";
 import type { KubeObject, ResourceRef } from "./types.ts";
 
 /** A server that answers, but not as Kubernetes does (an HTML page, `{"hello":"world"}`). */
@@ -93,6 +94,8 @@ export const ErrorStatus = z.looseObject({ code: z.number().optional(), reason: 
  * `sink` under `source`, e.g. "kube.pods") when it cannot be used. Never throws.
  */
 export function checkObject(input: unknown, source: string, sink: RejectSink): KubeObject | null {
+  const fast = canonicalObject(input); // already canonical: accepted as it is, not copied (fast-check.ts)
+  if (fast) return fast;
   const r = KubeObjectSchema.safeParse(input);
   if (r.success) return r.data as KubeObject;
   sink.reject(source, describeIssues(r.error), input);
