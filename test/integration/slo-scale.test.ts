@@ -1,6 +1,7 @@
 // Bounded scaling from an SLO policy, written over HTTPS to the simulator's deployments/scale subresource.
-// Traffic comes from a stand-in of i14-otlp's RED windows (test/support/red-windows-fake.ts) with an injected
-// clock, so windows of minutes pass in no time: a p99 above the objective in the short window only does
+// Traffic is OTLP/JSON posted to the controller's real OTLP intake, which feeds its real RED windows
+// (test/support/otlp-fed-red.ts); the test chooses the spans' end times and the engine's clock, so windows of
+// minutes pass in no time: a p99 above the objective in the short window only does
 // nothing; once both windows agree the Deployment gets one step more; comfortably met for the stabilisation
 // window it steps back down; a Deployment an HPA targets is never scaled (said once); dry-run writes nothing.
 import { Database } from "bun:sqlite";
@@ -19,7 +20,7 @@ import { ScaleEngine } from "../../src/slo/scale-engine.ts";
 import { SloService } from "../../src/slo/service.ts";
 import { Config } from "../../src/config/load.ts";
 import { ActionHistory } from "../../src/store/action-history.ts";
-import { FakeRedWindows } from "../support/red-windows-fake.ts";
+import { OtlpFedRed } from "../support/otlp-fed-red.ts";
 
 const MIN = 60_000;
 const T0 = Date.parse("2026-12-04T10:00:00Z");
@@ -50,7 +51,7 @@ describe("SLO scaling through deployments/scale (HTTPS simulator)", () => {
     const told: ActionRecord[] = [];
     const journal = new ActionJournal(new ActionHistory(new Database(":memory:")), silentLogger);
     journal.listen((r) => void told.push(r));
-    const red = new FakeRedWindows();
+    const red = new OtlpFedRed();
     let now = T0;
     const store = sim.store;
     const engine = new ScaleEngine({
@@ -72,23 +73,25 @@ describe("SLO scaling through deployments/scale (HTTPS simulator)", () => {
   test("burn in both windows → up by one step; comfortably met for the stabilisation window → back down", async () => {
     const { engine, red, told, advance, at } = await setup("on");
     const web = key("web");
-    red.traffic(web, T0 - 30 * MIN, T0, 10_000, 50); // healthy half an hour
-    red.traffic(web, T0 - 5 * MIN, T0, 30, 900); // 30 slow ones lately: 1.8% of the short window, 0.3% of the long one
+    await red.traffic(web, T0 - 30 * MIN, T0, 10_000, 50); // healthy half an hour
+    await red.traffic(web, T0 - 5 * MIN, T0, 30, 900); // 30 slow ones lately: 1.8% of the short window, 0.3% of the long one
     await engine.tick([policy("web")]);
     expect(replicas("web")).toBe(2);
     expect(told).toEqual([]);
 
     advance(15 * MIN);
-    red.traffic(web, at() - 15 * MIN, at(), 800, 900); // slow long enough for the 30m window's p99 too
+    await red.traffic(web, at() - 15 * MIN, at(), 800, 900); // slow long enough for the 30m window's p99 too
     await engine.tick([policy("web")]);
     expect(replicas("web")).toBe(3);
     expect(told.map((r) => [r.step, r.outcome, r.mode])).toEqual([["scale-up", "done", "on"]]);
     expect(told[0]!.summary).toBe("Deployment default/web scaled up from 2 to 3 replicas (policy web-latency)");
-    expect(told[0]!.reason).toMatch(/^p99 900 ms over 30m and 900 ms over 5m \(objective 300 ms\)/);
+    // every request took 900 ms; the RED windows' histograms answer within their 6.25 % bound
+    const [p30, p5] = /^p99 (\d+) ms over 30m and (\d+) ms over 5m \(objective 300 ms\)/.exec(told[0]!.reason)!.slice(1).map(Number);
+    for (const p of [p30!, p5!]) expect(Math.abs(p - 900) / 900).toBeLessThanOrEqual(0.0625);
     expect(sim!.store.list("pods", "default").filter((p) => p.metadata.labels?.app === "web").length).toBe(3);
 
     advance(30 * MIN);
-    red.traffic(web, at() - 30 * MIN, at(), 1000, 40); // fast for the last half hour
+    await red.traffic(web, at() - 30 * MIN, at(), 1000, 40); // fast for the last half hour
     await engine.tick([policy("web")]);
     expect(replicas("web")).toBe(2);
     expect(told.map((r) => `${r.step}:${r.detail?.from}->${r.detail?.to}`)).toEqual(["scale-up:2->3", "scale-down:3->2"]);
@@ -105,13 +108,13 @@ describe("SLO scaling through deployments/scale (HTTPS simulator)", () => {
       metadata: { name: "api", namespace: "default" },
       spec: { scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "api" }, minReplicas: 1, maxReplicas: 5 },
     });
-    for (const name of ["web", "api"]) red.traffic(key(name), T0 - 30 * MIN, T0, 1000, 900);
+    for (const name of ["web", "api"]) await red.traffic(key(name), T0 - 30 * MIN, T0, 1000, 900);
     const rvs = () => store.list("deployments", "default").map((d) => `${d.metadata.name}@${d.metadata.resourceVersion}`);
     const before = rvs();
     for (let i = 0; i < 3; i++) {
       await engine.tick([policy("web"), policy("api")]);
       advance(MIN);
-      for (const name of ["web", "api"]) red.traffic(key(name), at() - MIN, at(), 50, 900);
+      for (const name of ["web", "api"]) await red.traffic(key(name), at() - MIN, at(), 50, 900);
     }
     expect(rvs()).toEqual(before);
     expect(replicas("api")).toBe(2);
@@ -142,8 +145,8 @@ describe("SLO scaling through deployments/scale (HTTPS simulator)", () => {
     const config = Config.load({ env: { SLO_MODE: "on", LEADER_LEASE_NAMESPACE: "kube-system", NEURO_STATE_DIR: "/nonexistent" } });
     const journal = new ActionJournal(new ActionHistory(new Database(":memory:")), silentLogger);
     const rejected: string[] = [];
-    const red = new FakeRedWindows();
-    red.traffic({ service: "web", namespace: "default", deployment: "web" }, T0 - 30 * MIN, T0, 1000, 800);
+    const red = new OtlpFedRed();
+    await red.traffic({ service: "web", namespace: "default", deployment: "web" }, T0 - 30 * MIN, T0, 1000, 800);
     const store = sim.store;
     const slo = new SloService({
       config,

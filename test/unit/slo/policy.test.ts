@@ -1,7 +1,12 @@
 import { describe, expect, test } from "bun:test";
 import { decideScale, evaluateBurn } from "../../../src/slo/burn.ts";
 import { isPolicyError, type Policy, PolicySchema, policiesFromConfigMap, policyFromAnnotations, POLICY_TEXT_MAX } from "../../../src/slo/policy.ts";
-import { FakeRedWindows } from "../../support/red-windows-fake.ts";
+import { RedWindows, type ServiceKey } from "../../../src/slo/red.ts";
+
+/** n requests spread over [from, to), each durationMs long, every errorEvery-th one an error, into the real RED windows. */
+function traffic(red: RedWindows, key: ServiceKey, from: number, to: number, n: number, durationMs: number, errorEvery = 0): void {
+  for (let i = 0; i < n; i++) red.record(key, durationMs, errorEvery > 0 && i % errorEvery === 0, from + ((to - from) * i) / n);
+}
 
 const WEB_YAML = `
 policies:
@@ -94,24 +99,24 @@ describe("SLO policies", () => {
       scale: { min: 2, max: 3, step: 2, stabilization: "10m" },
     });
     const now = Date.parse("2026-12-04T12:00:00Z");
-    const red = new FakeRedWindows();
+    const red = new RedWindows({ windowMs: 6 * 3_600_000 });
     const key = { service: "web", namespace: "shop", deployment: "web" };
-    red.traffic(key, now - 60 * 60_000, now, 6000, 20); // no errors for an hour
-    red.traffic(key, now - 5 * 60_000, now, 500, 20, 2); // 50% errors in the last 5 minutes: 250 of ~1000 in the short window
+    traffic(red, key, now - 60 * 60_000, now, 6000, 20); // no errors for an hour
+    traffic(red, key, now - 5 * 60_000, now, 500, 20, 2); // 50% errors in the last 5 minutes: 250 of ~1000 in the short window
     let r = evaluateBurn(p, red, now);
     expect(r.pairs[0]!.errorBurn![1]).toBeGreaterThan(10);
     expect(r.pairs[0]!.errorBurn![0]).toBeLessThan(10);
     expect(r.burning).toBe(false);
 
-    red.traffic(key, now - 60 * 60_000, now, 2000, 20, 2); // errors all hour long
+    traffic(red, key, now - 60 * 60_000, now, 2000, 20, 2); // errors all hour long
     r = evaluateBurn(p, red, now);
     expect(r.burning).toBe(true);
     expect(r.evidence).toContain("error budget burning");
     expect(decideScale(p, r, 2, undefined, now)).toEqual({ kind: "scale-up", from: 2, to: 3 });
     expect(decideScale(p, r, 3, undefined, now)).toEqual({ kind: "hold", why: "already at scale.max (3)" });
 
-    const calm = new FakeRedWindows();
-    calm.traffic(key, now - 60 * 60_000, now, 6000, 20);
+    const calm = new RedWindows({ windowMs: 6 * 3_600_000 });
+    traffic(calm, key, now - 60 * 60_000, now, 6000, 20);
     const c = evaluateBurn(p, calm, now);
     expect(c.comfortable).toBe(true);
     expect(decideScale(p, c, 3, now - 5 * 60_000, now)?.kind).toBe("hold");
