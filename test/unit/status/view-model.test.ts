@@ -156,7 +156,7 @@ describe("status view-model", () => {
     hosts.accept("pi-1", enc({ ...SNAPSHOT, pad: "x".repeat(20_000) }));
     expect(hosts.all().size).toBe(0);
     expect(refused.length).toBe(4);
-    expect(refused.every((r) => r.startsWith("mqtt.hosts: "))).toBe(true);
+    expect(refused.every((r) => r.startsWith("mqtt.host-snapshot: "))).toBe(true);
     hosts.accept("pi-1", enc(SNAPSHOT));
     expect(hosts.get("pi-1")?.temperature?.celsius).toBe(48.3);
     hosts.accept("pi-1", new Uint8Array(0));
