@@ -210,11 +210,21 @@ export class Dispatcher {
    * Stops the workers: in-flight sends are aborted and stay in the outbox (resent by the next start),
    * then closes the channels unless `keepChannels`.
    */
-  async close(opts: { keepChannels?: boolean } = {}): Promise<void> {
+  /**
+   * Stops the workers. A send in flight gets `graceMs` (default 2 s) to be acknowledged, so a clean stop
+   * neither loses it nor makes the next process send it again; past that it is aborted and its row is
+   * left exactly as it was (the next process resends it: at-least-once, never lost).
+   */
+  async close(opts: { keepChannels?: boolean; graceMs?: number } = {}): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    for (const w of this.workers.values()) w.wake();
+    const done = Promise.all([...this.workers.values()].map((w) => w.done));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([done, new Promise<void>((resolve) => (timer = setTimeout(resolve, opts.graceMs ?? 2000)))]);
+    clearTimeout(timer);
     for (const w of this.workers.values()) w.abort();
-    await Promise.all([...this.workers.values()].map((w) => w.done));
+    await done;
     if (!opts.keepChannels) await Promise.all([...this.channels.values()].map((c) => c.close().catch(() => {})));
   }
 }

@@ -217,6 +217,23 @@ describe("Dispatcher restarts", () => {
     expect(second.dispatcher.submit(titled("email", "restart-1"))).toBe(false);
   });
 
+  test("a clean stop while a send is in flight waits for its acknowledgement: the next process does not send it again", async () => {
+    stateDir();
+    const smtp = await TestSmtp.start();
+    cleanups.push(() => smtp.stop());
+    smtp.stall();
+    const first = open([smtpChannel(smtp)]);
+    first.dispatcher.submit(titled("email", "graceful-1"));
+    await waitFor(() => smtp.dataStarted === 1, { message: "the mail in flight" });
+    const closing = first.close(); // the send is in flight; close() gives it its grace
+    smtp.release(); // the server accepts the held DATA
+    await closing; // (closes first's database too)
+    const second = open([smtpChannel(smtp)]);
+    expect(second.outbox.pending()).toEqual([]);
+    expect(second.dispatcher.submit(titled("email", "graceful-1"))).toBe(false); // already delivered
+    expectExactlyOnce(smtp.subjects(), ["[CRITICAL][pi-lab] 1 alert: graceful-1"]);
+  });
+
   test("process killed (SIGKILL) mid-send: the next process delivers every alert exactly once", async () => {
     const stateDirPath = stateDir();
     const rx = SlackReceiver.start();
