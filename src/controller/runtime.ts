@@ -181,7 +181,8 @@ export class ControllerRuntime {
         }),
     });
     this.features = new Features(this, config, logger, this.now);
-    this.status = new StatusFeatures(config, logger, this.metrics, statusParts(config, this, this.leadership, this.now));
+    const sharedHosts = () => this.hosts?.intake.snapshots();
+    this.status = new StatusFeatures(config, logger, this.metrics, statusParts(config, this, this.leadership, this.now), sharedHosts);
     this.health = new ApiHealthMonitor(this.client, {
       intervalMs: config.ms("KUBERNETES_API_HEALTH_CHECK_INTERVAL"),
       onChange: (ok: boolean, detail: string) => this.onApiHealth(ok, detail),
@@ -218,7 +219,6 @@ export class ControllerRuntime {
       });
       logger.info("http endpoint listening", { url: this.http.url });
     }
-    this.status.start();
     try {
       this.writer.repair();
     } catch (e) {
@@ -235,6 +235,7 @@ export class ControllerRuntime {
       metrics: this.metrics,
       apiClockOffsetMs,
     });
+    this.status.start(); // after host health: the page reads its snapshots
     this.leadership.syncServices();
     this.every(config.ms("DIAGNOSIS_WRITE_INTERVAL"), () => void this.output.writeCycle());
     this.every(config.ms("DIAGNOSIS_ALERT_DISPATCH_INTERVAL"), () => void this.output.alertCycle());

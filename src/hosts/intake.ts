@@ -5,7 +5,7 @@
 import type { RejectSink } from "../boundary/reject.ts";
 import type { Anomaly } from "../model/anomaly.ts";
 import { hostFindings, type HostReport, type HostThresholds } from "./rules.ts";
-import { HOST_SNAPSHOT_SOURCE, parseHostSnapshot } from "./snapshot.ts";
+import { HOST_SNAPSHOT_SOURCE, type HostSnapshot, parseHostSnapshot } from "./snapshot.ts";
 
 /** Nodes tracked at once; snapshots of further nodes are refused (a bound on what the broker can make us hold). */
 export const HOST_NODES_MAX = 5000;
@@ -94,5 +94,10 @@ export class HostHealthIntake {
 
   report(node: string): HostReport | undefined {
     return this.reports.get(node);
+  }
+
+  /** Every node's last snapshot (the status page and Home Assistant read these; no second subscription). */
+  snapshots(): ReadonlyMap<string, HostSnapshot> {
+    return new Map([...this.reports].map(([node, r]) => [node, r.snapshot]));
   }
 }

@@ -9,7 +9,7 @@ import type { KubeObject } from "../kube/types.ts";
 import type { ActionRecord } from "../model/action.ts";
 import type { Anomaly } from "../model/anomaly.ts";
 import type { Incident } from "../model/incident.ts";
-import type { HostSnapshots } from "./hosts.ts";
+import type { HostSnapshot } from "./hosts.ts";
 import { buildStatusView, type RecentAlert, type StatusView } from "./view-model.ts";
 
 export interface StatusParts {
@@ -67,7 +67,7 @@ export function statusParts(
   };
 }
 
-export function currentStatus(parts: StatusParts, hosts: HostSnapshots): StatusView {
+export function currentStatus(parts: StatusParts, hosts: ReadonlyMap<string, HostSnapshot>): StatusView {
   const now = parts.now();
   const leading = parts.isLeader();
   const incidents = leading
@@ -81,7 +81,7 @@ export function currentStatus(parts: StatusParts, hosts: HostSnapshots): StatusV
     now,
     incidents,
     nodes: parts.cache.list("Node") as Iterable<KubeObject>,
-    hosts: hosts.all(),
+    hosts,
     actions: parts.actions(),
     silences: parts.silences(),
     lastAlerts: leading ? parts.lastAlerts() : [],

@@ -10,7 +10,7 @@ import type { HttpRoute } from "../http/routes.ts";
 import type { Logger } from "../log.ts";
 import { MqttConnection } from "../mqtt/connection.ts";
 import { mqttOptionsFromConfig } from "../mqtt/options.ts";
-import { HostSnapshots } from "../status/hosts.ts";
+import { type HostSnapshot, HostSnapshots } from "../status/hosts.ts";
 import { currentStatus, type StatusParts } from "../status/source.ts";
 import type { StatusView } from "../status/view-model.ts";
 import { webAccess } from "./access.ts";
@@ -29,6 +29,8 @@ export class StatusFeatures {
     private readonly logger: Logger,
     metrics: ControllerMetrics,
     private readonly parts: StatusParts,
+    /** The host-health intake's snapshots when it runs (HOST_HEALTH_ENABLE); else this opens its own feed. */
+    private readonly sharedHosts: () => ReadonlyMap<string, HostSnapshot> | undefined = () => undefined,
   ) {
     const rejects = new CountingRejectSink(metrics.malformedInput, logger);
     this.hosts = new HostSnapshots(rejects);
@@ -63,13 +65,16 @@ export class StatusFeatures {
   }
 
   view(): StatusView {
-    return currentStatus(this.parts, this.hosts);
+    return currentStatus(this.parts, this.sharedHosts() ?? this.hosts.all());
   }
 
-  /** After the HTTP server started: says why the page is refused, opens the host feed, starts the HA loop. */
+  /**
+   * After the HTTP server and host health started: says why the page is refused, opens a host feed of its
+   * own only when host health does not run, starts the HA loop.
+   */
   start(): void {
     if (this.refusal) this.logger.error(this.refusal);
-    const wantsHosts = !!this.web || !!this.ha;
+    const wantsHosts = (!!this.web || !!this.ha) && !this.sharedHosts();
     if (wantsHosts && this.config.str("MQTT_URL").trim()) {
       this.feed = new MqttConnection(mqttOptionsFromConfig(this.config, { announceStatus: false, clientIdSuffix: "status", logger: this.logger }));
       this.hosts.subscribe(this.feed).catch((e) => this.logger.warn("cannot subscribe to host snapshots", { error: String(e) }));

@@ -251,11 +251,11 @@ describe("status source", () => {
       lastAlerts: () => [],
     };
     const hosts = new HostSnapshots({ reject() {} });
-    const standby = currentStatus(parts, hosts);
+    const standby = currentStatus(parts, hosts.all());
     expect(standby).toMatchObject({ role: "standby", leader: "pi-3", verdict: "warning" });
     expect(standby.incidents.map((i) => i.chain[0]!.reason)).toEqual(["CrashLoopBackOff"]);
     leading = true;
-    const leader = currentStatus(parts, hosts);
+    const leader = currentStatus(parts, hosts.all());
     expect(leader).toMatchObject({ role: "leader", leader: "pi-1", verdict: "critical" });
     expect(leader.incidents.map((i) => i.id)).toEqual(["lead-1"]);
   });
