@@ -51,6 +51,19 @@ export function ownedBy(owner: KubeObject, objects: Iterable<KubeObject>): KubeO
   return out;
 }
 
+/** Objects by the uid of their controlling owner: one pass, so a tick over every Deployment stays linear in the cluster. */
+export function byControllerUid(objects: Iterable<KubeObject>): Map<string, KubeObject[]> {
+  const out = new Map<string, KubeObject[]>();
+  for (const o of objects) {
+    const uid = o.metadata.ownerReferences?.find((r) => r.controller)?.uid;
+    if (!uid) continue;
+    const list = out.get(uid);
+    if (list) list.push(o);
+    else out.set(uid, [o]);
+  }
+  return out;
+}
+
 /** Why a Pod of the new revision is failing, or undefined when it is not (yet). */
 export function podFailure(pod: KubeObject, now: number, readinessGraceMs: number): string | undefined {
   for (const cs of pod.status?.containerStatuses ?? []) {
@@ -88,11 +101,11 @@ export function decideRollback(
   const sets = ownedBy(dep, replicaSets).sort((a, b) => revisionOf(b) - revisionOf(a));
   const current = sets.find((rs) => String(revisionOf(rs)) === dep.metadata.annotations?.[REVISION]) ?? sets[0];
   if (!current) return undefined;
-  const newPods = ownedBy(current, pods);
   // The revision started when its ReplicaSet was created (a template change always creates one): Pods
   // re-created later (a node reboot) do not make an old revision look like a new rollout.
   const since = ms(current.metadata.creationTimestamp);
   if (!Number.isFinite(since) || now - since > s.watchMs) return undefined;
+  const newPods = ownedBy(current, pods);
   const failures = newPods.map((p) => podFailure(p, now, s.readinessGraceMs)).filter((f): f is string => f !== undefined);
   if (failures.length === 0 && !sloBurn) return undefined;
   const from = { replicaSet: current.metadata.name, revision: revisionOf(current), hash: hashOf(current) };
