@@ -204,7 +204,7 @@ if (!skip.has("logging")) {
 if (!skip.has("sse")) {
   log("status page: 5 live (SSE) clients vs none, at 50 ev/s with anomaly churn");
   const r = Bun.spawnSync(
-    [process.execPath, join(import.meta.dir, "status-page-sse.ts"), "--binary", binary, "--secs", profile === "full" ? "60" : "30"],
+    [process.execPath, join(import.meta.dir, "status-page-sse.ts"), "--binary", binary, "--secs", profile === "full" ? "60" : "20"],
     { stderr: "inherit" },
   );
   result.statusPageSse = JSON.parse(r.stdout.toString().trim().split("\n").at(-1) || "null");

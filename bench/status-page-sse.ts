@@ -14,6 +14,7 @@ import { createCgroup } from "./lib/cgroup.ts";
 import { BENCH_ENV } from "./lib/controller-bench.ts";
 import { Driver } from "./lib/fixtures.ts";
 import { max, mean, ProcSampler } from "./lib/sampler.ts";
+import { waitFor } from "../testkit/wait.ts";
 
 const argv = process.argv.slice(2);
 const arg = (n: string, d: string) => (argv.includes(`--${n}`) ? argv[argv.indexOf(`--${n}`) + 1]! : d);
@@ -57,7 +58,9 @@ async function run(clients: number): Promise<{ noPage: Phase; second: Phase; liv
   let statusEvents = 0;
   let bytes = 0;
   try {
-    await Bun.sleep(12_000); // list + settle
+    // Ready (every informer listed), then a short settle: the phases compare like with like either way.
+    await waitFor(async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200, { timeoutMs: 60_000, message: "controller ready" });
+    await Bun.sleep(3_000);
     driver.send({ cmd: "steady", secs: 2 * secs + 10, rate, probeEveryMs });
     await Bun.sleep(5_000);
     sampler.phase = "no-page";

@@ -43,7 +43,12 @@ mapfile -t need_apt < <(printf '%s\n' "${need_apt[@]}" | awk 'NF && !seen[$0]++'
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "[test] installing ${need_apt[*]} (apt)"
-    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null; }; then
+    # One apt at a time: CI runs the image test's test/run.sh beside npm test's (.ci/run). Under the lock,
+    # what the other one installed meanwhile is dropped from the list (naming an installed package upgrades it).
+    # shellcheck disable=SC2016
+    if ! flock /var/lock/neurocontroller-test-apt.lock bash -c '
+      left=(); for p; do dpkg-query -W -f="\${db:Status-Abbrev}" "$p" 2>/dev/null | grep -q "^ii" || left+=("$p"); done
+      [ ${#left[@]} -eq 0 ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${left[@]}" >/dev/null; }' _ "${need_apt[@]}"; then
       echo "[test] apt-get install ${need_apt[*]} failed" >&2
       echo "0 passed, 1 failed"
       exit 1
