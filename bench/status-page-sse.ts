@@ -59,7 +59,10 @@ async function run(clients: number): Promise<{ noPage: Phase; second: Phase; liv
   let bytes = 0;
   try {
     // Ready (every informer listed), then a short settle: the phases compare like with like either way.
-    await waitFor(async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200, { timeoutMs: 60_000, message: "controller ready" });
+    await waitFor(async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200, {
+      timeoutMs: 60_000,
+      message: "controller ready",
+    });
     await Bun.sleep(3_000);
     driver.send({ cmd: "steady", secs: 2 * secs + 10, rate, probeEveryMs });
     await Bun.sleep(5_000);
