@@ -217,7 +217,10 @@ current-context: c
         SLACK_ALERT_DISPATCH_INTERVAL: "200ms",
       });
       cleanups.push(() => ctl.proc.kill("SIGKILL"));
+      // The outage is decided after the health checks fail, then grouped and sent: a loaded machine
+      // (the image VM beside npm test in CI) can take longer than waitFor's default 10 s.
       await waitFor(() => slack.delivered().some((p) => JSON.stringify(p.body).includes("APIServerUnreachable")), {
+        timeoutMs: 30_000,
         message: () => `APIServerUnreachable at Slack (stderr: ${ctl.stderr.slice(-1500)})`,
       });
       await ctl.line({ kind: "Cluster", reason: "APIServerUnreachable", status: "firing" });
