@@ -38,7 +38,7 @@ const P = {
       probeEveryMs: 0,
       storm: { secs: 60, reschedule: 1000, updates: 10_000 },
     },
-    spans: { steps: [5000, 10_000, 20_000, 40_000], secs: 2 },
+    spans: { steps: [10_000, 30_000, 60_000], secs: 2 },
     otlp: { secs: 5, concurrency: 4 },
     ceilingEvents: 10_000,
     ddBytes: 200_000,

@@ -32,12 +32,14 @@ export class TraceAggregator {
     const h = this.agents.get(batch.node);
     if (h && batch.seq > h.lastSeq + 1) h.gaps += batch.seq - h.lastSeq - 1;
     this.agents.set(batch.node, { node: batch.node, lastSeq: batch.seq, gaps: h?.gaps ?? 0, drops: batch.drops, lastSeen: now });
+    const node = batch.node;
     for (const s of batch.spans) {
-      const k = key(batch.node, s);
+      const k = key(node, s);
       const cur = this.pending.get(k);
-      this.traces.add(s.traceId);
       if (!cur) {
-        this.pending.set(k, { ...s, node: batch.node, slow: [...s.slow] });
+        // pending and traces are cleared together: a key already pending has its trace counted.
+        this.traces.add(s.traceId);
+        this.pending.set(k, aggregated(s, node));
         continue;
       }
       cur.count += s.count;
@@ -62,6 +64,32 @@ export class TraceAggregator {
     this.traces.clear();
     return out;
   }
+}
+
+/**
+ * The pending record of a span seen first: its fields copied by name (one object of one shape — the
+ * spread `{ ...s }` went through the generic property copy, per span of every batch). `slow` is shared,
+ * not copied: mergeSlow never changes an array, it returns a new one.
+ */
+function aggregated(s: SyscallSpan, node: string): AggregatedSpan {
+  const a: AggregatedSpan = {
+    traceId: s.traceId,
+    parentId: s.parentId,
+    service: s.service,
+    pid: s.pid,
+    threads: s.threads,
+    syscall: s.syscall,
+    nr: s.nr,
+    count: s.count,
+    totalNs: s.totalNs,
+    maxNs: s.maxNs,
+    startUnixNano: s.startUnixNano,
+    endUnixNano: s.endUnixNano,
+    slow: s.slow,
+    node,
+  };
+  if (s.transactionId !== undefined) a.transactionId = s.transactionId;
+  return a;
 }
 
 function mergeSlow(a: SlowSyscall[], b: SlowSyscall[]): SlowSyscall[] {
