@@ -111,7 +111,9 @@ struct {
 	__type(value, struct pool_val);
 } pool SEC(".maps");
 
-/* LRU: a thread that dies inside a syscall (exit_group) never reaches sys_exit; LRU reclaims it. */
+/* A traced thread's start slot: opened (ts set) at sys_enter, closed (ts = 0) at sys_exit, and kept for the
+ * thread's next syscall rather than deleted. LRU: a thread that dies (inside exit_group, or after its last
+ * syscall) leaves its slot behind, and the LRU reclaims it when the map fills. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 8192);
@@ -185,7 +187,17 @@ int on_sys_enter(struct sys_enter_ctx *ctx)
 	if (!p)
 		return 0; /* the common case: one hash lookup (on the tgid) and out, no map update */
 	__u32 tid = (__u32)pid_tgid;
-	struct start_val s = { .ts = bpf_ktime_get_ns(), .bind_id = p->bind_id, .nr = (__u32)ctx->id };
+	__u32 bind_id = p->bind_id;
+	/* A thread keeps its start slot between syscalls and it is rewritten in place: a lookup costs far less
+	 * than an LRU update (node allocation under the LRU lock) plus a delete at every exit. */
+	struct start_val *cur = bpf_map_lookup_elem(&starts, &tid);
+	if (cur) {
+		cur->bind_id = bind_id;
+		cur->nr = (__u32)ctx->id;
+		cur->ts = bpf_ktime_get_ns();
+		return 0;
+	}
+	struct start_val s = { .ts = bpf_ktime_get_ns(), .bind_id = bind_id, .nr = (__u32)ctx->id };
 	if (bpf_map_update_elem(&starts, &tid, &s, BPF_ANY))
 		count_drop(DROP_START_FULL);
 	return 0;
@@ -200,12 +212,14 @@ int on_sys_exit(struct sys_exit_ctx *ctx)
 	struct start_val *s = bpf_map_lookup_elem(&starts, &tid);
 	if (!s)
 		return 0;
-	__u64 now = bpf_ktime_get_ns();
 	__u64 start = s->ts;
+	if (!start)
+		return 0; /* no syscall open: the slot of a thread between two traced syscalls, or unbound since */
+	__u64 now = bpf_ktime_get_ns();
 	__u64 dur = now - start;
 	__u32 bind_id = s->bind_id;
 	__u32 nr = s->nr;
-	bpf_map_delete_elem(&starts, &tid);
+	s->ts = 0; /* closed: kept for the thread's next syscall instead of deleted */
 
 	struct agg_key k = { .bind_id = bind_id, .tid = tid, .nr = nr };
 	struct agg_val *a = bpf_map_lookup_elem(&aggs, &k);
