@@ -127,10 +127,11 @@ struct {
 	__type(value, struct start_val);
 } start_slots SEC(".maps");
 
-/* Spill of start_slots, keyed by tid; LRU in case a thread's exit is never seen. */
+/* Spill of start_slots, keyed by tid: only threads whose slot another traced thread's open syscall holds,
+ * so small; LRU in case a thread's exit is never seen. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 8192);
+	__uint(max_entries, 2048);
 	__type(key, __u32);
 	__type(value, struct start_val);
 } starts SEC(".maps");
