@@ -64,6 +64,8 @@ export interface ProbeOptions {
 }
 
 const SYSCALL_PROGRAMS = ["on_sys_enter", "on_sys_exit"];
+/** Closes a dead thread's start slot (optional only so that the bench can --compare an older object). */
+const THREAD_EXIT_PROGRAM = "on_thread_exit";
 
 /** child_pid's offset from a sched_process_fork format file's text (undefined when absent). */
 export function parseForkChildPidOffset(format: string): number | undefined {
@@ -150,7 +152,7 @@ export class SyscallProbe {
       const prog = name === fork ? null : this.program(name, false);
       if (prog) lib.bpf_program__set_autoload(prog, false);
     }
-    const programs = fork ? [...SYSCALL_PROGRAMS, fork] : SYSCALL_PROGRAMS;
+    const programs = [...SYSCALL_PROGRAMS, ...(this.program(THREAD_EXIT_PROGRAM, false) ? [THREAD_EXIT_PROGRAM] : []), ...(fork ? [fork] : [])];
     const err = lib.bpf_object__load(this.obj);
     if (err) throw explainBpfError("load", err, strerror(err));
     // Map fds exist only after load.

@@ -97,7 +97,7 @@ export async function selfTest(opts: SelfTestOptions = {}): Promise<SelfTestRepo
     say(
       `self-test: loaded the embedded syscall_latency.bpf.o with libbpf's kernel BTF path set to ${NO_BTF_PATH} ` +
         `(kernel BTF ${existsSync(KERNEL_BTF) ? `present at ${KERNEL_BTF} but` : "absent and"} not used); ` +
-        `attached ${probe.attached.join(", ")} (raw_syscalls/sys_enter, raw_syscalls/sys_exit, sched/sched_process_fork)`,
+        `attached ${probe.attached.join(", ")} (raw_syscalls/sys_enter, raw_syscalls/sys_exit, sched/sched_process_exit, sched/sched_process_fork)`,
     );
     const pool = new TracePool({ sink: probe, maxBindings: 4, defaultTtlMs: 60_000, maxTtlMs: 60_000 });
     // The shell waits for a line on stdin, so it is bound before the syscalls that count: a forked

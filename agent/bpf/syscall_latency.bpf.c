@@ -1,31 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0
 // Syscall latency of the threads in the trace pool.
 //
-// Portable by construction: no vmlinux.h, no CO-RE (bpf_core_read), no pt_regs macros. The
-// tracepoint contexts below are written from /sys/kernel/tracing/events/{raw_syscalls,sched}/*/format,
-// whose layout is the same on x86_64 and arm64 (both LP64), so this one object loads on kernels
-// without BTF (stock Raspberry Pi OS) and on both architectures. Only the object's own BTF (map
-// definitions, line info) is used; libbpf never needs the kernel's. Where a layout changed between
-// kernel versions (sched_process_fork), user space reads the offset from the format file at load.
+// Portable by construction: no vmlinux.h, no CO-RE (bpf_core_read), no pt_regs macros. The syscall
+// programs are raw tracepoints (not BTF-typed tp_btf): their context is the tracepoint's own arguments,
+// (struct pt_regs *regs, long id) at sys_enter and (regs, long ret) at sys_exit, of which only the
+// second is read, so the pt_regs layout never matters (the thread-exit one reads none). A raw tracepoint skips the perf trace-event
+// record the kernel fills for a classic tracepoint program before running it, which roughly halves
+// what attaching costs every syscall of every process (bench/agent-overhead.ts). The fork program's
+// context is written from /sys/kernel/tracing/events/sched/sched_process_fork/format, the same on
+// x86_64 and arm64 (both LP64), so this one object loads on kernels without BTF (stock Raspberry Pi
+// OS) and on both architectures. Only the object's own BTF (map definitions, line info) is used;
+// libbpf never needs the kernel's. Where a layout changed between kernel versions
+// (sched_process_fork), user space reads the offset from the format file at load.
 #include <linux/types.h>
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
 char LICENSE[] SEC("license") = "GPL"; // bpf_ktime_get_ns / ringbuf are GPL-only helpers on old kernels
 
-/* raw_syscalls/sys_enter: 8 bytes of common fields, then id and args[6]. */
-struct sys_enter_ctx {
-	__u64 common;
-	__s64 id;
-	__u64 args[6];
-};
-
-/* raw_syscalls/sys_exit */
-struct sys_exit_ctx {
-	__u64 common;
-	__s64 id;
-	__s64 ret;
-};
+/* Raw tracepoint arguments (struct bpf_raw_tracepoint_args: u64 args[]) of raw_syscalls' sys_enter
+ * (regs, id) and sys_exit (regs, ret). */
+#define RAW_ARG_ID 1
+#define RAW_ARG_RET 1
 
 /* sched/sched_process_fork has two layouts in the kernels we meet, hence two programs; the loader reads
  * child_pid's offset from the tracepoint's format file and loads only the matching one (a program that
@@ -61,9 +57,11 @@ struct pool_val {
 };
 
 struct start_val {
-	__u64 ts;
+	__u64 ts; /* enter time; 0: no syscall open */
 	__u32 bind_id;
 	__u32 nr;
+	__u32 tid; /* the thread holding an array slot */
+	__u32 spilled; /* sticky: a thread of this slot's index had to use the spill map */
 };
 
 struct agg_key {
@@ -111,10 +109,29 @@ struct {
 	__type(value, struct pool_val);
 } pool SEC(".maps");
 
-/* LRU: a thread that dies inside a syscall (exit_group) never reaches sys_exit; LRU reclaims it. */
+/* A traced thread's start slot: opened (ts set) at sys_enter, closed (ts = 0) at sys_exit, kept for the
+ * thread's next syscall, and closed when the thread exits (exit_group never reaches sys_exit). An array
+ * indexed by tid & (START_SLOTS - 1): its lookup is inlined to a few instructions, where a hash lookup
+ * costs ~30 ns per program on this VM (bpf_stats), which sys_exit paid for EVERY syscall of every process.
+ * A thread whose slot holds another thread's open syscall (tids equal modulo START_SLOTS, both traced)
+ * goes to the spill hash and marks the slot, so only threads of a marked index ever look there.
+ * Not atomic: two traced threads of one index claiming a free slot at the same instant may mix one
+ * record; nothing else writes a thread's slot. */
+#ifndef START_SLOTS /* overridable so a test build can force every thread through the spill path */
+#define START_SLOTS 16384 /* a power of two; 384 KiB */
+#endif
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, START_SLOTS);
+	__type(key, __u32);
+	__type(value, struct start_val);
+} start_slots SEC(".maps");
+
+/* Spill of start_slots, keyed by tid: only threads whose slot another traced thread's open syscall holds,
+ * so small; LRU in case a thread's exit is never seen. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 8192);
+	__uint(max_entries, 2048);
 	__type(key, __u32);
 	__type(value, struct start_val);
 } starts SEC(".maps");
@@ -177,35 +194,67 @@ static __always_inline struct pool_val *pool_match(__u64 pid_tgid)
 	return (p->flags & POOL_TGID_GATE) ? 0 : p;
 }
 
-SEC("tracepoint/raw_syscalls/sys_enter")
-int on_sys_enter(struct sys_enter_ctx *ctx)
+SEC("raw_tracepoint/sys_enter")
+int on_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct pool_val *p = pool_match(pid_tgid);
 	if (!p)
 		return 0; /* the common case: one hash lookup (on the tgid) and out, no map update */
 	__u32 tid = (__u32)pid_tgid;
-	struct start_val s = { .ts = bpf_ktime_get_ns(), .bind_id = p->bind_id, .nr = (__u32)ctx->id };
-	if (bpf_map_update_elem(&starts, &tid, &s, BPF_ANY))
-		count_drop(DROP_START_FULL);
+	__u32 bind_id = p->bind_id;
+	__u32 idx = tid & (START_SLOTS - 1);
+	/* A thread keeps its slot between syscalls and rewrites it in place: no map update on this path. */
+	struct start_val *slot = bpf_map_lookup_elem(&start_slots, &idx);
+	if (!slot)
+		return 0;
+	if (slot->tid != tid) {
+		if (slot->ts) {
+			/* another thread's syscall is open in this slot */
+			slot->spilled = 1;
+			struct start_val s = { .ts = bpf_ktime_get_ns(), .bind_id = bind_id, .nr = (__u32)ctx->args[RAW_ARG_ID], .tid = tid };
+			if (bpf_map_update_elem(&starts, &tid, &s, BPF_ANY))
+				count_drop(DROP_START_FULL);
+			return 0;
+		}
+		slot->tid = tid; /* a free slot: this thread's from now on */
+	}
+	slot->bind_id = bind_id;
+	slot->nr = (__u32)ctx->args[RAW_ARG_ID];
+	slot->ts = bpf_ktime_get_ns();
 	return 0;
 }
 
-SEC("tracepoint/raw_syscalls/sys_exit")
-int on_sys_exit(struct sys_exit_ctx *ctx)
+SEC("raw_tracepoint/sys_exit")
+int on_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pid_tgid;
-	/* Keyed by the start entry, not the pool: a syscall that began while bound is still counted. */
-	struct start_val *s = bpf_map_lookup_elem(&starts, &tid);
-	if (!s)
+	__u32 idx = tid & (START_SLOTS - 1);
+	/* The start slot, not the pool: a syscall that began while bound is still counted. */
+	struct start_val *slot = bpf_map_lookup_elem(&start_slots, &idx);
+	if (!slot)
 		return 0;
+	__u64 start;
+	__u32 bind_id, nr;
+	if (slot->tid == tid && slot->ts) {
+		start = slot->ts;
+		bind_id = slot->bind_id;
+		nr = slot->nr;
+		slot->ts = 0; /* closed; the slot stays this thread's */
+	} else {
+		if (!slot->spilled)
+			return 0; /* the common case for a process nobody traces: one inlined array read */
+		struct start_val *s = bpf_map_lookup_elem(&starts, &tid);
+		if (!s || !s->ts)
+			return 0;
+		start = s->ts;
+		bind_id = s->bind_id;
+		nr = s->nr;
+		bpf_map_delete_elem(&starts, &tid);
+	}
 	__u64 now = bpf_ktime_get_ns();
-	__u64 start = s->ts;
 	__u64 dur = now - start;
-	__u32 bind_id = s->bind_id;
-	__u32 nr = s->nr;
-	bpf_map_delete_elem(&starts, &tid);
 
 	struct agg_key k = { .bind_id = bind_id, .tid = tid, .nr = nr };
 	struct agg_val *a = bpf_map_lookup_elem(&aggs, &k);
@@ -237,12 +286,30 @@ slow:;
 	}
 	e->start_ns = start;
 	e->dur_ns = dur;
-	e->ret = ctx->ret;
+	e->ret = (__s64)ctx->args[RAW_ARG_RET];
 	e->bind_id = bind_id;
 	e->tid = tid;
 	e->nr = nr;
 	e->pid = pid_tgid >> 32;
 	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* A thread that exits closes its start slot: exit_group and exit never reach sys_exit, and an open slot
+ * left behind would send a later thread of the same index to the spill map. Runs for every thread exit
+ * on the host: one inlined array read. */
+SEC("raw_tracepoint/sched_process_exit")
+int on_thread_exit(void *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u32 idx = tid & (START_SLOTS - 1);
+	struct start_val *slot = bpf_map_lookup_elem(&start_slots, &idx);
+	if (!slot)
+		return 0;
+	if (slot->tid == tid)
+		slot->ts = 0;
+	else if (slot->spilled)
+		bpf_map_delete_elem(&starts, &tid);
 	return 0;
 }
 

@@ -47,7 +47,8 @@ export function goalRows(r: Record<string, any>): string[] {
   ]);
   const rowOf = (re: RegExp) => (r.agentOverhead?.rows ?? []).find((x: any) => re.test(x.case));
   const un = rowOf(/unbound/);
-  const empty = rowOf(/empty/);
+  // The floor of the probe's own program kind: raw tracepoints since the probe uses them (older results: classic).
+  const empty = rowOf(/^empty raw/) ?? rowOf(/empty/);
   const agg = rowOf(/aggregates/);
   const base = rowOf(/^no probe/);
   const overFloor = un && empty ? un.ns - empty.ns : undefined;

@@ -99,20 +99,22 @@ describe("syscall_latency.bpf.o", () => {
   if (skip) console.log(`[skip] BPF load tests: ${skip}`);
 
   test.skipIf(!!skip)("loads and attaches with kernel BTF lookup pointed at a nonexistent file", async () => {
-    // Program ids of our probe = the on_sys_* programs that appear while it opens (another agent on the
+    // Program ids of our probe = the on_sys_* / on_thread_exit programs that appear while it opens (another agent on the
     // host — a parallel test run, the bench — may have its own loaded the whole time: those are not ours).
     const ours = async () => {
       const r = await $`bpftool --json prog show`.nothrow().quiet();
       if (r.exitCode !== 0) return undefined;
       return new Set(
-        (JSON.parse(r.stdout.toString()) as { id: number; name?: string }[]).filter((p) => p.name?.startsWith("on_sys_")).map((p) => p.id),
+        (JSON.parse(r.stdout.toString()) as { id: number; name?: string }[])
+          .filter((p) => /^on_(sys_|thread_exit)/.test(p.name ?? ""))
+          .map((p) => p.id),
       );
     };
     const before = await ours();
     const probe = await SyscallProbe.open({ btfCustomPath: "/nonexistent/vmlinux.btf", consumeIntervalMs: 0 });
     const attached = await ours();
     const mine = before && attached ? [...attached].filter((id) => !before.has(id)) : [];
-    if (attached) expect(mine.length).toBeGreaterThanOrEqual(2); // on_sys_enter + on_sys_exit
+    if (attached) expect(mine.length).toBeGreaterThanOrEqual(3); // on_sys_enter + on_sys_exit + on_thread_exit
     expect(probe.poolSet(4242, 1, true)).toBe(true);
     expect(probe.poolEntries()).toEqual([{ id: 4242, bindId: 1, flags: 1 }]);
     probe.close();
