@@ -8,7 +8,7 @@ import type { Connection } from "./kubeconfig.ts";
 import { apiPath, type KubeObject, type ResourceRef, type WatchEvent } from "./types.ts";
 import { LineTooLongError, WatchLineReader } from "./lines.ts";
 import { fetchTls, type Query, type RequestOptions, requestHeaders, requestUrl } from "./request.ts";
-import { checkList } from "./schemas.ts";
+import { type ListOptions, type ListPage, listPages } from "./list-pages.ts";
 
 export type PatchType = "merge" | "strategic" | "json";
 const PATCH_CONTENT_TYPE: Record<PatchType, string> = {
@@ -17,12 +17,8 @@ const PATCH_CONTENT_TYPE: Record<PatchType, string> = {
   json: "application/json-patch+json",
 };
 
-export interface ListOptions {
-  namespace?: string;
-  labelSelector?: string;
-  fieldSelector?: string;
-  signal?: AbortSignal;
-}
+export type { ListOptions, ListPage } from "./list-pages.ts";
+export { LIST_PAGE_SIZE } from "./list-pages.ts";
 
 export interface WatchOptions extends ListOptions {
   resourceVersion?: string;
@@ -80,7 +76,7 @@ export class KubeClient {
   }
 
   /** Strings over the field bound cut in place (the object was just parsed for us). */
-  private bound<T>(obj: T): T {
+  bound<T>(obj: T): T {
     this.stats.truncatedFields += truncateLongStrings(obj, this.maxField);
     return obj;
   }
@@ -153,18 +149,21 @@ export class KubeClient {
     }
   }
 
+  /** Every item of a list (fetched page by page, see listPages), with the list's resourceVersion. */
   async list(ref: ResourceRef, opts: ListOptions = {}): Promise<{ items: KubeObject[]; resourceVersion: string }> {
-    const path = apiPath(ref, opts.namespace);
-    const query = { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector };
-    const body = await this.request<unknown>("GET", path, { query, signal: opts.signal });
-    const list = checkList(body, ref, this.rejects);
-    if ("reason" in list) {
-      this.stats.errors++;
-      throw new KubeApiError(200, "InvalidResponse", `GET ${path}: ${list.reason}`, undefined);
+    let items: KubeObject[] = [];
+    let resourceVersion = "";
+    for await (const page of this.listPages(ref, opts)) {
+      if (page.restarted) items = [];
+      for (const o of page.items) items.push(o);
+      resourceVersion = page.resourceVersion;
     }
-    this.stats.malformedItems += list.refused;
-    for (const o of list.items) this.bound(o);
-    return list;
+    return { items, resourceVersion };
+  }
+
+  /** A list as the server pages it (limit/continue), one checked page at a time: see list-pages.ts. */
+  listPages(ref: ResourceRef, opts: ListOptions = {}): AsyncGenerator<ListPage> {
+    return listPages(this, ref, opts);
   }
 
   /**
