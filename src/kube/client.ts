@@ -3,7 +3,7 @@
 // MiB instead of the ~70 MiB @kubernetes/client-node costs.
 import { IGNORE_REJECTS, type RejectSink } from "../boundary/reject.ts";
 import { errorFromResponse, KubeApiError } from "./api-error.ts";
-import { MAX_FIELD_LENGTH, MAX_WATCH_LINE_LENGTH, truncateLongStrings } from "./bounds.ts";
+import { MAX_FIELD_LENGTH, MAX_WATCH_LINE_LENGTH, mayHoldLongStrings, truncateLongStrings } from "./bounds.ts";
 import type { Connection } from "./kubeconfig.ts";
 import { apiPath, type KubeObject, type ResourceRef, type WatchEvent } from "./types.ts";
 import { LineTooLongError, WatchLineReader } from "./lines.ts";
@@ -75,6 +75,11 @@ export class KubeClient {
     this.maxField = opts.maxFieldLength ?? MAX_FIELD_LENGTH;
   }
 
+  /** False when no string parsed from this JSON text can pass the field bound (bound() need not walk its objects). */
+  mayHoldLongStrings(json: string): boolean {
+    return mayHoldLongStrings(json, this.maxField);
+  }
+
   /** Strings over the field bound cut in place (the object was just parsed for us). */
   bound<T>(obj: T): T {
     this.stats.truncatedFields += truncateLongStrings(obj, this.maxField);
@@ -130,7 +135,7 @@ export class KubeClient {
 
   /** One request → parsed JSON (text when the answer is not JSON). Non-2xx → KubeApiError. */
   // biome-ignore lint/suspicious/noExplicitAny: the default response type is untyped JSON; callers name T
-  async request<T = any>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+  async request<T = any>(method: string, path: string, opts: RequestOptions = {}, onText?: (text: string) => void): Promise<T> {
     const resp = await this.send(method, path, opts);
     if (resp.status < 200 || resp.status > 299) throw await this.errorFrom(method, path, resp);
     let text: string;
@@ -140,6 +145,7 @@ export class KubeClient {
       this.stats.errors++;
       throw new KubeApiError(0, "NetworkError", `${method} ${path}: reading the answer: ${(e as Error).message}`, undefined, { cause: e });
     }
+    onText?.(text);
     if (!text) return undefined as T;
     if (!(resp.headers.get("content-type") ?? "").includes("json")) return text as T;
     try {
