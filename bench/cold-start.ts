@@ -55,6 +55,8 @@ interface Run {
   cpuToReadyMs: number;
   idlePssMiB: number;
   idleAnonMiB: number;
+  /** PSS at the end of the settle time (after the start-up's peak). */
+  settledPssMiB: number;
   steadyPssMiB?: number;
   steadyAnonMiB?: number;
 }
@@ -92,18 +94,20 @@ async function once(binary: string, round: number): Promise<Run> {
     const peak = (secs: number) => async () => {
       let pss = 0;
       let anon = 0;
+      let last = 0;
       for (const end = Date.now() + secs * 1000; Date.now() < end; await Bun.sleep(250)) {
         const m = smapsRollup(proc.pid);
-        if (m) (pss = Math.max(pss, m.pssMiB)), (anon = Math.max(anon, m.anonMiB));
+        if (m) (pss = Math.max(pss, m.pssMiB)), (anon = Math.max(anon, m.anonMiB)), (last = m.pssMiB);
       }
-      return { pss, anon };
+      return { pss, anon, last };
     };
     const idle = await peak(settleSecs)();
-    const run: Run = { readyMs: readyAt - t0, cpuToReadyMs, idlePssMiB: idle.pss, idleAnonMiB: idle.anon };
+    const run: Run = { readyMs: readyAt - t0, cpuToReadyMs, idlePssMiB: idle.pss, idleAnonMiB: idle.anon, settledPssMiB: idle.last };
     if (steadySecs > 0 && driver) {
+      const ended = driver.wait("steady-end", (steadySecs + 60) * 1000); // before the command: the event may come first
       driver.send({ cmd: "steady", secs: steadySecs, rate: 50, probeEveryMs: 0 });
       const s = await peak(steadySecs)();
-      await driver.wait("steady-end", 60_000);
+      await ended;
       run.steadyPssMiB = s.pss;
       run.steadyAnonMiB = s.anon;
     }
@@ -127,7 +131,7 @@ try {
       const r = await once(b, round);
       results.get(b)!.push(r);
       console.log(
-        `round ${round + 1} ${b}: ready ${r.readyMs} ms, CPU to ready ${r.cpuToReadyMs} ms, idle PSS ${f(r.idlePssMiB)} / anon ${f(r.idleAnonMiB)} MiB` +
+        `round ${round + 1} ${b}: ready ${r.readyMs} ms, CPU to ready ${r.cpuToReadyMs} ms, idle PSS ${f(r.idlePssMiB)} / anon ${f(r.idleAnonMiB)} MiB, settled PSS ${f(r.settledPssMiB)} MiB` +
           (r.steadyPssMiB !== undefined ? `, steady PSS ${f(r.steadyPssMiB)} / anon ${f(r.steadyAnonMiB)} MiB` : "") +
           ` (load ${loadavg()})`,
       );
@@ -137,7 +141,7 @@ try {
   for (const [b, rs] of results) {
     const pick = (k: keyof Run) => rs.map((r) => r[k]).filter((x): x is number => x !== undefined);
     console.log(
-      `${b}: n=${rs.length} ready ${med(pick("readyMs"))} ms, CPU to ready ${med(pick("cpuToReadyMs"))} ms, idle PSS ${med(pick("idlePssMiB"))} MiB, anon ${med(pick("idleAnonMiB"))} MiB` +
+      `${b}: n=${rs.length} ready ${med(pick("readyMs"))} ms, CPU to ready ${med(pick("cpuToReadyMs"))} ms, idle PSS ${med(pick("idlePssMiB"))} MiB, anon ${med(pick("idleAnonMiB"))} MiB, settled PSS ${med(pick("settledPssMiB"))} MiB` +
         (steadySecs > 0 ? `, steady PSS ${med(pick("steadyPssMiB"))} MiB, anon ${med(pick("steadyAnonMiB"))} MiB` : ""),
     );
   }
