@@ -53,6 +53,11 @@ for (const target of targets) {
     compile: { target: `bun-${target}` as Bun.Build.CompileTarget, outfile: `${outfile}.new`, executablePath },
     minify: true,
     sourcemap: "none",
+    // Bytecode compiled at build time and embedded: the binary skips parsing its ~4 MB of JavaScript at every
+    // start (CPU until /readyz at 3,000 pods 430 → 330 ms, `--version` 100 → 50 ms; +8 MB file). ESM bytecode
+    // needs the explicit format (the default for bytecode is CommonJS, which has no top-level await).
+    bytecode: true,
+    format: "esm",
     define: {
       NEURO_BUILD_COMMIT: JSON.stringify(commit + dirty),
       NEURO_BUILD_DATE: JSON.stringify(buildDate),

@@ -3,12 +3,12 @@
 // MiB instead of the ~70 MiB @kubernetes/client-node costs.
 import { IGNORE_REJECTS, type RejectSink } from "../boundary/reject.ts";
 import { errorFromResponse, KubeApiError } from "./api-error.ts";
-import { MAX_FIELD_LENGTH, MAX_WATCH_LINE_LENGTH, truncateLongStrings } from "./bounds.ts";
+import { MAX_FIELD_LENGTH, MAX_WATCH_LINE_LENGTH, mayHoldLongStrings, truncateLongStrings } from "./bounds.ts";
 import type { Connection } from "./kubeconfig.ts";
 import { apiPath, type KubeObject, type ResourceRef, type WatchEvent } from "./types.ts";
 import { LineTooLongError, WatchLineReader } from "./lines.ts";
 import { fetchTls, type Query, type RequestOptions, requestHeaders, requestUrl } from "./request.ts";
-import { checkList } from "./schemas.ts";
+import { type ListOptions, type ListPage, listPages } from "./list-pages.ts";
 
 export type PatchType = "merge" | "strategic" | "json";
 const PATCH_CONTENT_TYPE: Record<PatchType, string> = {
@@ -17,12 +17,8 @@ const PATCH_CONTENT_TYPE: Record<PatchType, string> = {
   json: "application/json-patch+json",
 };
 
-export interface ListOptions {
-  namespace?: string;
-  labelSelector?: string;
-  fieldSelector?: string;
-  signal?: AbortSignal;
-}
+export type { ListOptions, ListPage } from "./list-pages.ts";
+export { LIST_PAGE_SIZE } from "./list-pages.ts";
 
 export interface WatchOptions extends ListOptions {
   resourceVersion?: string;
@@ -79,8 +75,13 @@ export class KubeClient {
     this.maxField = opts.maxFieldLength ?? MAX_FIELD_LENGTH;
   }
 
+  /** False when no string parsed from this JSON text can pass the field bound (bound() need not walk its objects). */
+  mayHoldLongStrings(json: string): boolean {
+    return mayHoldLongStrings(json, this.maxField);
+  }
+
   /** Strings over the field bound cut in place (the object was just parsed for us). */
-  private bound<T>(obj: T): T {
+  bound<T>(obj: T): T {
     this.stats.truncatedFields += truncateLongStrings(obj, this.maxField);
     return obj;
   }
@@ -134,7 +135,7 @@ export class KubeClient {
 
   /** One request → parsed JSON (text when the answer is not JSON). Non-2xx → KubeApiError. */
   // biome-ignore lint/suspicious/noExplicitAny: the default response type is untyped JSON; callers name T
-  async request<T = any>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+  async request<T = any>(method: string, path: string, opts: RequestOptions = {}, onText?: (text: string) => void): Promise<T> {
     const resp = await this.send(method, path, opts);
     if (resp.status < 200 || resp.status > 299) throw await this.errorFrom(method, path, resp);
     let text: string;
@@ -144,6 +145,7 @@ export class KubeClient {
       this.stats.errors++;
       throw new KubeApiError(0, "NetworkError", `${method} ${path}: reading the answer: ${(e as Error).message}`, undefined, { cause: e });
     }
+    onText?.(text);
     if (!text) return undefined as T;
     if (!(resp.headers.get("content-type") ?? "").includes("json")) return text as T;
     try {
@@ -153,18 +155,21 @@ export class KubeClient {
     }
   }
 
+  /** Every item of a list (fetched page by page, see listPages), with the list's resourceVersion. */
   async list(ref: ResourceRef, opts: ListOptions = {}): Promise<{ items: KubeObject[]; resourceVersion: string }> {
-    const path = apiPath(ref, opts.namespace);
-    const query = { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector };
-    const body = await this.request<unknown>("GET", path, { query, signal: opts.signal });
-    const list = checkList(body, ref, this.rejects);
-    if ("reason" in list) {
-      this.stats.errors++;
-      throw new KubeApiError(200, "InvalidResponse", `GET ${path}: ${list.reason}`, undefined);
+    let items: KubeObject[] = [];
+    let resourceVersion = "";
+    for await (const page of this.listPages(ref, opts)) {
+      if (page.restarted) items = [];
+      for (const o of page.items) items.push(o);
+      resourceVersion = page.resourceVersion;
     }
-    this.stats.malformedItems += list.refused;
-    for (const o of list.items) this.bound(o);
-    return list;
+    return { items, resourceVersion };
+  }
+
+  /** A list as the server pages it (limit/continue), one checked page at a time: see list-pages.ts. */
+  listPages(ref: ResourceRef, opts: ListOptions = {}): AsyncGenerator<ListPage> {
+    return listPages(this, ref, opts);
   }
 
   /**

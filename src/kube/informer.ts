@@ -38,6 +38,8 @@ export interface InformerOptions {
    * list or an event is no proof of health: a watch that sends one event and then an ERROR must not spin.
    */
   backoff?: BackoffOptions;
+  /** Items per list page (limit/continue); default the client's LIST_PAGE_SIZE (500), 0 = unpaginated. */
+  listPageSize?: number;
   /** Server-side watch timeout; default random 300–600 s as client-go. */
   watchTimeoutSeconds?: number;
   random?: () => number;
@@ -214,27 +216,43 @@ export class Informer {
     }
   }
 
-  /** List, then reconcile the cache to it: synthetic DELETED for what vanished, ADDED/MODIFIED for the rest. */
+  /**
+   * List, then reconcile the cache to it: ADDED/MODIFIED for each listed object, then synthetic DELETED for what
+   * vanished. Each page goes into the cache (trimmed there) as it arrives, so only one page is ever held as
+   * received. A list that fails midway leaves newer objects in the cache and is retried whole: deletions and
+   * synced wait for its last page.
+   */
   private async relist(signal: AbortSignal): Promise<void> {
-    const { items, resourceVersion } = await this.client.list(this.ref, {
+    let seen = new Set<string>();
+    let resourceVersion = "";
+    let answered = false;
+    const pages = this.client.listPages(this.ref, {
       namespace: this.opts.namespace,
       labelSelector: this.opts.labelSelector,
       fieldSelector: this.opts.fieldSelector,
       signal,
+      pageSize: this.opts.listPageSize,
     });
-    if (this.stopped) return;
-    this.opts.outage?.answered();
-    this.stats.relists++;
-    this.lastEventAt = Date.now();
-    const seen = new Set<string>();
-    for (const obj of items) {
-      const key = objectKey(obj);
-      seen.add(key);
-      const old = this.cache.get(key);
-      this.cache.set(key, obj);
-      if (!old) this.emit("ADDED", obj);
-      else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) this.emit("MODIFIED", obj, old);
+    for await (const page of pages) {
+      if (this.stopped) return;
+      if (!answered) {
+        answered = true;
+        this.opts.outage?.answered();
+      }
+      this.lastEventAt = Date.now();
+      if (page.restarted) seen = new Set(); // the list started over: only what it now says counts
+      for (const obj of page.items) {
+        const key = objectKey(obj);
+        seen.add(key);
+        const old = this.cache.get(key);
+        this.cache.set(key, obj);
+        if (!old) this.emit("ADDED", obj);
+        else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) this.emit("MODIFIED", obj, old);
+      }
+      resourceVersion = page.resourceVersion;
     }
+    if (this.stopped) return;
+    this.stats.relists++;
     for (const [key, old] of [...this.cache]) {
       if (seen.has(key)) continue;
       this.cache.delete(key);

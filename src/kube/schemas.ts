@@ -76,7 +76,7 @@ export const KubeObjectSchema = z.looseObject({
 /** A list body: items is an array (its elements are checked one by one, so one bad item skips only itself). */
 export const ListBody = z.looseObject({
   items: z.array(z.unknown()).nullable(),
-  metadata: z.looseObject({ resourceVersion: text.optional() }).optional(),
+  metadata: z.looseObject({ resourceVersion: text.optional(), continue: z.string().optional() }).optional(),
 });
 
 export const WatchLine = z.object({
@@ -111,7 +111,7 @@ export function checkList(
   body: unknown,
   ref: ResourceRef,
   sink: RejectSink,
-): { items: KubeObject[]; resourceVersion: string; refused: number } | { reason: string } {
+): { items: KubeObject[]; resourceVersion: string; refused: number; continue?: string } | { reason: string } {
   const source = `kube.${ref.plural}`;
   const list = ListBody.safeParse(body);
   if (!list.success) {
@@ -132,5 +132,6 @@ export function checkList(
     o.kind ??= ref.kind;
     items.push(o);
   }
-  return { items, resourceVersion: list.data.metadata?.resourceVersion ?? "", refused };
+  // The token of the next page when the server paginated (limit/continue); absent or "" on the last page.
+  return { items, resourceVersion: list.data.metadata?.resourceVersion ?? "", refused, continue: list.data.metadata?.continue || undefined };
 }

@@ -103,22 +103,29 @@ function checkIdentity(t: Target, obj: KubeObject, forUpdate: boolean): void {
   }
 }
 
+const CONTINUE_EXPIRED =
+  "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.";
+
 function listBody(ctx: RouteContext, t: Target, q: URLSearchParams): unknown {
   const match = requestMatcher(t.res, t.ns, q.get("labelSelector"), q.get("fieldSelector"));
-  let items = ctx.store.peekAll(t.res, t.ns).filter(match);
-  let rv = ctx.store.resourceVersion();
-  const meta: Record<string, unknown> = {};
-  const limit = Number(q.get("limit") ?? 0);
   const cont = q.get("continue");
+  let token: { rv: string; start: string } | undefined;
   if (cont) {
-    let token: { rv: string; start: string };
     try {
       token = JSON.parse(Buffer.from(cont, "base64url").toString());
+      if (typeof token?.start !== "string") throw new Error("no start key");
     } catch {
       throw badRequest("continue key is not valid: incorrect encoded start resourceVersion");
     }
+  }
+  let items = ctx.store.peekAll(t.res, t.ns, token?.start).filter(match);
+  let rv = ctx.store.resourceVersion();
+  const meta: Record<string, unknown> = {};
+  const limit = Number(q.get("limit") ?? 0);
+  if (token) {
+    // etcd compacted past the list's snapshot: kube-apiserver's 410 Expired (its handleCompactedErrorForPaging).
+    if (ctx.store.compactedPast(Number(token.rv))) throw new SimError(410, CONTINUE_EXPIRED, "Expired");
     rv = token.rv;
-    items = items.filter((o) => keyOf(o) > token.start);
   }
   if (limit > 0 && items.length > limit) {
     const rest = items.length - limit;

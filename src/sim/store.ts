@@ -39,6 +39,8 @@ function bodyWithoutMeta(o: KubeObject): string {
 export class SimStore {
   private rv: number;
   private objects = new Map<string, Map<string, KubeObject>>();
+  /** Each resource's keys in order, dropped when one is added or removed (peekAll). */
+  private sortedKeys = new Map<string, string[]>();
   private rings = new Map<string, EventRing>();
   private listeners = new Map<string, Set<StoreListener>>();
   private readonly historyLimit: number;
@@ -115,6 +117,11 @@ export class SimStore {
     for (const ring of this.rings.values()) ring.compact(this.rv);
   }
 
+  /** Whether a read at `rv` falls before the last compaction (etcd's ErrCompacted: a list's continue token expires). */
+  compactedPast(rv: number): boolean {
+    return rv < this.compactedAt;
+  }
+
   /** Oldest RV a watch on this resource can still resume from. */
   historyFloor(res: SimResource): number {
     return this.rings.get(resourceKey(res))?.floor ?? this.compactedAt;
@@ -135,17 +142,29 @@ export class SimStore {
     return this.objects.get(resourceKey(res))?.get(this.key(res, ns, name));
   }
 
-  /** Internal objects in etcd key order (namespace/name), as the real API lists them. */
-  peekAll(res: SimResource, ns?: string): KubeObject[] {
+  /** Internal objects in etcd key order (namespace/name), as the real API lists them; `after`: only keys past it. */
+  peekAll(res: SimResource, ns?: string, after?: string): KubeObject[] {
     const m = this.objects.get(resourceKey(res));
     if (!m) return [];
+    // The key order is kept between calls (only a create or delete changes it): each page of a paginated list
+    // of 30,000 pods sorted them all again, so the simulator, not the client, set the pace of a cold start.
+    const rk = resourceKey(res);
+    let keys = this.sortedKeys.get(rk);
+    if (!keys) this.sortedKeys.set(rk, (keys = [...m.keys()].sort()));
+    let i = 0;
+    if (after !== undefined) {
+      let hi = keys.length;
+      while (i < hi) {
+        const mid = (i + hi) >> 1;
+        if (keys[mid]! <= after) i = mid + 1;
+        else hi = mid;
+      }
+    }
     const out: KubeObject[] = [];
-    for (const o of m.values()) if (!ns || !res.namespaced || o.metadata.namespace === ns) out.push(o);
-    out.sort((a, b) => {
-      const ka = this.key(res, a.metadata.namespace, a.metadata.name);
-      const kb = this.key(res, b.metadata.namespace, b.metadata.name);
-      return ka < kb ? -1 : ka > kb ? 1 : 0;
-    });
+    for (; i < keys.length; i++) {
+      const o = m.get(keys[i]!)!;
+      if (!ns || !res.namespaced || o.metadata.namespace === ns) out.push(o);
+    }
     return out;
   }
 
@@ -179,6 +198,7 @@ export class SimStore {
     meta.generation = 1;
     delete meta.deletionTimestamp;
     bucket.set(key, obj);
+    this.sortedKeys.delete(resourceKey(res));
     this.record(res, "ADDED", obj);
     return clone(obj);
   }
@@ -305,6 +325,7 @@ export class SimStore {
     const gone = clone(cur);
     gone.metadata.resourceVersion = String(this.rv);
     this.bucket(r).delete(this.key(r, ns, name));
+    this.sortedKeys.delete(resourceKey(r));
     this.record(r, "DELETED", gone, cur);
     return clone(gone);
   }

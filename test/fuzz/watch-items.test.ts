@@ -3,7 +3,7 @@
 // reads (string name, namespace, resourceVersion, string labels); what it refuses is reported once.
 import { expect, test } from "bun:test";
 import type { RejectSink } from "../../src/boundary/reject.ts";
-import { truncateLongStrings } from "../../src/kube/bounds.ts";
+import { mayHoldLongStrings, truncateLongStrings } from "../../src/kube/bounds.ts";
 import { parseWatchLine } from "../../src/kube/lines.ts";
 import { checkObject } from "../../src/kube/schemas.ts";
 import { objectKey, type KubeObject } from "../../src/kube/types.ts";
@@ -86,5 +86,24 @@ test("list-item: any item is usable or refused (reported once); strings over the
       if (typeof v === "string") expect(v.length).toBeLessThanOrEqual(16);
       else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) stack.push(k, x);
     }
+  });
+}, 60_000);
+
+test("list page: when the text shows no stretch past the bound, the walk would cut nothing (quotes, backslashes, unicode)", () => {
+  const tricky = fc.string({ unit: fc.constantFrom("a", '"', "\\", "\u00e9", "\ud83d\ude00", "\n", "/"), maxLength: 40 });
+  const value = fc.letrec((tie) => ({
+    v: fc.oneof(
+      { depthSize: "small" },
+      tricky,
+      fc.integer(),
+      fc.constant(null),
+      fc.array(tie("v"), { maxLength: 4 }),
+      fc.dictionary(tricky, tie("v"), { maxKeys: 4 }),
+    ),
+  })).v;
+  fuzz("list-page-long-strings", 0x10c5, fc.tuple(value, fc.integer({ min: 1, max: 24 })), ([v, max]) => {
+    const text = JSON.stringify(v);
+    if (mayHoldLongStrings(text, max)) return;
+    expect(truncateLongStrings(JSON.parse(text), max)).toBe(0);
   });
 }, 60_000);

@@ -144,6 +144,30 @@ describe("requests", () => {
     expect((await client.list(PODS, { fieldSelector: "metadata.name=l2" })).items.map((p) => p.metadata.name)).toEqual(["l2"]);
   });
 
+  test("lists page by page (limit/continue); a continue token expired by a compaction starts the list over in one answer", async () => {
+    for (const n of ["g1", "g2", "g3", "g4", "g5"]) sim.store.create(pod(n, { paged: "yes" }));
+    const opts = { namespace: "default", labelSelector: "paged=yes", pageSize: 2 };
+    const before = sim.stats().requests;
+    const paged = await client.list(PODS, opts);
+    expect(paged.items.map((p) => p.metadata.name)).toEqual(["g1", "g2", "g3", "g4", "g5"]);
+    expect(paged.items.every((p) => p.kind === "Pod")).toBe(true);
+    expect(paged.resourceVersion).toBe(sim.store.resourceVersion());
+    expect(sim.stats().requests - before).toBe(3);
+    const pages: { names: string[]; restarted: boolean }[] = [];
+    for await (const page of client.listPages(PODS, opts)) {
+      pages.push({ names: page.items.map((p) => p.metadata.name), restarted: page.restarted });
+      if (pages.length === 1) {
+        sim.store.delete("pods", "default", "g1");
+        sim.store.create(pod("g6", { paged: "yes" }));
+        sim.faults.compact();
+      }
+    }
+    expect(pages).toEqual([
+      { names: ["g1", "g2"], restarted: false },
+      { names: ["g2", "g3", "g4", "g5", "g6"], restarted: true },
+    ]);
+  });
+
   test("an injected 500 becomes KubeApiError 500 with the Status message", async () => {
     sim.faults.failNext("GET /version", 500);
     const e = await rejection(client.version());

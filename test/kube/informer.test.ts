@@ -100,6 +100,30 @@ describe("Informer", () => {
     expect(inf.cache.get("default/k")!.metadata.labels!.v).toBe("3");
   });
 
+  test("a paginated list fills the cache page by page; synced and deletions only after its last page", async () => {
+    for (const n of ["p1", "p2", "p3", "p4", "p5"]) sim.store.create(pod(n));
+    const { inf, seen } = informer({ listPageSize: 2 });
+    inf.start();
+    await inf.waitForSync();
+    expect(seen.map((s) => `${s.type}:${s.name}`)).toEqual(["ADDED:p1", "ADDED:p2", "ADDED:p3", "ADDED:p4", "ADDED:p5"]);
+    expect([...inf.cache.keys()].sort()).toEqual(["default/p1", "default/p2", "default/p3", "default/p4", "default/p5"]);
+    expect(inf.resourceVersion).toBe(sim.store.resourceVersion());
+    // Relist after a 410 (pages again): the pod deleted while the watch was away gets its synthetic DELETED.
+    await waitFor(() => sim.stats().openWatches > 0);
+    sim.faults.failNext(/watch=true/, 503, 1000);
+    sim.faults.killSockets();
+    await waitFor(() => inf.stats.restarts > 0);
+    sim.store.delete("pods", "default", "p4");
+    sim.faults.compact();
+    sim.faults.reset();
+    await waitFor(() => inf.stats.relists === 2 && seen.some((s) => s.type === "DELETED" && s.name === "p4"), {
+      message: () => JSON.stringify(seen),
+    });
+    expect(seen.filter((s) => s.name === "p4").map((s) => s.type)).toEqual(["ADDED", "DELETED"]);
+    expect(inf.cache.has("default/p4")).toBe(false);
+    expect(inf.cache.size).toBe(4);
+  });
+
   test("survives 500s on watch and on list, with backoff, counting restarts", async () => {
     const { inf, of, restarts } = informer();
     sim.faults.failNext(/GET \/api\/v1\/pods(?!.*watch)/, 500, 2); // the first two lists fail

@@ -158,6 +158,19 @@ for (const name of TARGETS) {
         expect(seen).toEqual(["p1", "p2", "p3", "p4", "p5"]);
         expect(pages).toBe(3);
       });
+
+      test("a continue token from before a compaction → 410 Expired (the client lists again from the start)", async () => {
+        const ns = await t.namespace();
+        for (const n of ["q1", "q2", "q3"]) await createPod(ns, n);
+        const first = await t.k.json(`${pods(ns)}?limit=1`);
+        expect(first.body.metadata.continue).toBeTruthy();
+        await createPod(ns, "q4"); // a write after the list's snapshot, so the compaction passes it
+        await t.compact();
+        const r = await t.k.json(`${pods(ns)}?limit=1&continue=${encodeURIComponent(first.body.metadata.continue)}`);
+        expect(r.status).toBe(410);
+        expect(r.body.reason).toBe("Expired");
+        expect(r.body.message).toStartWith("The provided continue parameter is too old");
+      }, 60_000);
     });
 
     describe("watch", () => {
