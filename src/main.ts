@@ -22,11 +22,12 @@ export async function main(argv: string[]): Promise<number> {
     return name ? EXIT.ok : EXIT.usage;
   }
   if (name === "--version") return main(["version"]);
-  const command = COMMANDS.find((c) => c.name === name);
-  if (!command) {
+  const entry = COMMANDS.find((c) => c.name === name);
+  if (!entry) {
     console.error(`unknown command '${name}'\n\n${overview()}`);
     return EXIT.usage;
   }
+  const command = await entry.load();
   try {
     const args = parseArgs(rest, command.booleanFlags, command.flags);
     if (args.flags.get("help")) {

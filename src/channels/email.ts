@@ -1,7 +1,9 @@
 // Email channel over SMTP (nodemailer). One mail per notification to ALL of MAIL_TO; send() resolves
-// when the server answered 250 after DATA (nodemailer's sendMail resolution).
+// when the server answered 250 after DATA (nodemailer's sendMail resolution). nodemailer is imported at
+// the first send, not at start-up: loading it costs ~6 MiB of anonymous memory, and a controller may
+// never send a mail (no MAIL_* configured, or no alert yet).
 import { readFileSync } from "node:fs";
-import nodemailer from "nodemailer";
+import type { Transporter } from "nodemailer";
 import type { Logger } from "../log.ts";
 import { redact, silentLogger } from "../log.ts";
 import { renderEmail } from "./email-template.ts";
@@ -39,36 +41,46 @@ export function messageIdFor(id: string): string {
 
 export class EmailChannel implements Channel {
   readonly name = "email" as const;
-  private readonly transport: nodemailer.Transporter;
+  private transport?: Promise<Transporter>;
   private readonly secrets: string[];
   private readonly log: Logger;
+  private readonly ca: string | undefined;
 
   constructor(private readonly opts: EmailChannelOptions) {
     if (!opts.host || !opts.from || opts.to.length === 0) throw new Error("EmailChannel needs MAIL_SMTP_HOST, MAIL_FROM and MAIL_TO");
-    const ca = opts.ca ?? (opts.caFile ? readFileSync(opts.caFile, "utf8") : undefined);
-    const timeout = opts.timeoutMs ?? 30_000;
-    this.transport = nodemailer.createTransport({
-      host: opts.host,
-      port: opts.port,
-      secure: opts.security === "tls",
-      requireTLS: opts.security === "starttls",
-      ignoreTLS: opts.security === "none",
-      auth: opts.username ? { user: opts.username, pass: opts.password ?? "" } : undefined,
-      tls: ca ? { ca } : undefined,
-      connectionTimeout: timeout,
-      greetingTimeout: timeout,
-      socketTimeout: timeout,
-    });
+    // Read now: an unreadable CA file fails start-up, not the first alert.
+    this.ca = opts.ca ?? (opts.caFile ? readFileSync(opts.caFile, "utf8") : undefined);
     this.secrets = [opts.password ?? ""].filter((s) => s.length > 0);
     this.log = (opts.logger ?? silentLogger).child({ channel: "email" });
+  }
+
+  private transporter(): Promise<Transporter> {
+    const { opts, ca } = this;
+    const timeout = opts.timeoutMs ?? 30_000;
+    this.transport ??= import("nodemailer").then((nodemailer) =>
+      nodemailer.createTransport({
+        host: opts.host,
+        port: opts.port,
+        secure: opts.security === "tls",
+        requireTLS: opts.security === "starttls",
+        ignoreTLS: opts.security === "none",
+        auth: opts.username ? { user: opts.username, pass: opts.password ?? "" } : undefined,
+        tls: ca ? { ca } : undefined,
+        connectionTimeout: timeout,
+        greetingTimeout: timeout,
+        socketTimeout: timeout,
+      }),
+    );
+    return this.transport;
   }
 
   async send(n: Notification, signal?: AbortSignal): Promise<void> {
     const mail = renderEmail(n.payload);
     let info: { accepted?: unknown[]; rejected?: unknown[] };
     try {
+      const transport = await this.transporter();
       info = await abortable(
-        this.transport.sendMail({
+        transport.sendMail({
           from: this.opts.from,
           to: this.opts.to,
           subject: mail.subject,
@@ -104,6 +116,6 @@ export class EmailChannel implements Channel {
   }
 
   async close(): Promise<void> {
-    this.transport.close();
+    (await this.transport)?.close();
   }
 }

@@ -10,7 +10,6 @@ import { EXIT, type Command } from "./command.ts";
 
 export const agentCommand: Command = {
   name: "agent",
-  summary: "Run the eBPF syscall-latency agent (trace pool, spans over MQTT)",
   usage: `Usage: neurocontroller agent [--node NAME] [--socket PATH]
        neurocontroller agent --self-test
        neurocontroller agent --host-only [--node NAME]

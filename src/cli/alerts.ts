@@ -112,7 +112,6 @@ export async function retainedIncidents(conn: MqttConnection, quietMs = 500, max
 
 export const alertsCommand: Command = {
   name: "alerts",
-  summary: "Print the alerts the controller publishes over MQTT (--follow to keep watching)",
   usage: `Usage: neurocontroller alerts [--follow] [--json]
 
 Subscribes to <prefix>/alerts and <prefix>/incidents/# on the broker in MQTT_URL (credentials

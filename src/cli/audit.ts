@@ -9,7 +9,6 @@ import { EXIT, type Command } from "./command.ts";
 
 export const auditCommand: Command = {
   name: "audit",
-  summary: "Print or verify the tamper-evident action log (audit.log)",
   usage: `Usage: neurocontroller audit [--since 1h] [--json] [--verify]
 
 Every action the controller took or was told to take (healing steps, SLO rollbacks and scalings, silences,

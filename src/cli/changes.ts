@@ -16,7 +16,6 @@ export function changeLine(c: ChangeRecord): string {
 
 export const changesCommand: Command = {
   name: "changes",
-  summary: "Print the recent change history (who changed what, from → to)",
   usage: `Usage: neurocontroller changes [--namespace N] [--since 1h] [--json]
 
 Changes the controller recorded (docs/changes.md): workload template and scale changes, ConfigMap and

@@ -5,7 +5,6 @@ import { describeWebAccess } from "../web/access.ts";
 
 export const checkConfigCommand: Command = {
   name: "check-config",
-  summary: "Validate the configuration and print the effective values (secrets redacted)",
   usage: `Usage: neurocontroller check-config [--config FILE] [--json]
 
 Reads the configuration exactly as the controller would (defaults < --config file <

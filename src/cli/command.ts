@@ -2,7 +2,6 @@ import type { ParsedArgs } from "./args.ts";
 
 export interface Command {
   name: string;
-  summary: string;
   /** Full --help text. */
   usage: string;
   /** Flags taking no value. */

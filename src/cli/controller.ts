@@ -3,12 +3,10 @@ import { loadConnection } from "../kube/kubeconfig.ts";
 import { createLogger, secretsOf } from "../log.ts";
 import { CONFIG_FLAGS_HELP, loadCommandConfig, stringFlag } from "./args.ts";
 import { EXIT, type Command } from "./command.ts";
-import { runDemo } from "./demo.ts";
 import { waitForSignal } from "./signals.ts";
 
 export const controllerCommand: Command = {
   name: "controller",
-  summary: "Run the controller (watch → rules → cleaned_events.log); the demo cluster when no cluster is configured",
   usage: `Usage: neurocontroller controller [--kubeconfig PATH] [--context NAME]
 
 Watches the cluster, evaluates every rule, and appends anomalies to
@@ -31,6 +29,8 @@ ${CONFIG_FLAGS_HELP}`,
       console.error(
         "no cluster configured (no --kubeconfig, $KUBECONFIG, service account, ~/.kube/config or k3s.yaml): running the built-in demo cluster",
       );
+      // The demo (simulator, scripted story) is loaded only here: a controller with a cluster never needs it.
+      const { runDemo } = await import("./demo.ts");
       return runDemo(args, { keepRunning: true, fallback: true });
     }
     const logger = createLogger({ level: config.str("NEURO_LOG_LEVEL"), secrets: secretsOf(config) });

@@ -29,7 +29,6 @@ const DEMO_DEFAULTS: Record<string, string> = {
 
 export const demoCommand: Command = {
   name: "demo",
-  summary: "Run the controller against the built-in simulated cluster and a scripted story of failures",
   usage: `Usage: neurocontroller demo [--duration 80s] [--keep-running] [--dir DIR]
 
 Starts the Kubernetes API simulator (HTTPS, client-certificate auth) with a healthy cluster, plays

@@ -31,7 +31,6 @@ const NODES = { group: "", version: "v1", plural: "nodes", kind: "Node", namespa
 
 export const healCommand: Command = {
   name: "heal",
-  summary: "Node self-healing: status, pause, resume and the history of its decisions",
   usage: `Usage: neurocontroller heal status [--json]
        neurocontroller heal pause [--reason TEXT]
        neurocontroller heal resume

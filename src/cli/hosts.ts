@@ -112,7 +112,6 @@ export function hostRows(hosts: Map<string, HostSnapshot>, config: Config, now: 
 
 export const hostsCommand: Command = {
   name: "hosts",
-  summary: "Print every node's last host-health report: temperature, throttling, disk, clock, age",
   usage: `Usage: neurocontroller hosts [--json]
 
 Reads the agents' retained snapshots on <prefix>/hosts/+ (MQTT_URL) and prints one row per node:

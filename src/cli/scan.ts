@@ -9,7 +9,6 @@ import { renderTable } from "./table.ts";
 
 export const scanCommand: Command = {
   name: "scan",
-  summary: "List the cluster once, evaluate every rule, print anomalies (exit 3 when any fire)",
   usage: `Usage: neurocontroller scan [--kubeconfig PATH] [--context NAME] [--output json|table]
 
 Lists every watched kind once and evaluates every rule once. Durations are judged from the

@@ -25,7 +25,6 @@ const iso = (ms: unknown) => {
 
 export const silenceCommand: Command = {
   name: "silence",
-  summary: "Add, list or expire silences (stored in the cluster, shared by every controller)",
   usage: `Usage: neurocontroller silence add MATCHER... --duration 2h --comment TEXT [--author NAME]
        neurocontroller silence ls [--all] [--json]
        neurocontroller silence rm ID

@@ -13,7 +13,6 @@ function intFlag(value: string | undefined, name: string, def: number): number {
 
 export const simCommand: Command = {
   name: "sim",
-  summary: "Run the built-in Kubernetes API simulator alone and write a kubeconfig for it",
   usage: `Usage: neurocontroller sim [--port N] [--dir DIR] [--plain-http] [--story]
                            [--nodes N] [--deployments N] [--replicas N]
 

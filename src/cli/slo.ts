@@ -62,7 +62,6 @@ function printStatus(s: SloStatus): void {
 
 export const sloCommand: Command = {
   name: "slo",
-  summary: "SLO actions: status (objectives, burn, last actions), pause or resume",
   usage: `Usage: neurocontroller slo status [--json]
        neurocontroller slo pause [--author NAME]
        neurocontroller slo resume [--author NAME]

@@ -13,7 +13,6 @@ import { EXIT, type Command } from "./command.ts";
 
 export const statusCommand: Command = {
   name: "status",
-  summary: "Print open incidents (retained MQTT state and/or the local state database)",
   usage: `Usage: neurocontroller status [--json] [--url http://node:9873]
 
 First the controller's own view — the one its status page shows (docs/status-page.md): verdict, open

@@ -41,7 +41,6 @@ export function topRows(spans: AggregatedSpan[], limit: number): string[][] {
 
 export const traceCommand: Command = {
   name: "trace",
-  summary: "trace top: live per-trace / per-syscall latency table from the agents' spans (MQTT)",
   usage: `Usage: neurocontroller trace top [--interval 2s] [--limit 30] [--once]
 
 Subscribes to <prefix>/spans/+ on MQTT_URL and prints, every interval, the syscalls with the most

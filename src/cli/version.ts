@@ -3,7 +3,6 @@ import type { Command } from "./command.ts";
 
 export const versionCommand: Command = {
   name: "version",
-  summary: "Print version, commit, build date, runtime and architecture",
   usage: `Usage: neurocontroller version [--json]`,
   booleanFlags: ["json"],
   flags: ["json"],
